@@ -1,0 +1,149 @@
+// Configuration loading (operations.md "Start"): config/default.json, then the
+// file named by --config or EIME_CONFIG, then environment variables. The merged
+// result is validated once against ConfigSchema and frozen.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { ConfigSchema, type Config } from "./schema.js";
+
+export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL("../../config/default.json", import.meta.url));
+
+/** Thrown with one line per bad field; main prints it and exits non-zero. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+type Json = { [key: string]: unknown };
+
+/** Environment variables and the config path each one sets. */
+export const ENV_VARIABLES: Record<string, { path: string[]; parse?: (v: string) => unknown }> = {
+  EIME_XMPP_SERVICE: { path: ["xmpp", "service"] },
+  EIME_XMPP_DOMAIN: { path: ["xmpp", "domain"] },
+  EIME_XMPP_SECRET: { path: ["xmpp", "secret"] },
+  EIME_USER_DOMAIN: { path: ["xmpp", "userDomain"] },
+  DATABASE_URL: { path: ["database", "url"] },
+  EIME_DATA_DIR: { path: ["database", "dataDir"] },
+  EIME_HTTP_HOST: { path: ["http", "host"] },
+  EIME_HTTP_PORT: { path: ["http", "port"], parse: toInteger },
+  EIME_ADMIN_TOKEN: { path: ["http", "adminToken"] },
+  EIME_GENESYS_URL: { path: ["genesys", "url"] },
+  EIME_TOKEN_VERIFIER: { path: ["tokens", "verifier"] },
+  EIME_DIRECTORY_SEED: { path: ["directory", "seedFile"] },
+  LOG_LEVEL: { path: ["log", "level"] },
+};
+
+function toInteger(v: string): unknown {
+  return /^\d+$/.test(v) ? Number(v) : v; // left as a string, the schema reports it
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Objects merge key by key; anything else in `over` replaces what was there. */
+export function deepMerge(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const prev = out[key];
+    out[key] = isObject(prev) && isObject(value) ? deepMerge(prev, value) : value;
+  }
+  return out;
+}
+
+function readJsonFile(file: string, problems: string[]): Json {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    problems.push(`config file ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    return {};
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (isObject(parsed)) return parsed;
+    problems.push(`config file ${file}: must hold a JSON object`);
+  } catch (err) {
+    problems.push(`config file ${file}: invalid JSON (${(err as Error).message})`);
+  }
+  return {};
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Json {
+  let out: Json = {};
+  for (const [name, { path, parse }] of Object.entries(ENV_VARIABLES)) {
+    const raw = env[name];
+    if (raw === undefined || raw === "") continue;
+    let value: unknown = parse ? parse(raw) : raw;
+    for (let i = path.length - 1; i >= 0; i--) value = { [path[i]!]: value };
+    out = deepMerge(out, value as Json);
+  }
+  return out;
+}
+
+/** Which variable sets a config path, for error lines that tell the admin what to change. */
+function envNameFor(path: string): string | undefined {
+  return Object.entries(ENV_VARIABLES).find(([, v]) => v.path.join(".") === path)?.[0];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export interface LoadOptions {
+  argv?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Merged over the files and under the environment; tests use it instead of files. */
+  overrides?: Json;
+}
+
+/** The config file named by `--config FILE`, `--config=FILE` or EIME_CONFIG. */
+export function configFileFrom(argv: string[], env: NodeJS.ProcessEnv): string | undefined {
+  const i = argv.indexOf("--config");
+  if (i >= 0) return argv[i + 1];
+  const eq = argv.find((a) => a.startsWith("--config="));
+  if (eq) return eq.slice("--config=".length);
+  return env.EIME_CONFIG || undefined;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const argv = opts.argv ?? process.argv.slice(2);
+  const problems: string[] = [];
+
+  let merged = readJsonFile(DEFAULT_CONFIG_FILE, problems);
+  if (argv.includes("--config") && !argv[argv.indexOf("--config") + 1]) {
+    problems.push("--config: a file name must follow");
+  }
+  const file = configFileFrom(argv, env);
+  if (file) merged = deepMerge(merged, readJsonFile(file, problems));
+  if (opts.overrides) merged = deepMerge(merged, opts.overrides);
+  merged = deepMerge(merged, fromEnv(env));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return parseConfig(merged);
+}
+
+/** Validates a complete config object; one line per bad field. */
+export function parseConfig(input: unknown): Config {
+  const result = ConfigSchema.safeParse(input, {
+    error: (issue) => (issue.input === undefined && issue.code === "invalid_type" ? "required" : undefined),
+  });
+  if (result.success) return deepFreeze(result.data);
+  const problems = result.error.issues.map((issue) => {
+    const keys = issue.code === "unrecognized_keys" ? issue.keys : [undefined];
+    return keys
+      .map((key) => {
+        const path = [...issue.path, ...(key === undefined ? [] : [key])].map(String).join(".") || "(root)";
+        const envName = envNameFor(path);
+        const message = issue.code === "unrecognized_keys" ? "unknown setting" : issue.message;
+        return `config ${path}: ${message}${envName ? ` (env ${envName})` : ""}`;
+      })
+      .join("\n");
+  });
+  throw new ConfigError(problems.join("\n").split("\n"));
+}

@@ -1,0 +1,112 @@
+// The one configuration schema: it validates the merged config at start-up and
+// is the TypeScript type (`Config`) every module receives. Defaults live in
+// config/default.json, so the schema has none and unknown keys are errors.
+import { z } from "zod";
+
+const level = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+const ms = z.number().int().positive();
+const count = z.number().int().positive();
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+/** `none`, `hmac:SECRET` or `http:URL` (operations.md, EIME_TOKEN_VERIFIER). */
+const tokenVerifier = z
+  .string()
+  .refine(
+    (v) => v === "none" || /^hmac:.+/.test(v) || /^http:https?:\/\/.+/.test(v),
+    "must be none, hmac:SECRET or http:URL",
+  );
+
+export const ConfigSchema = z.strictObject({
+  xmpp: z.strictObject({
+    /** The server's component port. */
+    service: z.string().regex(/^xmpp:\/\/[^/:]+:\d{1,5}$/, "must look like xmpp://host:port"),
+    /** The component domain D (protocol.md section 1). */
+    domain: z.string().min(1),
+    secret: z.string().min(1, "must not be empty"),
+    /** The users' domain, where users log in. */
+    userDomain: z.string().min(1),
+    /** FN of the directory vCard and the disco identity name. */
+    serviceName: z.string().min(1),
+    /** Stanzas held in memory while the component is offline; beyond it a send fails and the outbox retries it later. */
+    outboundQueueLimit: count,
+    iqTimeoutMs: ms,
+  }),
+  database: z.strictObject({
+    /** PostgreSQL URL; unset means embedded PGlite. */
+    url: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
+    /** Where PGlite keeps its files; `memory://` keeps nothing. */
+    dataDir: z.string().min(1),
+    poolMax: count,
+  }),
+  http: z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    /** Bearer token for /admin/*; unset means the admin API refuses every call. */
+    adminToken: z.string().min(8, "must be at least 8 characters").optional(),
+  }),
+  protocol: z.strictObject({
+    /** Namespace of the `x` element (protocol.md section 2). */
+    namespace: z.string().min(1),
+    defaultLang: z.string().min(2),
+    /** Prepended to MSISDNs of 10 digits or fewer. */
+    defaultCountryCode: z.string().regex(/^\d{1,3}$/, "must be 1 to 3 digits"),
+    acceptV1: z.boolean(),
+    maxPayloadBytes: count,
+    maxTextLength: count,
+    maxListEntries: count,
+    /** Leave out directory items not published on the requester's platform. */
+    platformFilter: z.boolean(),
+  }),
+  directory: z.strictObject({
+    /** A JSON file in the admin directory format, loaded when the database holds no directory yet. */
+    seedFile: z.string().min(1).optional(),
+    cacheTtlSeconds: count,
+  }),
+  tokens: z.strictObject({
+    verifier: tokenVerifier,
+    cacheTtlSeconds: count,
+    timeoutMs: ms,
+  }),
+  bot: z.strictObject({
+    timeoutMs: ms,
+    retries: z.number().int().min(0).max(10),
+    retryBackoffMs: ms,
+  }),
+  genesys: z.strictObject({
+    /** Base URL of GMS (before /genesys/2/chat); unset means no operator route. */
+    url: httpUrl.optional(),
+    requestTimeoutMs: ms,
+    pollIntervalMs: ms,
+    /** No operator activity for this long closes the episode with GENESYS#0003. */
+    idleTimeoutMs: ms,
+    /** Waiting in the queue for this long closes the episode with GENESYS#0003. */
+    queueTimeoutMs: ms,
+    /** ROUTER_QUEUED#0001 is repeated on change, at most this often. */
+    queuedNoticeIntervalMs: ms,
+    /** How long a poller's lease on a conversation lasts before another instance may take it. */
+    leaseMs: ms,
+    nickname: z.string().min(1),
+  }),
+  voting: z.strictObject({
+    windowMs: ms,
+    /** Optional survey webhook; without it the vote goes to Genesys as updateData. */
+    surveyUrl: httpUrl.optional(),
+  }),
+  contacts: z.strictObject({
+    searchRequestsPerHour: count,
+    searchNumbersPerHour: count,
+  }),
+  outbox: z.strictObject({
+    pollIntervalMs: ms,
+    batchSize: count,
+    backoffBaseMs: ms,
+    backoffMaxMs: ms,
+  }),
+  log: z.strictObject({
+    level,
+    /** Per-module levels, e.g. {"xmpp": "debug"}. */
+    modules: z.record(z.string(), level),
+  }),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
