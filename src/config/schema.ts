@@ -48,6 +48,15 @@ export const ConfigSchema = z.strictObject({
     /** Namespace of the `x` element (protocol.md section 2). */
     namespace: z.string().min(1),
     defaultLang: z.string().min(2),
+    /** IANA time zone in which dates in notice texts are written (payload.data keeps ISO 8601 UTC). */
+    timeZone: z.string().refine((tz) => {
+      try {
+        new Intl.DateTimeFormat("en", { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be an IANA time zone such as Europe/Rome"),
     /** Prepended to MSISDNs of 10 digits or fewer. */
     defaultCountryCode: z.string().regex(/^\d{1,3}$/, "must be 1 to 3 digits"),
     acceptV1: z.boolean(),

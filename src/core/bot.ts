@@ -1,0 +1,119 @@
+// The virtual-agent bot contract (backends.md section 1, Rasa REST channel
+// compatible) as neutral types, and the pure reading of a bot's answer.
+import type { ClientMessage } from "./effects.js";
+import type { BotOption } from "./model.js";
+
+export type BotEvent = "message" | "session_start" | "session_reset" | "button" | "operator_returned";
+
+export interface BotRequest {
+  /** Rasa's tracker id: the conversation id, with the session number after a reset. */
+  sender: string;
+  message: string;
+  metadata: {
+    conversationId: string;
+    messageId: string;
+    channel: string;
+    chatTitle: string;
+    locale: string;
+    event: BotEvent;
+    apiVersion: string;
+    os: string | null;
+    appVersion: string | null;
+    premium: boolean;
+  };
+}
+
+/** One element of the bot's answer array (Rasa REST output). Unknown keys are ignored. */
+export interface BotReply {
+  recipient_id?: string;
+  text?: string;
+  buttons?: BotOption[];
+  image?: string;
+  custom?: Record<string, unknown>;
+}
+
+export interface HandoffRequest {
+  queue?: string;
+  reason?: string;
+  userData?: Record<string, string>;
+}
+
+/** What a bot answer means: messages for the user, then at most one control. */
+export interface BotOutcome {
+  messages: ClientMessage[];
+  /** The last buttons offered, for numbered replies of chat_interactive clients. */
+  options: BotOption[] | null;
+  handoff: HandoffRequest | null;
+  close: boolean;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function stringRecord(v: unknown): Record<string, string> | undefined {
+  if (!isObject(v)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) {
+    if (val !== undefined && val !== null) out[k] = typeof val === "string" ? val : JSON.stringify(val);
+  }
+  return out;
+}
+
+/**
+ * backends.md section 1: `custom.router.handoff` hands over to an operator after
+ * the messages before it; `custom.router.close` ends the bot session; any
+ * other `custom` goes to a chat_dynamic client in data.custom.
+ */
+export function readBotReplies(replies: BotReply[]): BotOutcome {
+  const outcome: BotOutcome = { messages: [], options: null, handoff: null, close: false };
+  for (const reply of replies) {
+    const router = isObject(reply.custom) && isObject(reply.custom.router) ? reply.custom.router : undefined;
+    if (router) {
+      if (router.handoff !== undefined && !outcome.handoff) {
+        const h = isObject(router.handoff) ? router.handoff : {};
+        outcome.handoff = {
+          ...(typeof h.queue === "string" ? { queue: h.queue } : {}),
+          ...(typeof h.reason === "string" ? { reason: h.reason } : {}),
+          ...(stringRecord(h.userData) ? { userData: stringRecord(h.userData)! } : {}),
+        };
+      }
+      if (router.close) outcome.close = true;
+    }
+    const otherCustom = isObject(reply.custom)
+      ? Object.fromEntries(Object.entries(reply.custom).filter(([k]) => k !== "router"))
+      : {};
+    const buttons = (reply.buttons ?? []).filter(
+      (b): b is BotOption => isObject(b) && typeof b.title === "string" && typeof b.payload === "string",
+    );
+    const text = typeof reply.text === "string" ? reply.text : "";
+    const image = typeof reply.image === "string" && reply.image !== "" ? reply.image : undefined;
+    const hasCustom = Object.keys(otherCustom).length > 0;
+    if (buttons.length > 0) outcome.options = buttons;
+    if (buttons.length === 0 && !image && !hasCustom) {
+      if (text !== "") outcome.messages.push({ kind: "text", text, conversationType: "bot" });
+      continue;
+    }
+    outcome.messages.push({
+      kind: "rich",
+      text,
+      ...(buttons.length > 0 ? { buttons } : {}),
+      ...(image ? { image } : {}),
+      ...(hasCustom ? { custom: otherCustom } : {}),
+    });
+  }
+  return outcome;
+}
+
+/**
+ * A chat_interactive client answers a numbered list with the number or the
+ * title of an option (protocol.md section 4); the bot then gets a `button`
+ * event with the option's payload.
+ */
+export function matchOption(text: string, options: BotOption[] | null): BotOption | null {
+  if (!options || options.length === 0) return null;
+  const t = text.trim();
+  if (/^\d{1,3}$/.test(t)) return options[Number(t) - 1] ?? null;
+  const lower = t.toLocaleLowerCase();
+  return options.find((o) => o.title.trim().toLocaleLowerCase() === lower || o.payload === t) ?? null;
+}

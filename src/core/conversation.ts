@@ -1,0 +1,418 @@
+// The conversation state machine (protocol.md section 5), pure: given a
+// conversation, an event and the context (clock, route, timing), it returns
+// the new conversation and the effects to run. No I/O, no hidden clock.
+//
+//   bot ──handoff──▶ queued ──agent joins──▶ operator ──ends──▶ bot (or closed)
+//   closed ◀─────────────── any end ◀──────────┘        closed ──vote──▶ voting ──▶ closed
+import { matchOption, readBotReplies, type HandoffRequest } from "./bot.js";
+import type { ClientMessage, Effect } from "./effects.js";
+import type { ConversationEvent, OperatorEvent } from "./events.js";
+import type { ChannelRoute, Conversation, ConversationState, OperatorEpisode } from "./model.js";
+import type { ErrorCode } from "../errors.js";
+
+export interface Timing {
+  idleTimeoutMs: number;
+  queueTimeoutMs: number;
+  queuedNoticeIntervalMs: number;
+  votingWindowMs: number;
+}
+
+export interface DecideContext {
+  now: Date;
+  /** The channel's route as the directory has it now; null when the channel has none. */
+  route: ChannelRoute | null;
+  /** False when no Genesys is configured (EIME_GENESYS_URL unset). */
+  operatorsAvailable: boolean;
+  timing: Timing;
+  newUuid: () => string;
+}
+
+export interface Refusal {
+  code: ErrorCode;
+  field: string;
+  message: string;
+}
+
+export interface Decision {
+  conversation: Conversation;
+  effects: Effect[];
+  /** Set when the user's request is refused: it is answered with this error and nothing changes. */
+  refusal?: Refusal;
+}
+
+/** Client → router notice codes (protocol.md section 4). */
+export const CLOSE_BY_USER = "GENESYS_CLOSE_BY_USER#0001";
+export const OPEN_FOR_VOTING = "GENESYS_OPEN_FOR_VOTING#0001";
+
+export function routeHasBot(route: ChannelRoute | null): boolean {
+  return !!route && (route.mode === "bot" || route.mode === "bot+operator") && !!route.bot;
+}
+
+function routeHasOperator(route: ChannelRoute | null): boolean {
+  return !!route?.genesys;
+}
+
+/** Where a conversation rests when no operator owns it. */
+export function restingState(route: ChannelRoute | null): ConversationState {
+  return routeHasBot(route) ? "bot" : "closed";
+}
+
+export function episodeIsOpen(c: Conversation): boolean {
+  return (c.state === "queued" || c.state === "operator") && !!c.episode && !c.episode.endedAt;
+}
+
+/**
+ * The GMS service for a new episode: the bot's `queue` when it names one
+ * ("premium" and "default" select the channel's own), else the premium
+ * service for premium users when the channel has one.
+ */
+export function serviceNameFor(route: ChannelRoute, premium: boolean, queue?: string): string | null {
+  const g = route.genesys;
+  if (!g) return null;
+  if (queue === "premium") return g.premiumServiceName ?? g.serviceName;
+  if (queue === "default") return g.serviceName;
+  if (queue) return queue;
+  return (premium && g.premiumServiceName) || g.serviceName;
+}
+
+/** A mutable working copy and the effects gathered while deciding. */
+class Draft {
+  readonly c: Conversation;
+  readonly effects: Effect[] = [];
+
+  constructor(
+    original: Conversation,
+    readonly ctx: DecideContext,
+  ) {
+    this.c = structuredClone(original);
+  }
+
+  send(message: ClientMessage, episodeUuid: string | null = null): void {
+    this.effects.push({ type: "send_client", message, episodeUuid });
+  }
+
+  notice(code: string, data?: Record<string, unknown>, episodeUuid: string | null = null): void {
+    this.send({ kind: "notice", code, ...(data ? { data } : {}) }, episodeUuid);
+  }
+
+  done(): Decision {
+    return { conversation: this.c, effects: this.effects };
+  }
+}
+
+function refuse(conversation: Conversation, code: ErrorCode, field: string, message: string): Decision {
+  return { conversation, effects: [], refusal: { code, field, message } };
+}
+
+export function decide(conversation: Conversation, event: ConversationEvent, ctx: DecideContext): Decision {
+  switch (event.type) {
+    case "user_text":
+      return onUserText(conversation, event, ctx);
+    case "user_notice":
+      return onUserNotice(conversation, event, ctx);
+    case "user_chat_state": {
+      const d = new Draft(conversation, ctx);
+      if (episodeIsOpen(d.c) && d.c.state === "operator") {
+        d.effects.push({ type: "operator_typing", episodeUuid: d.c.episode!.uuid, typing: event.state === "composing" });
+      }
+      return d.done();
+    }
+    case "bot_replied":
+      return onBotReplied(conversation, event.replies, ctx);
+    case "operator_accepted": {
+      const d = new Draft(conversation, ctx);
+      const ep = d.c.episode;
+      if (!ep || ep.uuid !== event.episodeUuid) return d.done();
+      ep.chat = event.chat;
+      // The user left (or it timed out) while the request was under way: leave the new chat too.
+      if (ep.endedAt) d.effects.push({ type: "disconnect_operator", episodeUuid: ep.uuid });
+      return d.done();
+    }
+    case "operator_request_failed": {
+      const d = new Draft(conversation, ctx);
+      if (episodeIsOpen(d.c) && d.c.episode!.uuid === event.episodeUuid) endEpisode(d, "GENESYS#0001", false);
+      return d.done();
+    }
+    case "operator_update":
+      return onOperatorUpdate(conversation, event.episodeUuid, event.events, ctx);
+    case "tick":
+      return onTick(conversation, ctx);
+  }
+}
+
+function onUserText(
+  conversation: Conversation,
+  event: Extract<ConversationEvent, { type: "user_text" }>,
+  ctx: DecideContext,
+): Decision {
+  const d = new Draft(conversation, ctx);
+  const c = d.c;
+  if (c.state === "voting" && c.votingUntil && ctx.now <= c.votingUntil && c.episode) {
+    // protocol.md section 5: the next message is the vote; then the conversation closes again.
+    d.effects.push({ type: "submit_vote", episodeUuid: c.episode.uuid, text: event.text, messageId: event.messageId });
+    c.state = restingState(ctx.route);
+    c.votingUntil = null;
+    d.notice("ROUTER_VOTE_RECORDED#0001", undefined, c.episode.uuid);
+    return d.done();
+  }
+  if (c.state === "voting") {
+    c.state = restingState(ctx.route);
+    c.votingUntil = null;
+  }
+  if (episodeIsOpen(c)) {
+    // While an operator owns the conversation, user messages never reach the bot.
+    d.effects.push({ type: "send_operator", episodeUuid: c.episode!.uuid, text: event.text, messageId: event.messageId });
+    return d.done();
+  }
+  if (routeHasBot(ctx.route)) {
+    c.state = "bot";
+    if (event.resetSession) {
+      c.botSession += 1;
+      c.botSessionOpen = true;
+      c.botOptions = null;
+      d.effects.push({ type: "call_bot", event: "session_reset", text: event.text, messageId: event.messageId, session: c.botSession });
+      return d.done();
+    }
+    if (!c.botSessionOpen) {
+      c.botSessionOpen = true;
+      d.effects.push({ type: "call_bot", event: "session_start", text: "", messageId: `${event.messageId}#start`, session: c.botSession });
+    }
+    const option = matchOption(event.text, c.botOptions);
+    c.botOptions = null;
+    d.effects.push(
+      option
+        ? { type: "call_bot", event: "button", text: option.payload, messageId: event.messageId, session: c.botSession }
+        : { type: "call_bot", event: "message", text: event.text, messageId: event.messageId, session: c.botSession },
+    );
+    return d.done();
+  }
+  if (routeHasOperator(ctx.route)) {
+    if (startEpisode(d, {})) {
+      d.effects.push({ type: "send_operator", episodeUuid: c.episode!.uuid, text: event.text, messageId: event.messageId });
+    }
+    return d.done();
+  }
+  return refuse(conversation, "SERVICE_UNAVAILABLE", "to", `channel ${c.channel} has no route`);
+}
+
+function onUserNotice(
+  conversation: Conversation,
+  event: Extract<ConversationEvent, { type: "user_notice" }>,
+  ctx: DecideContext,
+): Decision {
+  const d = new Draft(conversation, ctx);
+  const c = d.c;
+  if (event.code === CLOSE_BY_USER) {
+    if (!episodeIsOpen(c)) {
+      return refuse(conversation, "NO_OPERATOR_EPISODE", "payload.code", "no operator conversation is open to close");
+    }
+    endEpisode(d, "GENESYS#0004", true);
+    return d.done();
+  }
+  if (event.code === OPEN_FOR_VOTING) {
+    const ep = c.episode;
+    const until = ep?.endedAt ? new Date(ep.endedAt.getTime() + ctx.timing.votingWindowMs) : null;
+    if (!ep || !until || episodeIsOpen(c) || ctx.now > until) {
+      return refuse(
+        conversation,
+        "VOTING_CLOSED",
+        "payload.code",
+        "voting is open only for an operator conversation closed within the voting window",
+      );
+    }
+    c.state = "voting";
+    c.votingUntil = until;
+    d.notice("ROUTER_VOTING_OPEN#0001", { until: until.toISOString() }, ep.uuid);
+    return d.done();
+  }
+  return refuse(conversation, "BAD_REQUEST", "payload.code", `unknown notice code ${JSON.stringify(event.code).slice(0, 80)}`);
+}
+
+function onBotReplied(conversation: Conversation, replies: Parameters<typeof readBotReplies>[0], ctx: DecideContext): Decision {
+  const d = new Draft(conversation, ctx);
+  const c = d.c;
+  const outcome = readBotReplies(replies);
+  for (const m of outcome.messages) d.send(m);
+  if (outcome.messages.length > 0) c.botOptions = outcome.options;
+  if (outcome.close) {
+    // The bot ended its session: the next message starts a new one, with a new tracker id.
+    c.botSessionOpen = false;
+    c.botSession += 1;
+    c.botOptions = null;
+  }
+  if (outcome.handoff) {
+    if (episodeIsOpen(c)) d.notice("FOREGROUND_CONVERSATION#0002", undefined, c.episode!.uuid);
+    else startEpisode(d, outcome.handoff);
+  }
+  return d.done();
+}
+
+/** Opens an operator episode (state queued); false, with the user told, when no operator service is there. */
+function startEpisode(d: Draft, handoff: HandoffRequest): boolean {
+  const { c, ctx } = d;
+  const serviceName = ctx.route ? serviceNameFor(ctx.route, c.premium, handoff.queue) : null;
+  if (!ctx.operatorsAvailable || !serviceName) {
+    d.notice("ROUTER_CLOSED_HOURS#0001");
+    return false;
+  }
+  const episode: OperatorEpisode = {
+    uuid: ctx.newUuid(),
+    serviceName,
+    chat: null,
+    transcriptPosition: 1,
+    queuePosition: null,
+    notifiedQueuePosition: null,
+    requestedAt: ctx.now,
+    joinedAt: null,
+    agentNickname: null,
+    lastActivityAt: ctx.now,
+    lastQueuedNoticeAt: ctx.now,
+    endedAt: null,
+    endCode: null,
+  };
+  c.episode = episode;
+  c.state = "queued";
+  c.votingUntil = null;
+  c.botOptions = null;
+  d.effects.push({ type: "request_operator", episodeUuid: episode.uuid, serviceName, handoff });
+  d.notice("ROUTER_QUEUED#0001", {}, episode.uuid);
+  return true;
+}
+
+/** Ends the open episode with a notice; the conversation goes back to the bot if the channel has one. */
+function endEpisode(d: Draft, code: string, disconnect: boolean): void {
+  const { c, ctx } = d;
+  const ep = c.episode!;
+  if (disconnect) d.effects.push({ type: "disconnect_operator", episodeUuid: ep.uuid });
+  d.notice(code, undefined, ep.uuid);
+  ep.endedAt = ctx.now;
+  ep.endCode = code;
+  c.state = restingState(ctx.route);
+  if (c.state === "bot") {
+    c.botSessionOpen = true;
+    d.effects.push({ type: "call_bot", event: "operator_returned", text: "", messageId: `${ep.uuid}#returned`, session: c.botSession });
+  }
+}
+
+function onOperatorUpdate(conversation: Conversation, episodeUuid: string, events: OperatorEvent[], ctx: DecideContext): Decision {
+  const d = new Draft(conversation, ctx);
+  const c = d.c;
+  for (const e of events) {
+    // Events of an ended or replaced episode are late: nothing to tell the user.
+    if (!episodeIsOpen(c) || c.episode!.uuid !== episodeUuid) break;
+    const ep = c.episode!;
+    switch (e.kind) {
+      case "queue":
+        ep.queuePosition = e.position;
+        maybeQueuedNotice(d);
+        break;
+      case "joined":
+        ep.agentNickname = e.nickname;
+        ep.lastActivityAt = ctx.now;
+        d.notice("ROUTER_OPERATOR_JOINED#0001", { nickname: e.nickname }, ep.uuid);
+        if (c.state === "queued") {
+          c.state = "operator";
+          ep.joinedAt = ctx.now;
+          d.notice("FOREGROUND_CONVERSATION#0001", undefined, ep.uuid);
+        }
+        break;
+      case "message":
+        ep.lastActivityAt = ctx.now;
+        d.send({ kind: "text", text: e.text, conversationType: "operator", operator: { nickname: e.nickname } }, ep.uuid);
+        break;
+      case "typing":
+        ep.lastActivityAt = ctx.now;
+        d.send({ kind: "chat_state", state: e.typing ? "composing" : "paused" }, ep.uuid);
+        break;
+      case "left":
+        if (e.remaining <= 0) endEpisode(d, "GENESYS#0002", true);
+        break;
+      case "ended":
+        endEpisode(d, "GENESYS#0002", false);
+        break;
+      case "idle_close":
+        endEpisode(d, "GENESYS#0003", false);
+        break;
+      case "error":
+        if (e.fatal) endEpisode(d, "GENESYS#0001", false);
+        else d.notice("GENESYS_ERROR#0001", undefined, ep.uuid);
+        break;
+    }
+  }
+  return d.done();
+}
+
+/** ROUTER_QUEUED#0001 is repeated when the position changes, at most every queuedNoticeIntervalMs. */
+function maybeQueuedNotice(d: Draft): void {
+  const ep = d.c.episode!;
+  if (d.c.state !== "queued" || ep.queuePosition === null || ep.queuePosition === ep.notifiedQueuePosition) return;
+  const last = ep.lastQueuedNoticeAt?.getTime() ?? -Infinity;
+  if (d.ctx.now.getTime() - last < d.ctx.timing.queuedNoticeIntervalMs) return;
+  ep.notifiedQueuePosition = ep.queuePosition;
+  ep.lastQueuedNoticeAt = d.ctx.now;
+  d.notice("ROUTER_QUEUED#0001", { position: ep.queuePosition }, ep.uuid);
+}
+
+function onTick(conversation: Conversation, ctx: DecideContext): Decision {
+  const d = new Draft(conversation, ctx);
+  const c = d.c;
+  const now = ctx.now.getTime();
+  if (episodeIsOpen(c)) {
+    const ep = c.episode!;
+    if (c.state === "queued" && now - ep.requestedAt.getTime() >= ctx.timing.queueTimeoutMs) {
+      endEpisode(d, "GENESYS#0003", true);
+    } else if (c.state === "operator" && now - ep.lastActivityAt.getTime() >= ctx.timing.idleTimeoutMs) {
+      endEpisode(d, "GENESYS#0003", true);
+    } else {
+      maybeQueuedNotice(d);
+    }
+  } else if (c.state === "voting" && c.votingUntil && ctx.now > c.votingUntil) {
+    c.state = restingState(ctx.route);
+    c.votingUntil = null;
+  }
+  return d.done();
+}
+
+export interface ConversationKey {
+  userJid: string;
+  channel: string;
+  chatTitle: string;
+}
+
+/** What each client message says about the client; the latest one wins. */
+export interface ClientMeta {
+  apiVersion: Conversation["apiVersion"];
+  lang: string;
+  os: Conversation["os"];
+  appVersion: string | null;
+  premium: boolean;
+  useChatDynamic: boolean;
+}
+
+/** A conversation before its first message: resting where the channel's route puts it. */
+export function newConversation(
+  key: ConversationKey & { msisdn: string | null; addressing: Conversation["addressing"] },
+  meta: ClientMeta,
+  ctx: Pick<DecideContext, "now" | "route" | "newUuid">,
+): Conversation {
+  return {
+    id: ctx.newUuid(),
+    ...key,
+    ...meta,
+    state: restingState(ctx.route),
+    botSession: 0,
+    botSessionOpen: false,
+    botOptions: null,
+    episode: null,
+    votingUntil: null,
+    version: 0,
+    createdAt: ctx.now,
+    updatedAt: ctx.now,
+  };
+}
+
+/** The conversation with the client's latest metadata; the same object when nothing changed. */
+export function withClientMeta(c: Conversation, meta: ClientMeta): Conversation {
+  const same = (Object.keys(meta) as (keyof ClientMeta)[]).every((k) => c[k] === meta[k]);
+  return same ? c : { ...c, ...meta };
+}

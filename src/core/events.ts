@@ -1,0 +1,33 @@
+// What can happen to a conversation. The shell (router/) turns stanzas, bot
+// answers, Genesys transcripts and timers into these neutral events; the core
+// (conversation.ts) decides what they mean.
+import type { BotEvent, BotReply } from "./bot.js";
+import type { GenesysChatIds } from "./model.js";
+
+export type ChatState = "active" | "composing" | "paused" | "inactive" | "gone";
+
+/** One item of an operator transcript, already translated from GMS (backends.md section 2). */
+export type OperatorEvent =
+  | { kind: "queue"; position: number }
+  | { kind: "joined"; nickname: string }
+  | { kind: "message"; text: string; nickname: string }
+  | { kind: "typing"; typing: boolean }
+  /** An agent left; `remaining` is how many agents are still in the chat. */
+  | { kind: "left"; nickname: string; remaining: number }
+  /** Genesys says the chat is over (chatEnded). */
+  | { kind: "ended" }
+  /** The agent side went idle and Genesys closed the chat. */
+  | { kind: "idle_close" }
+  /** A non-zero statusCode; `fatal` when it ended the chat. */
+  | { kind: "error"; fatal: boolean; message: string };
+
+export type ConversationEvent =
+  | { type: "user_text"; text: string; messageId: string; resetSession: boolean }
+  | { type: "user_notice"; code: string; messageId: string }
+  | { type: "user_chat_state"; state: ChatState }
+  | { type: "bot_replied"; replies: BotReply[]; cause: BotEvent }
+  | { type: "operator_accepted"; episodeUuid: string; chat: GenesysChatIds }
+  | { type: "operator_request_failed"; episodeUuid: string; reason: string }
+  | { type: "operator_update"; episodeUuid: string; events: OperatorEvent[] }
+  /** Time passed: timeouts and delayed notices are checked. */
+  | { type: "tick" };

@@ -1,0 +1,149 @@
+// The router's domain records, shared by the routing core, the store and the
+// adapters. Plain data: no methods, no I/O. Row types and mappers live in
+// store/, wire forms in protocol/.
+
+/** apiVersion of a conversation (protocol.md section 3); "1" also stands for none. */
+export type ApiVersion = "1" | "2" | "2.1";
+
+export type Platform = "web" | "android" | "ios";
+
+/** protocol.md section 5: bot → queued → operator → closed → (voting → closed). */
+export type ConversationState = "bot" | "queued" | "operator" | "closed" | "voting";
+
+export const CONVERSATION_STATES: readonly ConversationState[] = ["bot", "queued", "operator", "closed", "voting"];
+
+/** How the conversation was addressed (protocol.md section 1), which decides the thread of replies. */
+export type Addressing =
+  /** At the channel JID with an EiMe thread (section 3). */
+  | { kind: "channel" }
+  /** At the server-address JID with the channel address as thread; replies carry it back. */
+  | { kind: "server"; serverAddress: string };
+
+/** A bot button; `payload` is what the bot gets back when the user picks it. */
+export interface BotOption {
+  title: string;
+  payload: string;
+}
+
+/**
+ * One human-operator episode of a conversation (backends.md section 2).
+ * v2.1 clients see `uuid` in the thread of its messages.
+ */
+export interface OperatorEpisode {
+  uuid: string;
+  /** GMS service name the chat was requested on (premium users may get another). */
+  serviceName: string;
+  /** Set once Genesys accepted the chat request. */
+  chat: GenesysChatIds | null;
+  /** Next `transcriptPosition` to poll with: every index below it was handled. */
+  transcriptPosition: number;
+  queuePosition: number | null;
+  /** The position last told to the user (ROUTER_QUEUED#0001 is sent on change, rate-limited). */
+  notifiedQueuePosition: number | null;
+  requestedAt: Date;
+  joinedAt: Date | null;
+  agentNickname: string | null;
+  /** Last sign of life from the operator side, for the idle timeout. */
+  lastActivityAt: Date;
+  lastQueuedNoticeAt: Date | null;
+  endedAt: Date | null;
+  /** Notice code sent when it ended, e.g. "GENESYS#0002". */
+  endCode: string | null;
+}
+
+export interface GenesysChatIds {
+  chatId: string;
+  userId: string;
+  secureKey: string;
+  alias: string;
+}
+
+export interface Conversation {
+  id: string;
+  /** The user's bare JID; with channel and chatTitle it is the conversation's key. */
+  userJid: string;
+  /** Normalised MSISDN (the JID localpart) when it is one. */
+  msisdn: string | null;
+  channel: string;
+  chatTitle: string;
+  addressing: Addressing;
+  apiVersion: ApiVersion;
+  os: Platform | null;
+  appVersion: string | null;
+  premium: boolean;
+  useChatDynamic: boolean;
+  lang: string;
+  state: ConversationState;
+  /** Incremented by resetSession: the bot's `sender` is `{id}` or `{id}:{botSession}` after a reset. */
+  botSession: number;
+  /** False until the bot has been told `session_start` (again after it closed its session). */
+  botSessionOpen: boolean;
+  /** Options last offered in a chat_interactive reply, so "2" or a title selects one. */
+  botOptions: BotOption[] | null;
+  /** The open episode, or the last closed one (kept for voting). */
+  episode: OperatorEpisode | null;
+  votingUntil: Date | null;
+  /** Optimistic concurrency: bumped by every save. */
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type MessageDirection = "in" | "out";
+
+/** A message of a conversation as stored (design.md rule 1). */
+export interface StoredMessage {
+  id: string;
+  conversationId: string;
+  direction: MessageDirection;
+  /** "user", "bot", "operator" or "router". */
+  author: "user" | "bot" | "operator" | "router";
+  /** The x type: chat_text, chat_notice, chat_dynamic, chat_interactive. */
+  kind: string;
+  text: string | null;
+  payload: Record<string, unknown> | null;
+  /** Duplicate-detection key, unique per sender (origin-id or stanza id). */
+  dedupeKey: string | null;
+  createdAt: Date;
+}
+
+export interface User {
+  msisdn: string;
+  /** hexsha256 of the normalised MSISDN (protocol.md section 3). */
+  hash: string;
+  name: string | null;
+}
+
+/** Route of a channel (operations.md, admin API): never shown to clients. */
+export interface ChannelRoute {
+  mode: "bot" | "operator" | "bot+operator";
+  bot?: { url: string; timeoutMs?: number; secret?: string };
+  genesys?: { serviceName: string; premiumServiceName?: string };
+}
+
+export interface ItemInfo {
+  name: string;
+  status: string;
+  imageUrl: string;
+  thumbUrl: string;
+  /** Channels only. */
+  defaultMessage?: string;
+}
+
+/** A node of the channel directory (protocol.md section 6), as the admin edits it. */
+export interface DirectoryItem {
+  address: string;
+  type: "group" | "channel";
+  serverAddress?: string;
+  mobileIsPublished: boolean;
+  webIsPublished: boolean;
+  info: ItemInfo;
+  /** Groups only. */
+  items?: DirectoryItem[];
+  /** Channels only. */
+  route?: ChannelRoute;
+}
+
+export interface DirectoryTree {
+  items: DirectoryItem[];
+}

@@ -1,0 +1,61 @@
+// The ports the router's shell needs from the outside world. Each adapter in
+// adapters/ implements one; the core and the tests depend only on these.
+import type { BotReply, BotRequest } from "./bot.js";
+import type { OperatorEvent } from "./events.js";
+import type { GenesysChatIds } from "./model.js";
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** backends.md section 1. Resolves with the bot's answer or rejects with a BotUnavailableError. */
+export interface BotPort {
+  send(url: string, request: BotRequest, options?: { timeoutMs?: number; secret?: string }): Promise<BotReply[]>;
+}
+
+export interface OperatorChatRequest {
+  serviceName: string;
+  nickname: string;
+  subject: string;
+  userData: Record<string, string>;
+}
+
+/** What one poll of an operator chat brought. */
+export interface OperatorPoll {
+  events: OperatorEvent[];
+  /** transcriptPosition for the next poll. */
+  nextPosition: number;
+}
+
+/** backends.md section 2: a human-operator service (Genesys GMS Chat API v2). */
+export interface OperatorPort {
+  requestChat(req: OperatorChatRequest): Promise<GenesysChatIds & { nextPosition: number }>;
+  send(serviceName: string, chat: GenesysChatIds, text: string): Promise<void>;
+  refresh(serviceName: string, chat: GenesysChatIds, transcriptPosition: number): Promise<OperatorPoll>;
+  typing(serviceName: string, chat: GenesysChatIds, typing: boolean): Promise<void>;
+  disconnect(serviceName: string, chat: GenesysChatIds): Promise<void>;
+  updateData(serviceName: string, chat: GenesysChatIds, data: Record<string, string>): Promise<void>;
+  customNotice(serviceName: string, chat: GenesysChatIds, text: string): Promise<void>;
+}
+
+/** backends.md section 3: `data.token` checks. */
+export interface TokenVerifier {
+  verify(token: string | undefined, msisdn: string): Promise<boolean>;
+}
+
+export interface RosterItem {
+  jid: string;
+  name?: string;
+  groups: string[];
+  subscription: "none" | "to" | "from" | "both" | "remove";
+}
+
+/** backends.md section 4: a user's roster on the XMPP server (XEP-0356). */
+export interface RosterPort {
+  /** Whether the server granted roster access; false means every call fails. */
+  permitted(): boolean;
+  get(userBareJid: string): Promise<RosterItem[]>;
+  set(userBareJid: string, item: Omit<RosterItem, "subscription">): Promise<void>;
+}

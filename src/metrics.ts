@@ -1,0 +1,77 @@
+// Prometheus metrics (operations.md "HTTP"): stanzas by type, errors by code,
+// conversations by state, bot and Genesys latency, outbox depth. One registry
+// per router instance, so tests can build several apps in one process.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface MetricsSources {
+  conversationsByState?: () => Promise<Record<string, number>>;
+  outboxDepth?: () => Promise<number>;
+}
+
+export function createMetrics(sources: MetricsSources = {}) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "eime_" });
+  const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  return {
+    registry,
+    stanzasIn: new Counter({
+      name: "eime_stanzas_in_total",
+      help: "Stanzas received from the XMPP server, by kind (x type, iq, presence, chat state)",
+      labelNames: ["type"] as const,
+      registers: [registry],
+    }),
+    stanzasOut: new Counter({
+      name: "eime_stanzas_out_total",
+      help: "Stanzas sent to the XMPP server, by kind",
+      labelNames: ["type"] as const,
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: "eime_errors_total",
+      help: "Errors answered to clients or met on the way, by error code",
+      labelNames: ["code"] as const,
+      registers: [registry],
+    }),
+    v1Messages: new Counter({
+      name: "eime_api_v1_messages_total",
+      help: "Messages using the deprecated apiVersion 1 (or none)",
+      registers: [registry],
+    }),
+    botLatency: new Histogram({
+      name: "eime_bot_request_seconds",
+      help: "Bot webhook call latency per HTTP attempt",
+      labelNames: ["outcome"] as const,
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    genesysLatency: new Histogram({
+      name: "eime_genesys_request_seconds",
+      help: "Genesys GMS call latency, by operation",
+      labelNames: ["op", "outcome"] as const,
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    conversations: new Gauge({
+      name: "eime_conversations",
+      help: "Conversations in the database, by state",
+      labelNames: ["state"] as const,
+      registers: [registry],
+      async collect() {
+        if (!sources.conversationsByState) return;
+        const counts = await sources.conversationsByState();
+        this.reset();
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
+    }),
+    outboxDepth: new Gauge({
+      name: "eime_outbox_depth",
+      help: "Deliveries waiting in the durable outbox",
+      registers: [registry],
+      async collect() {
+        if (sources.outboxDepth) this.set(await sources.outboxDepth());
+      },
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,246 @@
+// protocol.md §4: chat_notice codes, their direction, and the localised text
+// sent with them (payload.text and the <body> fallback).
+
+export type NoticeDirection = "toClient" | "toRouter";
+export type NoticeLang = "it" | "en";
+export const NOTICE_LANGS: readonly NoticeLang[] = ["it", "en"];
+
+/** Data of a notice as sent in payload.data; the texts use the fields they know. */
+export interface NoticeData {
+  /** ROUTER_QUEUED#0001: 1-based place in the queue. */
+  position?: number;
+  /** ROUTER_QUEUED#0001. */
+  estimatedWaitSeconds?: number;
+  /** ROUTER_OPERATOR_JOINED#0001. */
+  nickname?: string;
+  /** ROUTER_CLOSED_HOURS#0001: ISO 8601 date-time (formatted in the text) or free text. */
+  opensAt?: string;
+  /** ROUTER_VOTING_OPEN#0001: ISO 8601 date-time or free text. */
+  until?: string;
+  [key: string]: unknown;
+}
+
+/** The data fields after checking, ready to be put in a sentence; absent ones drop their clause. */
+interface Fields {
+  position?: string;
+  minutes?: string;
+  nickname?: string;
+  opensAt?: string;
+  until?: string;
+}
+
+interface NoticeSpec {
+  direction: NoticeDirection;
+  meaning: string;
+  text: Record<NoticeLang, (f: Fields) => string>;
+}
+
+const minutesEn = (m: string) => (m === "1" ? "1 minute" : `${m} minutes`);
+const minutesIt = (m: string) => (m === "1" ? "1 minuto" : `${m} minuti`);
+
+export const NOTICES = {
+  "GENESYS#0001": {
+    direction: "toClient",
+    meaning: "operator conversation closed for an unhandled error",
+    text: {
+      it: () => "La conversazione con l'operatore è stata chiusa a causa di un errore.",
+      en: () => "The conversation with the operator was closed because of an error.",
+    },
+  },
+  "GENESYS#0002": {
+    direction: "toClient",
+    meaning: "closed by the operator",
+    text: {
+      it: () => "L'operatore ha chiuso la conversazione.",
+      en: () => "The operator closed the conversation.",
+    },
+  },
+  "GENESYS#0003": {
+    direction: "toClient",
+    meaning: "operator conversation timed out",
+    text: {
+      it: () => "La conversazione con l'operatore è stata chiusa per inattività.",
+      en: () => "The conversation with the operator was closed for inactivity.",
+    },
+  },
+  "GENESYS#0004": {
+    direction: "toClient",
+    meaning: "closed by the user",
+    text: {
+      it: () => "Hai chiuso la conversazione con l'operatore.",
+      en: () => "You closed the conversation with the operator.",
+    },
+  },
+  "GENESYS_ERROR#0001": {
+    direction: "toClient",
+    meaning: "a Genesys error that does not end the conversation",
+    text: {
+      it: () => "Il servizio operatori ha avuto un problema; la conversazione continua.",
+      en: () => "The operator service had a problem; the conversation continues.",
+    },
+  },
+  "FOREGROUND_CONVERSATION#0001": {
+    direction: "toClient",
+    meaning: "put this conversation in the foreground",
+    text: {
+      it: () => "Sei in conversazione con un operatore.",
+      en: () => "You are talking with an operator.",
+    },
+  },
+  "FOREGROUND_CONVERSATION#0002": {
+    direction: "toClient",
+    meaning: "the conversation was already open",
+    text: {
+      it: () => "La conversazione con l'operatore è già aperta.",
+      en: () => "The conversation with the operator is already open.",
+    },
+  },
+  "GENESYS_CLOSE_BY_USER#0001": {
+    direction: "toRouter",
+    meaning: "close my conversation with the operator",
+    text: {
+      it: () => "Chiudi la conversazione con l'operatore.",
+      en: () => "Close the conversation with the operator.",
+    },
+  },
+  "GENESYS_OPEN_FOR_VOTING#0001": {
+    direction: "toRouter",
+    meaning: "reopen my closed operator conversation to vote",
+    text: {
+      it: () => "Riapri la conversazione con l'operatore per valutarla.",
+      en: () => "Reopen the conversation with the operator to rate it.",
+    },
+  },
+  "ROUTER_QUEUED#0001": {
+    direction: "toClient",
+    meaning: "waiting for an operator: {position?, estimatedWaitSeconds?}",
+    text: {
+      it: (f) =>
+        (f.position !== undefined ? `Sei il numero ${f.position} in coda per un operatore.` : "Sei in coda per un operatore.") +
+        (f.minutes !== undefined ? ` Attesa stimata: circa ${minutesIt(f.minutes)}.` : ""),
+      en: (f) =>
+        (f.position !== undefined ? `You are number ${f.position} in the queue for an operator.` : "You are in the queue for an operator.") +
+        (f.minutes !== undefined ? ` Estimated wait: about ${minutesEn(f.minutes)}.` : ""),
+    },
+  },
+  "ROUTER_OPERATOR_JOINED#0001": {
+    direction: "toClient",
+    meaning: "an operator joined: {nickname}",
+    text: {
+      it: (f) => (f.nickname !== undefined ? `${f.nickname} ha preso in carico la conversazione.` : "Un operatore ha preso in carico la conversazione."),
+      en: (f) => (f.nickname !== undefined ? `${f.nickname} has joined the conversation.` : "An operator has joined the conversation."),
+    },
+  },
+  "ROUTER_BOT_UNAVAILABLE#0001": {
+    direction: "toClient",
+    meaning: "the bot did not answer; the message is kept and retried",
+    text: {
+      it: () => "L'assistente non risponde al momento; il tuo messaggio è stato conservato e gli verrà consegnato.",
+      en: () => "The assistant is not answering right now; your message is kept and will be delivered.",
+    },
+  },
+  "ROUTER_CLOSED_HOURS#0001": {
+    direction: "toClient",
+    meaning: "no operator service now: {opensAt?}",
+    text: {
+      it: (f) => "Nessun operatore è disponibile ora." + (f.opensAt !== undefined ? ` Il servizio riapre il ${f.opensAt}.` : ""),
+      en: (f) => "No operator is available now." + (f.opensAt !== undefined ? ` The service reopens on ${f.opensAt}.` : ""),
+    },
+  },
+  "ROUTER_VOTING_OPEN#0001": {
+    direction: "toClient",
+    meaning: "voting is open for this conversation: {until}",
+    text: {
+      it: (f) => (f.until !== undefined ? `Puoi valutare questa conversazione fino al ${f.until}.` : "Puoi valutare questa conversazione."),
+      en: (f) => (f.until !== undefined ? `You can rate this conversation until ${f.until}.` : "You can rate this conversation."),
+    },
+  },
+  "ROUTER_VOTE_RECORDED#0001": {
+    direction: "toClient",
+    meaning: "the post-chat vote was received; the conversation is closed again",
+    text: {
+      it: () => "Grazie, la tua valutazione è stata registrata.",
+      en: () => "Thank you, your rating has been recorded.",
+    },
+  },
+} as const satisfies Record<string, NoticeSpec>;
+
+export type NoticeCode = keyof typeof NOTICES;
+export const NOTICE_CODES = Object.keys(NOTICES) as NoticeCode[];
+
+export function isNoticeCode(code: string): code is NoticeCode {
+  return Object.hasOwn(NOTICES, code);
+}
+
+export function noticeDirection(code: NoticeCode): NoticeDirection {
+  return NOTICES[code].direction;
+}
+
+/** it or en from the primary subtag of a BCP-47 tag ("it-IT" → it); anything else → en. */
+export function noticeLang(lang: string): NoticeLang {
+  const primary = lang.split("-")[0]?.toLowerCase();
+  return primary === "it" ? "it" : "en";
+}
+
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/;
+const LOCALES: Record<NoticeLang, string> = { it: "it-IT", en: "en-GB" };
+
+/** An ISO 8601 date-time in the reader's language and `timeZone` (named in the text); other text verbatim. */
+function formatWhen(value: string, lang: NoticeLang, timeZone: string): string {
+  if (!ISO_DATE_TIME.test(value)) return value;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return value;
+  try {
+    return new Intl.DateTimeFormat(LOCALES[lang], {
+      day: "numeric",
+      month: "short",
+      year: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+      timeZone,
+      timeZoneName: "short",
+    }).format(date);
+  } catch {
+    return value;
+  }
+}
+
+function nonEmptyText(v: unknown): string | undefined {
+  if (typeof v !== "string") return undefined;
+  const t = v.trim();
+  return t === "" || t.length > 256 ? undefined : t;
+}
+
+function fieldsOf(data: NoticeData, lang: NoticeLang, timeZone: string): Fields {
+  const f: Fields = {};
+  if (typeof data.position === "number" && Number.isSafeInteger(data.position) && data.position > 0) {
+    f.position = String(data.position);
+  }
+  const w = data.estimatedWaitSeconds;
+  if (typeof w === "number" && Number.isFinite(w) && w > 0) f.minutes = String(Math.max(1, Math.round(w / 60)));
+  const nickname = nonEmptyText(data.nickname);
+  if (nickname !== undefined) f.nickname = nickname;
+  const opensAt = nonEmptyText(data.opensAt);
+  if (opensAt !== undefined) f.opensAt = formatWhen(opensAt, lang, timeZone);
+  const until = nonEmptyText(data.until);
+  if (until !== undefined) f.until = formatWhen(until, lang, timeZone);
+  return f;
+}
+
+export interface NoticeTextOptions {
+  /** IANA time zone for date-times in the text; default UTC (the text names the zone). */
+  timeZone?: string;
+}
+
+/**
+ * The localised text of a notice. Language is matched on the primary subtag;
+ * languages other than it and en get English. A missing or unusable data
+ * value drops its clause ("You are in the queue for an operator." instead of
+ * "You are number 3 in the queue for an operator.").
+ */
+export function noticeText(code: NoticeCode, lang: string, data: NoticeData = {}, opts: NoticeTextOptions = {}): string {
+  const l = noticeLang(lang);
+  const spec: NoticeSpec = NOTICES[code];
+  return spec.text[l](fieldsOf(data, l, opts.timeZone ?? "UTC"));
+}

@@ -1,0 +1,27 @@
+// XML namespaces the router speaks. Each constant links the specification
+// that defines it.
+
+/** RFC 6120 §8.3: stanza error conditions and `<text>`. https://www.rfc-editor.org/rfc/rfc6120#section-8.3 */
+export const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
+
+/** XEP-0054 vcard-temp. https://xmpp.org/extensions/xep-0054.html */
+export const NS_VCARD = "vcard-temp";
+
+/** XEP-0030 Service Discovery. https://xmpp.org/extensions/xep-0030.html */
+export const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
+export const NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items";
+
+/** XEP-0085 Chat State Notifications. https://xmpp.org/extensions/xep-0085.html */
+export const NS_CHAT_STATES = "http://jabber.org/protocol/chatstates";
+
+/** XEP-0359 Unique and Stable Stanza IDs (origin-id). https://xmpp.org/extensions/xep-0359.html */
+export const NS_SID = "urn:xmpp:sid:0";
+
+/** RFC 6121 §2 roster. https://www.rfc-editor.org/rfc/rfc6121#section-2 */
+export const NS_ROSTER = "jabber:iq:roster";
+
+/** XEP-0356 Privileged Entity. https://xmpp.org/extensions/xep-0356.html */
+export const NS_PRIVILEGE = "urn:xmpp:privilege:2";
+
+/** protocol.md §2: default namespace of the `x` element (config `protocol.namespace`). */
+export const DEFAULT_X_NS = "urn:eime:x:0";
