@@ -1,0 +1,378 @@
+// Conversations (protocol.md sections 3 and 5): keyed by (user, channel,
+// chat title), the operator episode inline, optimistic versioning for saves
+// and a lease so one instance polls Genesys for a conversation (design.md rule 4).
+import { randomUUID } from "node:crypto";
+import type {
+  Addressing,
+  ApiVersion,
+  BotOption,
+  Conversation,
+  ConversationState,
+  OperatorEpisode,
+  Platform,
+} from "../core/model.js";
+import { CONVERSATION_STATES } from "../core/model.js";
+import { RouterError } from "../errors.js";
+import { at, json, run, type RepoContext } from "./sql.js";
+
+/** save() found another version than the one it was given: reload and decide again. */
+export class ConcurrentUpdateError extends RouterError {
+  constructor(
+    readonly conversationId: string,
+    readonly expectedVersion: number,
+    readonly actualVersion: number,
+  ) {
+    super(
+      "SQL_ERROR",
+      `conversation ${conversationId} was updated concurrently (version ${actualVersion}, expected ${expectedVersion})`,
+    );
+    this.name = "ConcurrentUpdateError";
+  }
+}
+
+export function isConcurrentUpdate(err: unknown): err is ConcurrentUpdateError {
+  return err instanceof ConcurrentUpdateError;
+}
+
+/** What create() needs; the rest has defaults (state "bot", no episode, version 1). */
+export interface NewConversation {
+  /** Default: a random UUID. */
+  id?: string;
+  userJid: string;
+  msisdn?: string | null;
+  channel: string;
+  chatTitle: string;
+  addressing: Addressing;
+  apiVersion: ApiVersion;
+  os?: Platform | null;
+  appVersion?: string | null;
+  premium?: boolean;
+  useChatDynamic?: boolean;
+  lang: string;
+  state?: ConversationState;
+  botSession?: number;
+  botSessionOpen?: boolean;
+  botOptions?: BotOption[] | null;
+  episode?: OperatorEpisode | null;
+  votingUntil?: Date | null;
+  /** createdAt and updatedAt; default: now. */
+  now?: Date;
+}
+
+export interface ListOptions {
+  state?: ConversationState;
+  /** Default 100, at most 1000. */
+  limit?: number;
+}
+
+export interface ConversationRepository {
+  findByKey(userJid: string, channel: string, chatTitle: string): Promise<Conversation | null>;
+  get(id: string): Promise<Conversation | null>;
+  /** Creates the conversation, or returns the one a concurrent create stored first under the same key. */
+  create(conversation: NewConversation): Promise<Conversation>;
+  /** As create(), telling whether this call created it. */
+  createIfAbsent(conversation: NewConversation): Promise<{ conversation: Conversation; created: boolean }>;
+  /**
+   * Stores every field but the key (userJid, channel, chatTitle), if the stored
+   * version is still `conversation.version`; returns it with version + 1.
+   * @throws ConcurrentUpdateError when the version moved; RouterError NO_CONVERSATION_FOUND when it is gone.
+   */
+  save(conversation: Conversation, now?: Date): Promise<Conversation>;
+  /** Most recently updated first. */
+  list(options?: ListOptions): Promise<Conversation[]>;
+  /** Conversations queued, with an operator or voting whose episode has Genesys chat ids: the ones to poll. */
+  withOpenEpisodes(): Promise<Conversation[]>;
+  /**
+   * Takes or extends the lease for `owner` when it is free, expired, or already
+   * `owner`'s. Times are the database's clock unless `now` is given.
+   */
+  acquireLease(id: string, owner: string, ttlMs: number, now?: Date): Promise<boolean>;
+  /** Gives the lease up if `owner` holds it. */
+  releaseLease(id: string, owner: string): Promise<boolean>;
+  countByState(): Promise<Record<ConversationState, number>>;
+}
+
+interface ConversationRow {
+  id: string;
+  user_jid: string;
+  msisdn: string | null;
+  channel: string;
+  chat_title: string;
+  addressing_kind: "channel" | "server";
+  server_address: string | null;
+  api_version: ApiVersion;
+  os: Platform | null;
+  app_version: string | null;
+  premium: boolean;
+  use_chat_dynamic: boolean;
+  lang: string;
+  state: ConversationState;
+  bot_session: number;
+  bot_session_open: boolean;
+  bot_options: BotOption[] | null;
+  episode_uuid: string | null;
+  episode_service_name: string | null;
+  genesys_chat_id: string | null;
+  genesys_user_id: string | null;
+  genesys_secure_key: string | null;
+  genesys_alias: string | null;
+  transcript_position: number | null;
+  queue_position: number | null;
+  notified_queue_position: number | null;
+  episode_requested_at: Date | null;
+  episode_joined_at: Date | null;
+  agent_nickname: string | null;
+  episode_last_activity_at: Date | null;
+  last_queued_notice_at: Date | null;
+  episode_ended_at: Date | null;
+  episode_end_code: string | null;
+  voting_until: Date | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+type Fields = Omit<Conversation, "id" | "userJid" | "channel" | "chatTitle" | "version" | "createdAt" | "updatedAt">;
+
+/** The columns save() writes: name, SQL type (for the parameter cast), value. */
+const MUTABLE: readonly [string, string, (c: Fields) => unknown][] = [
+  ["msisdn", "text", (c) => c.msisdn],
+  ["addressing_kind", "text", (c) => c.addressing.kind],
+  ["server_address", "text", (c) => (c.addressing.kind === "server" ? c.addressing.serverAddress : null)],
+  ["api_version", "text", (c) => c.apiVersion],
+  ["os", "text", (c) => c.os],
+  ["app_version", "text", (c) => c.appVersion],
+  ["premium", "bool", (c) => c.premium],
+  ["use_chat_dynamic", "bool", (c) => c.useChatDynamic],
+  ["lang", "text", (c) => c.lang],
+  ["state", "text", (c) => c.state],
+  ["bot_session", "int", (c) => c.botSession],
+  ["bot_session_open", "bool", (c) => c.botSessionOpen],
+  ["bot_options", "jsonb", (c) => json(c.botOptions)],
+  ["episode_uuid", "text", (c) => c.episode?.uuid ?? null],
+  ["episode_service_name", "text", (c) => c.episode?.serviceName ?? null],
+  ["genesys_chat_id", "text", (c) => c.episode?.chat?.chatId ?? null],
+  ["genesys_user_id", "text", (c) => c.episode?.chat?.userId ?? null],
+  ["genesys_secure_key", "text", (c) => c.episode?.chat?.secureKey ?? null],
+  ["genesys_alias", "text", (c) => c.episode?.chat?.alias ?? null],
+  ["transcript_position", "int", (c) => c.episode?.transcriptPosition ?? null],
+  ["queue_position", "int", (c) => c.episode?.queuePosition ?? null],
+  ["notified_queue_position", "int", (c) => c.episode?.notifiedQueuePosition ?? null],
+  ["episode_requested_at", "timestamptz", (c) => c.episode?.requestedAt ?? null],
+  ["episode_joined_at", "timestamptz", (c) => c.episode?.joinedAt ?? null],
+  ["agent_nickname", "text", (c) => c.episode?.agentNickname ?? null],
+  ["episode_last_activity_at", "timestamptz", (c) => c.episode?.lastActivityAt ?? null],
+  ["last_queued_notice_at", "timestamptz", (c) => c.episode?.lastQueuedNoticeAt ?? null],
+  ["episode_ended_at", "timestamptz", (c) => c.episode?.endedAt ?? null],
+  ["episode_end_code", "text", (c) => c.episode?.endCode ?? null],
+  ["voting_until", "timestamptz", (c) => c.votingUntil],
+];
+
+const COLUMNS = `id, user_jid, channel, chat_title, version, created_at, updated_at, ${MUTABLE.map(([n]) => n).join(", ")}`;
+
+function toEpisode(row: ConversationRow): OperatorEpisode | null {
+  if (row.episode_uuid === null) return null;
+  const requestedAt = row.episode_requested_at ?? row.created_at;
+  return {
+    uuid: row.episode_uuid,
+    serviceName: row.episode_service_name ?? "",
+    chat:
+      row.genesys_chat_id !== null
+        ? {
+            chatId: row.genesys_chat_id,
+            userId: row.genesys_user_id ?? "",
+            secureKey: row.genesys_secure_key ?? "",
+            alias: row.genesys_alias ?? "",
+          }
+        : null,
+    transcriptPosition: row.transcript_position ?? 0,
+    queuePosition: row.queue_position,
+    notifiedQueuePosition: row.notified_queue_position,
+    requestedAt,
+    joinedAt: row.episode_joined_at,
+    agentNickname: row.agent_nickname,
+    lastActivityAt: row.episode_last_activity_at ?? requestedAt,
+    lastQueuedNoticeAt: row.last_queued_notice_at,
+    endedAt: row.episode_ended_at,
+    endCode: row.episode_end_code,
+  };
+}
+
+export function toConversation(row: ConversationRow): Conversation {
+  return {
+    id: row.id,
+    userJid: row.user_jid,
+    msisdn: row.msisdn,
+    channel: row.channel,
+    chatTitle: row.chat_title,
+    addressing:
+      row.addressing_kind === "server" ? { kind: "server", serverAddress: row.server_address ?? "" } : { kind: "channel" },
+    apiVersion: row.api_version,
+    os: row.os,
+    appVersion: row.app_version,
+    premium: row.premium,
+    useChatDynamic: row.use_chat_dynamic,
+    lang: row.lang,
+    state: row.state,
+    botSession: row.bot_session,
+    botSessionOpen: row.bot_session_open,
+    botOptions: row.bot_options,
+    episode: toEpisode(row),
+    votingUntil: row.voting_until,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function fieldsOf(c: NewConversation): Fields {
+  return {
+    msisdn: c.msisdn ?? null,
+    addressing: c.addressing,
+    apiVersion: c.apiVersion,
+    os: c.os ?? null,
+    appVersion: c.appVersion ?? null,
+    premium: c.premium ?? false,
+    useChatDynamic: c.useChatDynamic ?? false,
+    lang: c.lang,
+    state: c.state ?? "bot",
+    botSession: c.botSession ?? 0,
+    botSessionOpen: c.botSessionOpen ?? false,
+    botOptions: c.botOptions ?? null,
+    episode: c.episode ?? null,
+    votingUntil: c.votingUntil ?? null,
+  };
+}
+
+const OPEN_EPISODE_STATES: readonly ConversationState[] = ["queued", "operator", "voting"];
+
+export function conversationRepository(ctx: RepoContext): ConversationRepository {
+  const findByKey = async (userJid: string, channel: string, chatTitle: string) => {
+    const { rows } = await run<ConversationRow>(
+      ctx.q,
+      "conversation find",
+      `SELECT ${COLUMNS} FROM conversations WHERE user_jid = $1::text AND channel = $2::text AND chat_title = $3::text`,
+      [userJid, channel, chatTitle],
+    );
+    return rows[0] ? toConversation(rows[0]) : null;
+  };
+
+  const get = async (id: string) => {
+    const { rows } = await run<ConversationRow>(ctx.q, "conversation get", `SELECT ${COLUMNS} FROM conversations WHERE id = $1::text`, [id]);
+    return rows[0] ? toConversation(rows[0]) : null;
+  };
+
+  const createIfAbsent = async (c: NewConversation) => {
+    const fields = fieldsOf(c);
+    const now = at(c.now);
+    const values = MUTABLE.map(([, , value]) => value(fields));
+    const casts = MUTABLE.map(([, type], i) => `$${i + 7}::${type}`).join(", ");
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { rows } = await run<ConversationRow>(
+        ctx.q,
+        "conversation create",
+        `INSERT INTO conversations (id, user_jid, channel, chat_title, version, created_at, updated_at,
+           ${MUTABLE.map(([n]) => n).join(", ")})
+         VALUES ($1::text, $2::text, $3::text, $4::text, 1, $5::timestamptz, $6::timestamptz, ${casts})
+         ON CONFLICT (user_jid, channel, chat_title) DO NOTHING
+         RETURNING ${COLUMNS}`,
+        [c.id ?? randomUUID(), c.userJid, c.channel, c.chatTitle, now, now, ...values],
+      );
+      if (rows[0]) return { conversation: toConversation(rows[0]), created: true };
+      // Another create won the key: return its conversation.
+      const existing = await findByKey(c.userJid, c.channel, c.chatTitle);
+      if (existing) return { conversation: existing, created: false };
+    }
+    throw new RouterError("SQL_ERROR", "conversation create: the conversation key kept changing");
+  };
+
+  return {
+    findByKey,
+    get,
+    createIfAbsent,
+
+    async create(c) {
+      return (await createIfAbsent(c)).conversation;
+    },
+
+    async save(c, now) {
+      const values = MUTABLE.map(([, , value]) => value(c));
+      const sets = MUTABLE.map(([name, type], i) => `${name} = $${i + 4}::${type}`).join(", ");
+      const { rows } = await run<ConversationRow>(
+        ctx.q,
+        "conversation save",
+        `UPDATE conversations SET ${sets}, version = version + 1, updated_at = $3::timestamptz
+         WHERE id = $1::text AND version = $2::int
+         RETURNING ${COLUMNS}`,
+        [c.id, c.version, at(now), ...values],
+      );
+      if (rows[0]) return toConversation(rows[0]);
+      const { rows: current } = await run<{ version: number }>(
+        ctx.q,
+        "conversation save",
+        "SELECT version FROM conversations WHERE id = $1::text",
+        [c.id],
+      );
+      if (!current[0]) throw new RouterError("NO_CONVERSATION_FOUND", `conversation ${c.id} does not exist`);
+      throw new ConcurrentUpdateError(c.id, c.version, current[0].version);
+    },
+
+    async list(options = {}) {
+      const limit = Math.min(Math.max(Math.trunc(options.limit ?? 100), 1), 1000);
+      const { rows } = await run<ConversationRow>(
+        ctx.q,
+        "conversation list",
+        `SELECT ${COLUMNS} FROM conversations WHERE ($1::text IS NULL OR state = $1::text)
+         ORDER BY updated_at DESC, id LIMIT $2::int`,
+        [options.state ?? null, limit],
+      );
+      return rows.map(toConversation);
+    },
+
+    async withOpenEpisodes() {
+      const { rows } = await run<ConversationRow>(
+        ctx.q,
+        "conversation open episodes",
+        `SELECT ${COLUMNS} FROM conversations WHERE state = ANY($1::text[]) AND genesys_chat_id IS NOT NULL
+         ORDER BY updated_at, id`,
+        [OPEN_EPISODE_STATES],
+      );
+      return rows.map(toConversation);
+    },
+
+    async acquireLease(id, owner, ttlMs, now) {
+      const { rowCount } = await run(
+        ctx.q,
+        "conversation lease",
+        `UPDATE conversations
+         SET lease_owner = $2::text,
+             lease_until = COALESCE($4::timestamptz, clock_timestamp()) + $3::double precision * interval '1 millisecond'
+         WHERE id = $1::text
+           AND (lease_owner IS NULL OR lease_owner = $2::text OR lease_until <= COALESCE($4::timestamptz, clock_timestamp()))`,
+        [id, owner, ttlMs, now ?? null],
+      );
+      return rowCount > 0;
+    },
+
+    async releaseLease(id, owner) {
+      const { rowCount } = await run(
+        ctx.q,
+        "conversation lease release",
+        "UPDATE conversations SET lease_owner = NULL, lease_until = NULL WHERE id = $1::text AND lease_owner = $2::text",
+        [id, owner],
+      );
+      return rowCount > 0;
+    },
+
+    async countByState() {
+      const { rows } = await run<{ state: ConversationState; n: number }>(
+        ctx.q,
+        "conversation count",
+        "SELECT state, count(*)::int AS n FROM conversations GROUP BY state",
+      );
+      const counts = Object.fromEntries(CONVERSATION_STATES.map((s) => [s, 0])) as Record<ConversationState, number>;
+      for (const row of rows) counts[row.state] = row.n;
+      return counts;
+    },
+  };
+}

@@ -1,0 +1,102 @@
+// The store: the database (pg or PGlite), migrated, and its repositories.
+// The routing core and the adapters depend on the `Store` type only.
+import type { Logging } from "../log.js";
+import { openDb, type DatabaseConfig, type Db } from "./db.js";
+import { directoryRepository, type DirectoryRepository } from "./directory.js";
+import { conversationRepository, type ConversationRepository } from "./conversations.js";
+import { messageRepository, type MessageRepository } from "./messages.js";
+import { migrate } from "./migrate.js";
+import { outboxRepository, type OutboxRepository } from "./outbox.js";
+import { rateLimitRepository, type RateLimitRepository } from "./rate-limits.js";
+import { rootContext, savepoint, transaction, transactionContext, type RepoContext } from "./sql.js";
+import { userRepository, type UserRepository } from "./users.js";
+
+export interface Repositories {
+  directory: DirectoryRepository;
+  users: UserRepository;
+  conversations: ConversationRepository;
+  messages: MessageRepository;
+  outbox: OutboxRepository;
+  rateLimits: RateLimitRepository;
+}
+
+/** Repositories bound to one open transaction. */
+export interface TransactionStore extends Repositories {
+  /** A nested atomic section (a savepoint): rolled back alone when `fn` throws. */
+  transaction<T>(fn: (store: TransactionStore) => Promise<T>): Promise<T>;
+}
+
+export interface Store extends Repositories {
+  readonly db: Db;
+  /**
+   * Runs `fn` with repositories bound to one transaction: all of it commits
+   * when `fn` resolves, none of it when `fn` throws (the error comes out
+   * unchanged). NOTIFYs inside it are sent on commit. Use only the given
+   * store inside `fn`.
+   */
+  transaction<T>(fn: (store: TransactionStore) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+function repositories(ctx: RepoContext): Repositories {
+  return {
+    directory: directoryRepository(ctx),
+    users: userRepository(ctx),
+    conversations: conversationRepository(ctx),
+    messages: messageRepository(ctx),
+    outbox: outboxRepository(ctx),
+    rateLimits: rateLimitRepository(ctx),
+  };
+}
+
+function transactionStore(ctx: RepoContext): TransactionStore {
+  const store: TransactionStore = {
+    ...repositories(ctx),
+    transaction: (fn) => savepoint(ctx.q, "transaction", () => fn(store)),
+  };
+  return store;
+}
+
+/** A store on a Db that is already open and migrated (tests, tools). */
+export function createStore(db: Db): Store {
+  let closed = false;
+  return {
+    db,
+    ...repositories(rootContext(db)),
+    transaction: (fn) => transaction(db, "transaction", (tx) => fn(transactionStore(transactionContext(db, tx)))),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.close();
+    },
+  };
+}
+
+/** Opens the database named by the config (pg, or PGlite when `url` is unset) and migrates it. */
+export async function openStore(config: DatabaseConfig, logging: Logging): Promise<Store> {
+  const logger = logging.child("store");
+  const db = await openDb(config, logger);
+  try {
+    await migrate(db, { logger });
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+  return createStore(db);
+}
+
+export { openDb, isUniqueViolation, MISSED_NOTIFICATIONS } from "./db.js";
+export type { Db, DatabaseConfig, Engine, Queryable, QueryResult } from "./db.js";
+export { migrate, schemaVersion, SchemaTooNewError, SCHEMA_VERSION } from "./migrate.js";
+export type { MigrateOptions, MigrateResult } from "./migrate.js";
+export { DIRECTORY_CHANNEL } from "./directory.js";
+export type { DirectoryRepository } from "./directory.js";
+export { msisdnHash } from "./users.js";
+export type { UserInput, UserRepository } from "./users.js";
+export { ConcurrentUpdateError, isConcurrentUpdate } from "./conversations.js";
+export type { ConversationRepository, ListOptions, NewConversation } from "./conversations.js";
+export { ROUTER_SENDER } from "./messages.js";
+export type { InboundMessage, MessageRepository, OutboundMessage, RecordResult } from "./messages.js";
+export { OUTBOX_CHANNEL } from "./outbox.js";
+export type { ClaimOptions, NewOutboxItem, OutboxItem, OutboxRepository, OutboxTarget } from "./outbox.js";
+export type { RateLimitRepository, RateLimitResult } from "./rate-limits.js";

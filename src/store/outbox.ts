@@ -1,0 +1,205 @@
+// The durable outbox (design.md rules 1 and 2): deliveries to bots, clients
+// and Genesys wait here until done, retried with backoff, resumed after a
+// restart. Claims mark rows taken for a while, so two workers (on any
+// instance) never take the same row and a crashed worker's rows come back.
+import { run, toSqlError, type RepoContext } from "./sql.js";
+
+export const OUTBOX_CHANNEL = "outbox_enqueued";
+
+export type OutboxTarget = "bot" | "client" | "genesys" | (string & {});
+
+export interface NewOutboxItem {
+  target: OutboxTarget;
+  conversationId?: string | null;
+  payload: Record<string, unknown>;
+  /** Enqueueing a key that is already there (or was, until completed) is a no-op while it is there. */
+  idempotencyKey: string;
+  /** Default: now (the database's clock). */
+  nextAttemptAt?: Date;
+}
+
+export interface OutboxItem {
+  id: string;
+  target: OutboxTarget;
+  conversationId: string | null;
+  payload: Record<string, unknown>;
+  idempotencyKey: string;
+  /** Times the row was claimed (a claim counts as an attempt, so a row that crashes its worker still counts up). */
+  attempts: number;
+  nextAttemptAt: Date;
+  lastError: string | null;
+  lockedBy: string | null;
+  lockedUntil: Date | null;
+  createdAt: Date;
+}
+
+export interface ClaimOptions {
+  /** Who claims (instance and worker id). */
+  owner: string;
+  limit: number;
+  /** How long the rows stay taken; after that another claimer may take them. Default 60 s. */
+  lockMs?: number;
+  /** Default: the database's clock. */
+  now?: Date;
+}
+
+export interface OutboxRepository {
+  /** Adds the items whose key is new; returns how many were added. Wakes onEnqueued listeners (on commit). */
+  enqueue(items: readonly NewOutboxItem[]): Promise<number>;
+  /**
+   * Takes up to `limit` due rows, oldest first, for `owner`. Rows of one
+   * (conversation, target) are taken in order: never while an earlier row of
+   * theirs is taken by someone or waiting for its retry (design.md rule 3).
+   */
+  claim(options: ClaimOptions): Promise<OutboxItem[]>;
+  /** Delivered: the row is deleted. */
+  complete(id: string): Promise<boolean>;
+  /** Failed: due again at `nextAttemptAt`, and free to claim then. */
+  retry(id: string, error: string, nextAttemptAt: Date): Promise<boolean>;
+  /** Rows waiting (due or not, taken or not). */
+  depth(): Promise<number>;
+  get(idempotencyKey: string): Promise<OutboxItem | null>;
+  /** Calls `cb` with the target after an enqueue commits (or with null: look at everything). */
+  onEnqueued(cb: (target: string | null) => void): Promise<() => Promise<void>>;
+}
+
+interface OutboxRow {
+  id: string;
+  target: string;
+  conversation_id: string | null;
+  payload: Record<string, unknown>;
+  idempotency_key: string;
+  attempts: number;
+  next_attempt_at: Date;
+  last_error: string | null;
+  locked_by: string | null;
+  locked_until: Date | null;
+  created_at: Date;
+}
+
+const COLUMNS =
+  "id::text AS id, target, conversation_id, payload, idempotency_key, attempts, next_attempt_at, last_error, locked_by, locked_until, created_at";
+
+const toItem = (row: OutboxRow): OutboxItem => ({
+  id: row.id,
+  target: row.target,
+  conversationId: row.conversation_id,
+  payload: row.payload,
+  idempotencyKey: row.idempotency_key,
+  attempts: row.attempts,
+  nextAttemptAt: row.next_attempt_at,
+  lastError: row.last_error,
+  lockedBy: row.locked_by,
+  lockedUntil: row.locked_until,
+  createdAt: row.created_at,
+});
+
+/** Advisory lock serialising claims on PostgreSQL, so the order check sees every committed claim. */
+const CLAIM_LOCK_KEY = 0x65696d66;
+
+const ROW_ID = /^[0-9]{1,18}$/;
+
+/** Row ids are bigints as text: compare them as numbers. */
+const byId = (a: OutboxItem, b: OutboxItem) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0);
+
+const CLAIM = `
+WITH due AS (
+  SELECT o.id FROM outbox o
+  WHERE o.next_attempt_at <= $1::timestamptz
+    AND (o.locked_until IS NULL OR o.locked_until <= $1::timestamptz)
+    AND (o.conversation_id IS NULL OR NOT EXISTS (
+      SELECT 1 FROM outbox p
+      WHERE p.conversation_id = o.conversation_id AND p.target = o.target AND p.id < o.id
+        AND (p.next_attempt_at > $1::timestamptz OR p.locked_until > $1::timestamptz)))
+  ORDER BY o.id
+  LIMIT $2::int
+  FOR UPDATE OF o SKIP LOCKED
+)
+UPDATE outbox SET locked_by = $3::text,
+  locked_until = $1::timestamptz + $4::double precision * interval '1 millisecond',
+  attempts = outbox.attempts + 1
+FROM due WHERE outbox.id = due.id
+RETURNING ${COLUMNS.replace("id::text AS id", "outbox.id::text AS id")}`;
+
+export function outboxRepository(ctx: RepoContext): OutboxRepository {
+  return {
+    async enqueue(items) {
+      if (items.length === 0) return 0;
+      return ctx.atomic("outbox enqueue", async (q) => {
+        const { rows } = await run<{ target: string }>(
+          q,
+          "outbox enqueue",
+          `INSERT INTO outbox (target, conversation_id, payload, idempotency_key, next_attempt_at)
+           SELECT t.target, t.conversation_id, t.payload::jsonb, t.idempotency_key, COALESCE(t.next_attempt_at, now())
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+             WITH ORDINALITY AS t(target, conversation_id, payload, idempotency_key, next_attempt_at, n)
+           ORDER BY t.n
+           ON CONFLICT (idempotency_key) DO NOTHING
+           RETURNING target`,
+          [
+            items.map((i) => i.target),
+            items.map((i) => i.conversationId ?? null),
+            items.map((i) => JSON.stringify(i.payload)),
+            items.map((i) => i.idempotencyKey),
+            items.map((i) => i.nextAttemptAt ?? null),
+          ],
+        );
+        for (const target of new Set(rows.map((r) => r.target))) {
+          await run(q, "outbox enqueue", "SELECT pg_notify($1::text, $2::text)", [OUTBOX_CHANNEL, target]);
+        }
+        return rows.length;
+      });
+    },
+
+    async claim({ owner, limit, lockMs = 60_000, now }) {
+      if (limit <= 0) return [];
+      const items = await ctx.atomic("outbox claim", async (q) => {
+        if (ctx.db.engine === "pg") await run(q, "outbox claim", "SELECT pg_advisory_xact_lock($1::bigint)", [CLAIM_LOCK_KEY]);
+        const { rows: clock } = await run<{ now: Date }>(q, "outbox claim", "SELECT COALESCE($1::timestamptz, clock_timestamp()) AS now", [
+          now ?? null,
+        ]);
+        const { rows } = await run<OutboxRow>(q, "outbox claim", CLAIM, [clock[0]?.now ?? now, Math.trunc(limit), owner, lockMs]);
+        return rows.map(toItem);
+      });
+      return items.sort(byId);
+    },
+
+    async complete(id) {
+      if (!ROW_ID.test(id)) return false;
+      const { rowCount } = await run(ctx.q, "outbox complete", "DELETE FROM outbox WHERE id = $1::bigint", [id]);
+      return rowCount > 0;
+    },
+
+    async retry(id, error, nextAttemptAt) {
+      if (!ROW_ID.test(id)) return false;
+      const { rowCount } = await run(
+        ctx.q,
+        "outbox retry",
+        `UPDATE outbox SET last_error = $2::text, next_attempt_at = $3::timestamptz, locked_by = NULL, locked_until = NULL
+         WHERE id = $1::bigint`,
+        [id, error, nextAttemptAt],
+      );
+      return rowCount > 0;
+    },
+
+    async depth() {
+      const { rows } = await run<{ n: number }>(ctx.q, "outbox depth", "SELECT count(*)::int AS n FROM outbox");
+      return rows[0]?.n ?? 0;
+    },
+
+    async get(idempotencyKey) {
+      const { rows } = await run<OutboxRow>(ctx.q, "outbox get", `SELECT ${COLUMNS} FROM outbox WHERE idempotency_key = $1::text`, [
+        idempotencyKey,
+      ]);
+      return rows[0] ? toItem(rows[0]) : null;
+    },
+
+    async onEnqueued(cb) {
+      try {
+        return await ctx.db.listen(OUTBOX_CHANNEL, (payload) => cb(payload === "" ? null : payload));
+      } catch (err) {
+        throw toSqlError("outbox listen", err);
+      }
+    },
+  };
+}
