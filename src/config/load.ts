@@ -31,6 +31,7 @@ export const ENV_VARIABLES: Record<string, { path: string[]; parse?: (v: string)
   EIME_GENESYS_URL: { path: ["genesys", "url"] },
   EIME_TOKEN_VERIFIER: { path: ["tokens", "verifier"] },
   EIME_DIRECTORY_SEED: { path: ["directory", "seedFile"] },
+  EIME_INSTANCE_ID: { path: ["instanceId"] },
   LOG_LEVEL: { path: ["log", "level"] },
 };
 

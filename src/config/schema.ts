@@ -17,6 +17,12 @@ const tokenVerifier = z
   );
 
 export const ConfigSchema = z.strictObject({
+  /**
+   * This instance's name, as owner of outbox rows and Genesys leases. Unset: the
+   * host name. Instances sharing a database need distinct ones; a restarted
+   * instance with the same one takes back at once what it held.
+   */
+  instanceId: z.string().min(1).max(200).optional(),
   xmpp: z.strictObject({
     /** The server's component port. */
     service: z.string().regex(/^xmpp:\/\/[^/:]+:\d{1,5}$/, "must look like xmpp://host:port"),

@@ -411,8 +411,12 @@ export function newConversation(
   };
 }
 
-/** The conversation with the client's latest metadata; the same object when nothing changed. */
-export function withClientMeta(c: Conversation, meta: ClientMeta): Conversation {
-  const same = (Object.keys(meta) as (keyof ClientMeta)[]).every((k) => c[k] === meta[k]);
-  return same ? c : { ...c, ...meta };
+/**
+ * The conversation with the client's latest metadata (fields the message left
+ * out keep their stored value); the same object when nothing changed.
+ */
+export function withClientMeta(c: Conversation, meta: Partial<ClientMeta>): Conversation {
+  const given = Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined)) as Partial<ClientMeta>;
+  const same = (Object.keys(given) as (keyof ClientMeta)[]).every((k) => c[k] === given[k]);
+  return same ? c : { ...c, ...given };
 }

@@ -40,9 +40,6 @@ export function errorReply(original: Element, code: ErrorCode, text: string, opt
   if (from !== undefined) attrs["from"] = from;
   if (to !== undefined) attrs["to"] = to;
   if (id !== undefined) attrs["id"] = id;
-  const errorAttrs: Record<string, string> = { type: spec.type };
-  if (from !== undefined) errorAttrs["by"] = from;
-
   const children: Element[] = [];
   const ns = original.getNS();
   const thread = original.getChildren("thread").find((t) => t.getNS() === ns);
@@ -50,16 +47,22 @@ export function errorReply(original: Element, code: ErrorCode, text: string, opt
     const parent = attr(thread, "parent");
     children.push(xml("thread", parent === undefined ? {} : { parent }, thread.getText()));
   }
-  children.push(
-    xml(
-      "error",
-      errorAttrs,
-      xml(spec.condition, { xmlns: NS_STANZAS }),
-      xml("text", { xmlns: NS_STANZAS, "xml:lang": "en" }, text),
-      xml(spec.app, { xmlns: opts.namespace }),
-    ),
-  );
+  children.push(errorElement(code, text, { ...opts, ...(from !== undefined ? { by: from } : {}) }));
   return xml(original.getName(), attrs, ...children);
+}
+
+/** The `<error>` element alone: condition, `<text>` and application condition (for iq handlers that return it). */
+export function errorElement(code: ErrorCode, text: string, opts: { namespace: string; by?: string }): Element {
+  const spec = ERRORS[code];
+  const attrs: Record<string, string> = { type: spec.type };
+  if (opts.by !== undefined) attrs["by"] = opts.by;
+  return xml(
+    "error",
+    attrs,
+    xml(spec.condition, { xmlns: NS_STANZAS }),
+    xml("text", { xmlns: NS_STANZAS, "xml:lang": "en" }, text),
+    xml(spec.app, { xmlns: opts.namespace }),
+  );
 }
 
 /** `<text>` is "field: message", e.g. "payload.data.os: must be web, android or ios". */

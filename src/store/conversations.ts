@@ -90,6 +90,8 @@ export interface ConversationRepository {
   /** Gives the lease up if `owner` holds it. */
   releaseLease(id: string, owner: string): Promise<boolean>;
   countByState(): Promise<Record<ConversationState, number>>;
+  /** The `os` of the user's most recently updated conversation that has one (for the directory's platform filter). */
+  latestOs(userJid: string): Promise<Platform | null>;
 }
 
 interface ConversationRow {
@@ -362,6 +364,16 @@ export function conversationRepository(ctx: RepoContext): ConversationRepository
         [id, owner],
       );
       return rowCount > 0;
+    },
+
+    async latestOs(userJid) {
+      const { rows } = await run<{ os: Platform }>(
+        ctx.q,
+        "conversation latest os",
+        "SELECT os FROM conversations WHERE user_jid = $1::text AND os IS NOT NULL ORDER BY updated_at DESC LIMIT 1",
+        [userJid],
+      );
+      return rows[0]?.os ?? null;
     },
 
     async countByState() {

@@ -652,6 +652,41 @@ export function defineStoreSuite(harness: StoreHarness): void {
         expect(batch.map((i) => i.idempotencyKey)).toEqual(["o1", "o2", "o4"]);
       });
 
+      it("enqueueOwned hands new rows to the enqueuer unless an earlier row of their chain waits", async () => {
+        const c = "conv-own";
+        const first = await store.outbox.enqueueOwned(
+          [
+            { target: "bot", conversationId: c, payload: { n: 1 }, idempotencyKey: "e1" },
+            { target: "client", conversationId: c, payload: { n: 2 }, idempotencyKey: "e2" },
+            { target: "client", conversationId: null, payload: { n: 3 }, idempotencyKey: "e3" },
+          ],
+          { owner: "me", lockMs: 30_000 },
+        );
+        expect(first.map((i) => [i.idempotencyKey, i.mine, i.lockedBy, i.attempts])).toEqual([
+          ["e1", true, "me", 1],
+          ["e2", true, "me", 1],
+          ["e3", true, "me", 1],
+        ]);
+        // e1 is still running: a new bot row of the conversation waits; a duplicate key adds nothing.
+        const second = await store.outbox.enqueueOwned(
+          [
+            { target: "bot", conversationId: c, payload: { n: 4 }, idempotencyKey: "e4" },
+            { target: "bot", conversationId: c, payload: { n: 1 }, idempotencyKey: "e1" },
+            { target: "client", conversationId: "other", payload: { n: 5 }, idempotencyKey: "e5" },
+          ],
+          { owner: "me", lockMs: 30_000 },
+        );
+        expect(second.map((i) => [i.idempotencyKey, i.mine, i.lockedBy])).toEqual([
+          ["e4", false, null],
+          ["e5", true, "me"],
+        ]);
+        // The worker gets e4 only after e1 is done.
+        const later = ms(Date.now() + 1000);
+        expect(await store.outbox.claim({ owner: "worker", limit: 10, now: later })).toEqual([]);
+        expect(await store.outbox.completeMany([first[0]!.id, first[1]!.id, "junk"])).toBe(2);
+        expect((await store.outbox.claim({ owner: "worker", limit: 10, now: later })).map((i) => i.idempotencyKey)).toEqual(["e4"]);
+      });
+
       it("wakes listeners when something is enqueued", async () => {
         const targets: (string | null)[] = [];
         let wake!: () => void;

@@ -376,6 +376,8 @@ describe("client metadata", () => {
     const c = conv(BOT);
     expect(withClientMeta(c, meta)).toBe(c);
     expect(withClientMeta(c, { ...meta, useChatDynamic: true, lang: "en" })).toMatchObject({ useChatDynamic: true, lang: "en" });
+    expect(withClientMeta(c, { apiVersion: "2.1", lang: "it", os: undefined })).toBe(c); // left out: kept
+    expect(withClientMeta(c, { os: "ios" })).toMatchObject({ os: "ios", appVersion: "0.4.65" });
   });
 
   it("never mutates the conversation it was given", () => {

@@ -1,0 +1,218 @@
+// Builds the router from its config and returns {start, stop}. Nothing here
+// listens or connects until start(); tests build several apps in one process.
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import type { Element } from "@xmpp/xml";
+import { createWebhookBot } from "./adapters/bot/webhook-bot.js";
+import { createTokenVerifier } from "./adapters/token/verifiers.js";
+import type { Config } from "./config/schema.js";
+import { systemClock, type Clock, type OperatorPort } from "./core/ports.js";
+import { createLogging, type Logging } from "./log.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { errorReply, parseDirectoryTree, protocolErrorText } from "./protocol/index.js";
+import { ConversationService } from "./router/conversation-service.js";
+import { DirectoryCache } from "./router/directory-cache.js";
+import { ChannelInbound } from "./router/inbound.js";
+import { JobRunner } from "./router/job-runner.js";
+import { OutboxWorker } from "./router/outbox-worker.js";
+import { openStore, type Store } from "./store/index.js";
+import { createComponentConnection, type ComponentConnection } from "./xmpp/connection.js";
+import { directoryHandlers } from "./xmpp/directory-handlers.js";
+import { createDispatcher } from "./xmpp/dispatch.js";
+import { presenceHandler } from "./xmpp/presence.js";
+
+export interface AppOptions {
+  logging?: Logging;
+  clock?: Clock;
+}
+
+export interface App {
+  start(): Promise<void>;
+  /** Graceful: stop taking stanzas, finish or persist what is in flight, close the stream. */
+  stop(): Promise<void>;
+  readonly config: Config;
+  readonly metrics: Metrics;
+  readonly connection: ComponentConnection;
+  /** Set once started. */
+  readonly store: Store;
+  /** Resolves when no stanza, conversation step or job is in flight (tests). */
+  idle(): Promise<void>;
+}
+
+const within = <T>(ms: number, p: Promise<T>) =>
+  Promise.race([p, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
+
+export function buildApp(config: Config, options: AppOptions = {}): App {
+  const logging = options.logging ?? createLogging(config.log);
+  const log = logging.child("app");
+  const clock = options.clock ?? systemClock;
+  const owner = config.instanceId ?? hostname();
+  let store: Store | undefined;
+  let accepting = false;
+
+  const needStore = (): Store => {
+    if (!store) throw new Error("the router is not started");
+    return store;
+  };
+
+  const metrics = createMetrics({
+    conversationsByState: async () => (store ? await store.conversations.countByState() : {}),
+    outboxDepth: async () => (store ? await store.outbox.depth() : 0),
+  });
+
+  const connection = createComponentConnection(
+    {
+      service: config.xmpp.service,
+      domain: config.xmpp.domain,
+      secret: config.xmpp.secret,
+      outboundQueueLimit: config.xmpp.outboundQueueLimit,
+      iqTimeoutMs: config.xmpp.iqTimeoutMs,
+    },
+    logging.child("xmpp"),
+  );
+  const send = (stanza: Element) => connection.send(stanza);
+
+  // Built in start(), once the store is open.
+  let directory!: DirectoryCache;
+  let service!: ConversationService;
+  let runner!: JobRunner;
+  let worker!: OutboxWorker;
+  let inbound!: ChannelInbound;
+  const operator: OperatorPort | null = null;
+
+  const dispatcher = createDispatcher({
+    domain: config.xmpp.domain,
+    namespace: config.protocol.namespace,
+    send,
+    log: logging.child("dispatch"),
+    metrics,
+    accepting: () => accepting,
+    routes: {
+      get iq() {
+        return iqRoutes;
+      },
+      channelMessage: (stanza, to, from) => inbound.handle(stanza, to, from),
+      serviceMessage: async (stanza) => {
+        // Commands (protocol.md section 7) arrive with the contacts feature.
+        await send(errorReply(stanza, "SERVICE_UNAVAILABLE", "to: commands are not available yet", { namespace: config.protocol.namespace }));
+      },
+      presence: (stanza, to, from) => presence(stanza, to, from),
+    },
+  });
+  let iqRoutes: ReturnType<typeof directoryHandlers> = {};
+  let presence: ReturnType<typeof presenceHandler> = async () => undefined;
+  connection.onStanza(dispatcher);
+
+  async function seedDirectory(s: Store): Promise<void> {
+    const file = config.directory.seedFile;
+    if (!file || !(await s.directory.isEmpty())) return;
+    const parsed = parseDirectoryTree(JSON.parse(readFileSync(file, "utf8")));
+    if (!parsed.ok) throw new Error(`directory seed ${file}: ${protocolErrorText(parsed.error)}`);
+    await s.directory.replaceTree(parsed.value);
+    log.info({ file }, "directory seeded");
+  }
+
+  return {
+    config,
+    metrics,
+    connection,
+    get store() {
+      return needStore();
+    },
+
+    async start() {
+      const s = await openStore(config.database, logging);
+      store = s;
+      try {
+        await seedDirectory(s);
+        // What this instance held when it last stopped is due again now, not after its lock expires.
+        const released = await s.outbox.releaseOwner(owner);
+        if (released > 0) log.info({ rows: released }, "outbox rows of the previous run released");
+
+        directory = new DirectoryCache(s, config.directory.cacheTtlSeconds * 1000, logging.child("directory"));
+        await directory.start();
+        const tokens = createTokenVerifier(config.tokens, clock);
+        const bot = createWebhookBot(
+          { ...config.bot, onAttempt: (outcome, seconds) => metrics.botLatency.observe({ outcome }, seconds) },
+          logging.child("bot"),
+        );
+        runner = new JobRunner({
+          store: s,
+          service: () => service,
+          directory,
+          send,
+          bot,
+          operator,
+          config,
+          clock,
+          log: logging.child("jobs"),
+          metrics,
+          wakeWorker: () => worker.wake(),
+        });
+        service = new ConversationService({
+          store: s,
+          directory,
+          config,
+          clock,
+          log: logging.child("core"),
+          newUuid: randomUUID,
+          owner,
+          ephemeral: {
+            sendToClient: send,
+            operatorTyping: async () => undefined,
+          },
+          runJobs: (jobs) => {
+            const mine = jobs.filter((j) => j.mine);
+            if (mine.length > 0) runner.submit(mine);
+            if (mine.length < jobs.length) worker.wake();
+          },
+        });
+        worker = new OutboxWorker(
+          s,
+          runner,
+          { owner, pollIntervalMs: config.outbox.pollIntervalMs, batchSize: config.outbox.batchSize, lockMs: 60_000 },
+          logging.child("outbox"),
+        );
+        inbound = new ChannelInbound({ config, directory, service, tokens, send, log: logging.child("inbound"), metrics });
+        iqRoutes = directoryHandlers({ config, directory, latestOs: (jid) => s.conversations.latestOs(jid) });
+        presence = presenceHandler({ config, directory, send });
+
+        accepting = true;
+        await connection.start();
+        await worker.start();
+        log.info({ domain: config.xmpp.domain, instance: owner, engine: s.db.engine }, "router started");
+      } catch (err) {
+        accepting = false;
+        await connection.stop().catch(() => undefined);
+        await worker?.stop().catch(() => undefined);
+        await directory?.stop().catch(() => undefined);
+        await s.close().catch(() => undefined);
+        store = undefined;
+        throw err;
+      }
+    },
+
+    async stop() {
+      if (!store) return;
+      accepting = false;
+      // Finish what is in flight, within bounds (operations.md: exit within 10 s).
+      await within(4_000, Promise.all([dispatcher.idle(), service?.idle()]));
+      await worker?.stop();
+      runner?.stop();
+      await within(3_000, runner ? runner.idle() : Promise.resolve());
+      await connection.stop();
+      await directory?.stop();
+      const s = store;
+      store = undefined;
+      await s.close();
+      log.info("router stopped");
+    },
+
+    async idle() {
+      for (let i = 0; i < 3; i++) {
+        await Promise.all([dispatcher.idle(), service?.idle(), runner?.idle()]);
+      }
+    },
+  };
+}

@@ -1,0 +1,67 @@
+// Outbox jobs: the durable form of the core's effects (design.md rule 1).
+// A job's idempotency key comes from the event that produced it, so the same
+// event handled twice enqueues nothing twice (rule 2).
+import { createHash } from "node:crypto";
+import type { BotRequest, HandoffRequest } from "../core/bot.js";
+import type { Effect } from "../core/effects.js";
+import type { Conversation } from "../core/model.js";
+import type { NewOutboxItem } from "../store/index.js";
+
+export type JobPayload =
+  /** A stanza for the user, encoded when it was decided (thread and texts as of then). */
+  | { type: "send_client"; xml: string; kind: string }
+  | { type: "call_bot"; channel: string; request: BotRequest }
+  | { type: "request_operator"; episodeUuid: string; serviceName: string; handoff: HandoffRequest }
+  | { type: "send_operator"; episodeUuid: string; text: string }
+  | { type: "disconnect_operator"; episodeUuid: string }
+  | { type: "submit_vote"; episodeUuid: string; text: string };
+
+export type JobTarget = "client" | "bot" | "genesys";
+
+export function targetOf(payload: JobPayload): JobTarget {
+  switch (payload.type) {
+    case "send_client":
+      return "client";
+    case "call_bot":
+      return "bot";
+    default:
+      return "genesys";
+  }
+}
+
+/** A stable stanza id for a client message: the same job always sends the same id. */
+export function stanzaIdFor(idempotencyKey: string): string {
+  return "eime-" + createHash("sha256").update(idempotencyKey).digest("base64url").slice(0, 22);
+}
+
+/** Rasa's tracker id: a reset or closed session gets a new one. */
+export function botSender(c: Conversation): string {
+  return c.botSession === 0 ? c.id : `${c.id}:${c.botSession}`;
+}
+
+export function botRequest(c: Conversation, effect: Extract<Effect, { type: "call_bot" }>): BotRequest {
+  return {
+    sender: c.botSession === effect.session ? botSender(c) : `${c.id}:${effect.session}`,
+    message: effect.text,
+    metadata: {
+      conversationId: c.id,
+      messageId: effect.messageId,
+      channel: c.channel,
+      chatTitle: c.chatTitle,
+      locale: c.lang,
+      event: effect.event,
+      apiVersion: c.apiVersion,
+      os: c.os,
+      appVersion: c.appVersion,
+      premium: c.premium,
+    },
+  };
+}
+
+export function job(conversationId: string, idempotencyKey: string, payload: JobPayload): NewOutboxItem {
+  return { target: targetOf(payload), conversationId, payload, idempotencyKey };
+}
+
+export function isJobPayload(p: Record<string, unknown>): p is JobPayload & Record<string, unknown> {
+  return typeof p.type === "string";
+}

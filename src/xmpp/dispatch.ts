@@ -1,0 +1,114 @@
+// Stanza dispatch: every inbound stanza goes to the one handler that owns it,
+// and every request gets an answer (design.md "Style"): an iq nobody handles
+// gets service-unavailable, a handler that throws internal-server-error (both
+// from the connection, which sends iq replies), a message handler that throws
+// an error reply and a log line. Messages of one sender to one JID are handled
+// in arrival order (design.md rule 3): the connection does not await one
+// stanza before the next, so the order is kept here, before anything awaits.
+import jid from "@xmpp/jid";
+import type { Element } from "@xmpp/xml";
+import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
+import { canReplyWithError, errorReply } from "../protocol/index.js";
+import { KeyedQueue } from "../router/keyed-queue.js";
+import type { StanzaHandler } from "./connection.js";
+
+export interface Address {
+  /** The full JID as sent. */
+  full: string;
+  bare: string;
+  /** Localpart ("" for a domain JID). */
+  local: string;
+  domain: string;
+  resource: string;
+}
+
+export function parseAddress(value: unknown): Address | null {
+  if (typeof value !== "string" || value === "") return null;
+  try {
+    const j = jid(value);
+    return { full: j.toString(), bare: j.bare().toString(), local: j.local ?? "", domain: j.domain, resource: j.resource ?? "" };
+  } catch {
+    return null;
+  }
+}
+
+export interface IqRequest {
+  stanza: Element;
+  /** The iq's only child, e.g. `<vCard xmlns="vcard-temp"/>`. */
+  child: Element;
+  from: Address;
+  to: Address;
+}
+
+/** Returns the result payload, an `<error/>`, or nothing (service-unavailable). */
+export type IqHandler = (req: IqRequest) => Promise<Element | void> | Element | void;
+
+export interface Routes {
+  /** By `"{get|set} {namespace} {element}"`, e.g. "get vcard-temp vCard". */
+  iq: Record<string, IqHandler>;
+  /** A message to `{local}@{domain}`: a channel or a server address. */
+  channelMessage(stanza: Element, to: Address, from: Address): Promise<void>;
+  /** A message to the component domain itself: commands, the server's XEP-0356 advertisement. */
+  serviceMessage(stanza: Element, from: Address): Promise<void>;
+  presence(stanza: Element, to: Address, from: Address): Promise<void>;
+}
+
+export interface DispatchOptions {
+  domain: string;
+  namespace: string;
+  routes: Routes;
+  send: (stanza: Element) => Promise<void>;
+  log: Logger;
+  metrics: Metrics;
+  /** While false (stopping), messages are answered with service-unavailable. */
+  accepting: () => boolean;
+}
+
+export function iqKey(type: string, ns: string, name: string): string {
+  return `${type} ${ns} ${name}`;
+}
+
+export function createDispatcher(opts: DispatchOptions): StanzaHandler & { idle(): Promise<void> } {
+  const { routes, log, metrics } = opts;
+  const ordered = new KeyedQueue();
+
+  const failMessage = async (stanza: Element, err: unknown) => {
+    log.error({ err }, "message handler failed");
+    metrics.errors.inc({ code: "INTERNAL_ERROR" });
+    if (!canReplyWithError(stanza)) return;
+    await opts.send(errorReply(stanza, "INTERNAL_ERROR", "the router failed to handle this message; it is logged", { namespace: opts.namespace })).catch(() => undefined);
+  };
+
+  const handler = (stanza: Element): void | Element | Promise<void | Element> => {
+    const from = parseAddress(stanza.attrs.from);
+    const to = parseAddress(stanza.attrs.to);
+    if (!from || !to || to.domain !== opts.domain) return; // the server never routes these to us
+    switch (stanza.name) {
+      case "iq": {
+        const child = stanza.children.find((c): c is Element => typeof c !== "string");
+        if (!child) return;
+        metrics.stanzasIn.inc({ type: "iq" });
+        const route = routes.iq[iqKey(String(stanza.attrs.type), String(child.attrs.xmlns ?? ""), child.name)];
+        return route?.({ stanza, child, from, to });
+      }
+      case "message": {
+        if (stanza.attrs.type === "error") {
+          // A bounce of something we sent (e.g. the user is offline and the server keeps nothing).
+          log.debug({ channel: to.local }, "message bounced with an error");
+          return;
+        }
+        if (!opts.accepting()) {
+          void opts.send(errorReply(stanza, "SERVICE_UNAVAILABLE", "the router is shutting down; retry later", { namespace: opts.namespace })).catch(() => undefined);
+          return;
+        }
+        const run = to.local === "" ? () => routes.serviceMessage(stanza, from) : () => routes.channelMessage(stanza, to, from);
+        return ordered.run(`${from.bare}\u0000${to.bare}`, () => run().catch((err: unknown) => failMessage(stanza, err)));
+      }
+      case "presence":
+        metrics.stanzasIn.inc({ type: "presence" });
+        return routes.presence(stanza, to, from).catch((err: unknown) => log.error({ err }, "presence handler failed"));
+    }
+  };
+  return Object.assign(handler, { idle: () => ordered.idle() });
+}
