@@ -19,7 +19,7 @@ import { OutboxWorker } from "./router/outbox-worker.js";
 import { openStore, type Store } from "./store/index.js";
 import { createComponentConnection, type ComponentConnection } from "./xmpp/connection.js";
 import { directoryHandlers } from "./xmpp/directory-handlers.js";
-import { createDispatcher } from "./xmpp/dispatch.js";
+import { createDispatcher, type Routes } from "./xmpp/dispatch.js";
 import { presenceHandler } from "./xmpp/presence.js";
 
 export interface AppOptions {
@@ -93,14 +93,15 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         return iqRoutes;
       },
       channelMessage: (stanza, to, from) => inbound.handle(stanza, to, from),
-      serviceMessage: async (stanza) => {
-        // Commands (protocol.md section 7) arrive with the contacts feature.
-        await send(errorReply(stanza, "SERVICE_UNAVAILABLE", "to: commands are not available yet", { namespace: config.protocol.namespace }));
-      },
+      serviceMessage: (stanza, from) => serviceMessage(stanza, from),
       presence: (stanza, to, from) => presence(stanza, to, from),
     },
   });
   let iqRoutes: ReturnType<typeof directoryHandlers> = {};
+  // Messages to the service JID: commands (protocol.md section 7), set in start().
+  let serviceMessage: Routes["serviceMessage"] = async (stanza) => {
+    await send(errorReply(stanza, "SERVICE_UNAVAILABLE", "to: commands are not available yet", { namespace: config.protocol.namespace }));
+  };
   let presence: ReturnType<typeof presenceHandler> = async () => undefined;
   connection.onStanza(dispatcher);
 
@@ -178,9 +179,16 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         iqRoutes = directoryHandlers({ config, directory, latestOs: (jid) => s.conversations.latestOs(jid) });
         presence = presenceHandler({ config, directory, send });
 
+        // --- Contacts (protocol.md section 7): roster port and commands ---
+
+        // --- Operators (backends.md section 2): Genesys adapter and poller ---
+
         accepting = true;
         await connection.start();
         await worker.start();
+
+        // --- HTTP (operations.md): health, status, metrics, admin API ---
+
         log.info({ domain: config.xmpp.domain, instance: owner, engine: s.db.engine }, "router started");
       } catch (err) {
         accepting = false;
@@ -196,6 +204,8 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     async stop() {
       if (!store) return;
       accepting = false;
+      // --- HTTP: closed first ---
+
       // Finish what is in flight, within bounds (operations.md: exit within 10 s).
       await within(4_000, Promise.all([dispatcher.idle(), service?.idle()]));
       await worker?.stop();
