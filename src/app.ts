@@ -5,9 +5,11 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Element } from "@xmpp/xml";
 import { createWebhookBot } from "./adapters/bot/webhook-bot.js";
+import { createGmsOperator } from "./adapters/genesys/index.js";
 import { createTokenVerifier } from "./adapters/token/verifiers.js";
 import type { Config } from "./config/schema.js";
 import { systemClock, type Clock, type OperatorPort } from "./core/ports.js";
+import { baseUrl, buildHttp } from "./http/index.js";
 import { createLogging, type Logging } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { errorReply, parseDirectoryTree, protocolErrorText } from "./protocol/index.js";
@@ -15,6 +17,7 @@ import { ConversationService } from "./router/conversation-service.js";
 import { DirectoryCache } from "./router/directory-cache.js";
 import { ChannelInbound } from "./router/inbound.js";
 import { JobRunner } from "./router/job-runner.js";
+import { OperatorPoller } from "./router/operator-poller.js";
 import { OutboxWorker } from "./router/outbox-worker.js";
 import { openStore, type Store } from "./store/index.js";
 import { createComponentConnection, type ComponentConnection } from "./xmpp/connection.js";
@@ -38,6 +41,8 @@ export interface App {
   readonly store: Store;
   /** Resolves when no stanza, conversation step or job is in flight (tests). */
   idle(): Promise<void>;
+  /** Base URL of the HTTP server (health, status, metrics, admin API) once started, e.g. http://127.0.0.1:8080. */
+  readonly httpAddress: string | undefined;
 }
 
 const within = <T>(ms: number, p: Promise<T>) =>
@@ -50,6 +55,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
   const owner = config.instanceId ?? hostname();
   let store: Store | undefined;
   let accepting = false;
+  let http: ReturnType<typeof buildHttp> | undefined;
 
   const needStore = (): Store => {
     if (!store) throw new Error("the router is not started");
@@ -79,7 +85,17 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
   let runner!: JobRunner;
   let worker!: OutboxWorker;
   let inbound!: ChannelInbound;
-  const operator: OperatorPort | null = null;
+  let poller: OperatorPoller | undefined;
+  const operator: OperatorPort | null = config.genesys.url
+    ? createGmsOperator(
+        {
+          baseUrl: config.genesys.url,
+          requestTimeoutMs: config.genesys.requestTimeoutMs,
+          onCall: (op, outcome, seconds) => metrics.genesysLatency.observe({ op, outcome }, seconds),
+        },
+        logging.child("genesys"),
+      )
+    : null;
 
   const dispatcher = createDispatcher({
     domain: config.xmpp.domain,
@@ -121,6 +137,9 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     get store() {
       return needStore();
     },
+    get httpAddress() {
+      return http ? baseUrl(http) : undefined;
+    },
 
     async start() {
       const s = await openStore(config.database, logging);
@@ -161,7 +180,10 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           owner,
           ephemeral: {
             sendToClient: send,
-            operatorTyping: async () => undefined,
+            operatorTyping: async (c, episodeUuid, typing) => {
+              const ep = c.episode;
+              if (operator && ep?.chat && ep.uuid === episodeUuid && !ep.endedAt) await operator.typing(ep.serviceName, ep.chat, typing);
+            },
           },
           runJobs: (jobs) => {
             const mine = jobs.filter((j) => j.mine);
@@ -180,20 +202,54 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         presence = presenceHandler({ config, directory, send });
 
         // --- Contacts (protocol.md section 7): roster port and commands ---
+        // The XEP-0356 roster adapter learns its rights from the server's
+        // advertisement, which reaches serviceMessage like the commands do.
+        // (Imported here to keep this region self-contained; hoist to a static import when convenient.)
+        const { createContacts } = await import("./contacts/index.js");
+        const contacts = createContacts({ config, store: s, directory, connection, send, logging, metrics, clock });
+        serviceMessage = contacts.serviceMessage;
 
         // --- Operators (backends.md section 2): Genesys adapter and poller ---
+        if (operator) {
+          poller = new OperatorPoller(
+            s,
+            service,
+            operator,
+            clock,
+            { owner, pollIntervalMs: config.genesys.pollIntervalMs, leaseMs: config.genesys.leaseMs, maxFailures: 5, concurrency: 16 },
+            logging.child("genesys"),
+          );
+          poller.start();
+        }
 
         accepting = true;
         await connection.start();
         await worker.start();
 
         // --- HTTP (operations.md): health, status, metrics, admin API ---
+        const httpServer = buildHttp({
+          config,
+          store: () => store,
+          connectionStatus: () => connection.status(),
+          registry: metrics.registry,
+          ready: () => (accepting ? [] : ["router: not accepting stanzas (stopping)"]),
+          logger: logging.child("http"),
+        });
+        try {
+          await httpServer.listen({ host: config.http.host, port: config.http.port });
+        } catch (err) {
+          await httpServer.close().catch(() => undefined);
+          throw err;
+        }
+        http = httpServer;
+        log.info({ http: baseUrl(httpServer) }, "http listening");
 
         log.info({ domain: config.xmpp.domain, instance: owner, engine: s.db.engine }, "router started");
       } catch (err) {
         accepting = false;
         await connection.stop().catch(() => undefined);
         await worker?.stop().catch(() => undefined);
+        await poller?.stop().catch(() => undefined);
         await directory?.stop().catch(() => undefined);
         await s.close().catch(() => undefined);
         store = undefined;
@@ -205,9 +261,14 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
       if (!store) return;
       accepting = false;
       // --- HTTP: closed first ---
+      const httpServer = http;
+      http = undefined;
+      // Requests in flight may finish (bounded); idle keep-alive connections are closed at once.
+      if (httpServer) await within(3_000, httpServer.close()).catch((err: unknown) => log.warn({ err }, "http close failed"));
 
       // Finish what is in flight, within bounds (operations.md: exit within 10 s).
       await within(4_000, Promise.all([dispatcher.idle(), service?.idle()]));
+      await poller?.stop();
       await worker?.stop();
       runner?.stop();
       await within(3_000, runner ? runner.idle() : Promise.resolve());

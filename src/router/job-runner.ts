@@ -210,7 +210,9 @@ export class JobRunner {
       }
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
-      if (item.attempts < GENESYS_ATTEMPTS) return { done: false, error, retryInMs: Math.min(this.backoff(item.attempts), 5_000) };
+      // A refusal that a retry will not change (statusCode 2, a 4xx, the chat ended) is final at once.
+      const final = (err as { transient?: boolean }).transient === false;
+      if (!final && item.attempts < GENESYS_ATTEMPTS) return { done: false, error, retryInMs: Math.min(this.backoff(item.attempts), 5_000) };
       log.warn({ conversationId, job: payload.type, err: error }, "operator call failed for good");
       if (payload.type === "request_operator") {
         await service.apply(conversationId, { type: "operator_request_failed", episodeUuid: episode.uuid, reason: error }, `reqfail:${item.idempotencyKey}`, {

@@ -37,7 +37,9 @@
 // - 2: an error that retrying will not fix. Unknown chatId (or a chatId of
 //   another service): code 102, `chatEnded: true`. Any call but refresh and
 //   disconnect on an ended chat: code 103, `chatEnded: true`. Missing or
-//   malformed fields: code 100. An injected error that ends the chat: code 249
+//   malformed fields: code 100. Exception: updateData on an ended chat is
+//   accepted (post-chat data such as a satisfaction vote stays attached to the
+//   interaction; the router's voting flow sends the vote this way). An injected error that ends the chat: code 249
 //   ("Media server was not able to execute request", as seen in public GMS
 //   answers), `chatEnded: true`.
 // Error answers: `{messages: [], chatEnded, statusCode, alias?, chatId?, errors: [{code, advice}]}`.
@@ -457,6 +459,7 @@ export class SimChat {
     this.#assertOpen();
     const e = this.#append(this.#client, "Message", text);
     this.#clientMessages.push({ index: e.index, text, utcTime: e.utcTime });
+    this.#engine.changed(); // again: #append announced the change before the message was recorded here
     this.#scheduleReply(text);
   }
 
@@ -473,8 +476,8 @@ export class SimChat {
     this.#end("client-disconnect");
   }
 
+  /** Also after the end: post-chat data (a vote) stays attached to the interaction. */
   clientUpdateData(data: Record<string, string>): void {
-    this.#assertOpen();
     this.userDataUpdates.push({ ...data });
     Object.assign(this.userData, data);
     this.#engine.changed();
@@ -890,7 +893,7 @@ export class GmsEngine {
       position = Math.max(1, Number(rawPosition));
     }
 
-    if (chat.ended) {
+    if (chat.ended && op !== "updateData") {
       if (op === "refresh" || op === "disconnect") return this.#ok(chat, op === "refresh" ? (position ?? 1) : position);
       return errorAnswer(2, ERROR.chatEnded, "Chat session has ended.", true, chat);
     }

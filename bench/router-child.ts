@@ -1,0 +1,116 @@
+// The router under test in its own process: the same loadConfig → buildApp →
+// start as src/main.ts, plus what the benchmark needs from inside: the test
+// directory (one bot channel) written after start as the e2e tests do, and
+// IPC commands for memory after a forced GC (run with --expose-gc), database
+// counts and a graceful stop (so --cpu-prof writes its profile on exit).
+//   node --import tsx [--cpu-prof] --expose-gc bench/router-child.ts CONFIG.json BOT_URL
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import pg from "pg";
+import { buildApp } from "../src/app.js";
+import { loadConfig } from "../src/config/load.js";
+import { createLogging } from "../src/log.js";
+import { testDirectory } from "../test/e2e/support/router.js";
+import { serveParent } from "./proc.js";
+
+const [configFile, botUrl] = process.argv.slice(2);
+if (!configFile || !botUrl) {
+  process.stderr.write("usage: router-child.ts CONFIG.json BOT_URL\n");
+  process.exit(2);
+}
+
+const config = loadConfig({ argv: ["--config", configFile], env: {} });
+const logging = createLogging(config.log);
+const app = buildApp(config, { logging });
+app.connection.on("fatal", (err) => {
+  process.stderr.write(`router: fatal: ${err.message}\n`);
+  process.exit(1);
+});
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+let profiler: Session | undefined;
+
+// Database round trips, counted by statement kind: node-postgres's Client.query
+// (the pool uses it too) wrapped here, outside src/. PGlite is not counted.
+const queries = new Map<string, number>();
+const clientProto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+const originalQuery = clientProto.query;
+clientProto.query = function (this: unknown, ...args: unknown[]) {
+  const first = args[0];
+  const text = typeof first === "string" ? first : ((first as { text?: string } | undefined)?.text ?? "");
+  const kind = statementKind(text);
+  queries.set(kind, (queries.get(kind) ?? 0) + 1);
+  return originalQuery.apply(this, args);
+};
+
+function statementKind(sql: string): string {
+  const s = sql.replace(/\s+/g, " ").trim();
+  const m =
+    /^(INSERT INTO \w+|UPDATE \w+|DELETE FROM \w+|SELECT pg_advisory_xact_lock|SELECT pg_notify|LISTEN|UNLISTEN)/i.exec(s) ??
+    /\b(INSERT INTO \w+|UPDATE \w+ SET)/i.exec(s) ??
+    /^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT|SELECT)/i.exec(s);
+  if (!m) return s.slice(0, 30);
+  const kind = m[1]!.replace(/ SET$/i, "");
+  return kind.toUpperCase() === "SELECT" ? `SELECT ${/\bFROM (\w+)/i.exec(s)?.[1] ?? ""}`.trim() : kind;
+}
+
+serveParent({
+  /** Starts V8's CPU profiler (the one behind --cpu-prof) for a window chosen by the parent. */
+  async profileStart() {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post("Profiler.enable");
+    await profiler.post("Profiler.setSamplingInterval", { interval: 250 });
+    await profiler.post("Profiler.start");
+  },
+  async profileStop(msg) {
+    if (!profiler) throw new Error("the profiler is not running");
+    const { profile } = await profiler.post("Profiler.stop");
+    profiler.disconnect();
+    profiler = undefined;
+    writeFileSync(String(msg.file), JSON.stringify(profile));
+    return { file: msg.file };
+  },
+  async queriesReset() {
+    queries.clear();
+  },
+  async queries() {
+    return { counts: Object.fromEntries(queries) };
+  },
+  async mem(msg) {
+    if (msg.gc && gc) {
+      gc();
+      gc();
+    }
+    const m = process.memoryUsage();
+    return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, gc: !!(msg.gc && gc) };
+  },
+  async count() {
+    const { rows } = await app.store.db.query<{ direction: string; n: number }>(
+      "SELECT direction, count(*)::int AS n FROM messages GROUP BY direction",
+    );
+    const convs = await app.store.db.query<{ n: number }>("SELECT count(*)::int AS n FROM conversations");
+    const outbox = await app.store.outbox.depth();
+    const by = Object.fromEntries(rows.map((r) => [r.direction, r.n]));
+    return { inbound: by.in ?? 0, outbound: by.out ?? 0, conversations: convs.rows[0]?.n ?? 0, outbox };
+  },
+  async idle() {
+    await Promise.race([app.idle(), new Promise((r) => setTimeout(r, 10_000))]);
+  },
+  async stop() {
+    const t0 = performance.now();
+    await app.stop();
+    process.stderr.write(`router stopped in ${Math.round(performance.now() - t0)} ms\n`);
+    setImmediate(() => process.exit(0));
+  },
+});
+
+try {
+  await app.start();
+  await app.store.directory.replaceTree(testDirectory(botUrl));
+  process.send?.({ type: "ready", engine: app.store.db.engine });
+} catch (err) {
+  process.stderr.write(`router: start failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+}

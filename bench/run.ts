@@ -1,0 +1,702 @@
+// `npm run bench`: the router's full path against the bare-component ceiling
+// on the same private Prosody (issue 9; docs/performance.md has the figures).
+//
+// One run: a private Prosody (test/e2e/harness), N real clients logged in
+// with PLAIN (usernames are MSISDNs), the sample bot in its own process, then
+//   1. ceiling: a bare echo component (bench/echo-component.ts) on the
+//      component domain;
+//   2. the router (bench/router-child.ts: loadConfig → buildApp → start, in
+//      its own process) on the same domain, once on a fresh PostgreSQL
+//      database and once on PGlite in memory.
+// Each phase: throughput with `--inflight` messages in flight (closed loop),
+// then send→reply latency at a fixed rate of half the ceiling's throughput
+// (open loop). One table, then the conversations scenario: 100 → 10,000 open
+// conversations, router CPU per message and memory per conversation.
+//
+//   npm run bench [-- --quick] [--clients 50] [--seconds 10] [--warmup 3] [--inflight 100]
+//                 [--db pg,pglite] [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
+//                 [--scenario all|table|conversations] [--conversations 100,1000,10000]
+//                 [--conversations-db pg|pglite] [--timeout 10] [--wait-quiet SECONDS]
+//                 [--cpu-prof]          V8 CPU profile of the router during each closed-loop window
+//                 [--cpu-prof-process]  node --cpu-prof on the whole router process (start to stop)
+import { execFileSync } from "node:child_process";
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { Element } from "@xmpp/xml";
+import { connectClient, type TestClient } from "../test/e2e/harness/client.js";
+import { startProsody, type Prosody } from "../test/e2e/harness/prosody.js";
+import { closedLoop, type Conv, Hub, latencySummary, type LoopResult, oneEach, openLoop, sleep } from "./load.js";
+import { checkServer, createDatabase, dropAll, type BenchDatabase } from "./pg.js";
+import { benchFile, type Child, cpuOfCommand, logTail, machineBusySeconds, procSample, selfCpuSeconds, startChild } from "./proc.js";
+import { summarizeProfile } from "./profile-summary.js";
+import { conv, echoTarget, msisdnOf, routerTarget } from "./targets.js";
+
+// ---------------------------------------------------------------- options
+
+const { values: argv } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    clients: { type: "string" },
+    inflight: { type: "string", default: "100" },
+    seconds: { type: "string" },
+    warmup: { type: "string" },
+    timeout: { type: "string", default: "10" },
+    db: { type: "string", default: "pg,pglite" },
+    "pg-url": { type: "string", default: process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres" },
+    scenario: { type: "string", default: "all" },
+    conversations: { type: "string" },
+    "conversations-db": { type: "string", default: "pg" },
+    "cpu-prof": { type: "boolean", default: false },
+    "cpu-prof-process": { type: "boolean", default: false },
+    "wait-quiet": { type: "string", default: "0" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+if (argv.help) {
+  console.log(readFileSync(new URL(import.meta.url), "utf8").split("\n").filter((l) => l.startsWith("//")).slice(0, 20).map((l) => l.slice(3)).join("\n"));
+  process.exit(0);
+}
+
+const num = (v: string | undefined, fallback: number, name: string): number => {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: expected a positive number, got ${v}`);
+  return n;
+};
+const quick = argv.quick;
+const opts = {
+  clients: Math.round(num(argv.clients, quick ? 10 : 50, "clients")),
+  inflight: Math.round(num(argv.inflight, 100, "inflight")),
+  seconds: num(argv.seconds, quick ? 3 : 10, "seconds"),
+  warmup: num(argv.warmup, quick ? 1 : 3, "warmup"),
+  timeoutMs: num(argv.timeout, 10, "timeout") * 1000,
+  dbs: argv.db.split(",").map((s) => s.trim()).filter(Boolean) as ("pg" | "pglite")[],
+  pgUrl: argv["pg-url"],
+  scenario: argv.scenario as "all" | "table" | "conversations",
+  checkpoints: (argv.conversations ?? (quick ? "100,1000" : "100,1000,10000")).split(",").map((s) => Math.round(num(s, 0, "conversations"))),
+  conversationsDb: argv["conversations-db"] as "pg" | "pglite",
+  cpuProf: argv["cpu-prof"],
+  cpuProfProcess: argv["cpu-prof-process"],
+  waitQuietS: Number(argv["wait-quiet"]) || 0,
+};
+for (const d of [...opts.dbs, opts.conversationsDb]) if (d !== "pg" && d !== "pglite") throw new Error(`--db: pg or pglite, not ${d}`);
+if (!["all", "table", "conversations"].includes(opts.scenario)) throw new Error(`--scenario: all, table or conversations, not ${opts.scenario}`);
+const runTable = opts.scenario !== "conversations";
+const runConversations = opts.scenario !== "table";
+
+const workDir = mkdtempSync(join(tmpdir(), "eime-bench-"));
+const profileDir = benchFile("profiles");
+const profileRuns: string[] = [];
+const profileFiles: string[] = [];
+const log = (s: string) => {
+  const line = `[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`;
+  process.stderr.write(line);
+  appendFileSync(join(workDir, "bench.log"), line);
+};
+
+// ---------------------------------------------------------------- accounting
+
+interface Snapshot {
+  t: number;
+  machine: number;
+  self: number;
+  procs: Record<string, number>;
+  sys: Record<string, number>;
+  postgres: number;
+}
+
+function snapshot(pids: Record<string, number | undefined>, withPostgres: boolean): Snapshot {
+  const procs: Record<string, number> = {};
+  const sys: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    if (!pid) continue;
+    const p = procSample(pid);
+    procs[name] = p?.cpuSeconds ?? 0;
+    sys[name] = p?.systemSeconds ?? 0;
+  }
+  return { t: performance.now(), machine: machineBusySeconds(), self: selfCpuSeconds(), procs, sys, postgres: withPostgres ? cpuOfCommand("postgres") : 0 };
+}
+
+/** CPU seconds per process (and the machine) between two snapshots. */
+interface CpuUse {
+  seconds: number;
+  /** CPU seconds per process name ("machine": all cores, every process). */
+  cpu: Record<string, number>;
+  /** Of which system time (kernel), for the processes read from /proc. */
+  sys: Record<string, number>;
+}
+
+function cpuBetween(a: Snapshot, b: Snapshot): CpuUse {
+  const cpu: Record<string, number> = {};
+  const sys: Record<string, number> = {};
+  for (const name of Object.keys(b.procs)) {
+    cpu[name] = (b.procs[name] ?? 0) - (a.procs[name] ?? 0);
+    sys[name] = (b.sys[name] ?? 0) - (a.sys[name] ?? 0);
+  }
+  cpu.clients = b.self - a.self;
+  if (b.postgres > 0) cpu.postgres = b.postgres - a.postgres;
+  cpu.machine = b.machine - a.machine;
+  return { seconds: (b.t - a.t) / 1000, cpu, sys };
+}
+
+function describeCpu(c: CpuUse): string {
+  const parts = Object.entries(c.cpu)
+    .filter(([k]) => k !== "machine")
+    .map(([k, v]) => `${k} ${(v / c.seconds).toFixed(2)}`);
+  const ours = Object.entries(c.cpu)
+    .filter(([k]) => k !== "machine")
+    .reduce((s, [, v]) => s + v, 0);
+  const other = Math.max(0, (c.cpu.machine ?? 0) - ours);
+  return `${parts.join(", ")}, other processes ${(other / c.seconds).toFixed(2)}; machine ${((c.cpu.machine ?? 0) / c.seconds).toFixed(2)} of ${cpus().length} cores`;
+}
+
+// ---------------------------------------------------------------- results
+
+interface PhaseResult {
+  name: string;
+  closed: LoopResult;
+  closedCpu: CpuUse;
+  /** At half the ceiling's throughput. */
+  open: LoopResult & { sendRate: number };
+  openRate: number;
+  /** At half of this phase's own throughput (router only). */
+  ownHalf?: LoopResult & { sendRate: number };
+  /** The component process (echo or router): RSS at the end of the closed window, CPU s per 1,000 replies. */
+  rssBytes: number;
+  cpuPer1k: number;
+  notes: string[];
+}
+
+const fmt = (v: number, digits = 1) => (Number.isNaN(v) ? "n/a" : v === Number.POSITIVE_INFINITY ? "timeout" : v.toFixed(digits));
+const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : "n/a");
+
+function table(rows: PhaseResult[]): string {
+  const ceiling = rows.find((r) => r.name === "ceiling");
+  const head = ["", "msgs/s", "×ceil", "p50 ms", "×ceil", "p95 ms", "×ceil", "p99 ms", "×ceil", "+p99 ms", "RSS MB", "CPU s/1k msgs"];
+  const lines = [head];
+  for (const r of rows) {
+    const l = latencySummary(r.open.latencies);
+    const c = ceiling ? latencySummary(ceiling.open.latencies) : undefined;
+    const isCeil = r === ceiling;
+    lines.push([
+      r.name,
+      fmt(r.closed.rate, 0),
+      isCeil || !ceiling ? "" : ratio(r.closed.rate, ceiling.closed.rate),
+      fmt(l.p50, 2),
+      isCeil || !c ? "" : ratio(l.p50, c.p50),
+      fmt(l.p95, 2),
+      isCeil || !c ? "" : ratio(l.p95, c.p95),
+      fmt(l.p99, 2),
+      isCeil || !c ? "" : ratio(l.p99, c.p99),
+      isCeil || !c ? "" : Number.isFinite(l.p99) ? (l.p99 - c.p99).toFixed(2) : "timeout",
+      (r.rssBytes / 2 ** 20).toFixed(0),
+      r.cpuPer1k.toFixed(3),
+    ]);
+  }
+  const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  const out = lines.map((l) => l.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "));
+  out.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
+  return out.join("\n");
+}
+
+// ---------------------------------------------------------------- setup
+
+let prosody: Prosody | undefined;
+let clients: TestClient[] = [];
+let bot: Child | undefined;
+const children = new Set<Child>();
+const hub = new Hub();
+hub.timeoutMs = opts.timeoutMs;
+
+async function cleanup(): Promise<void> {
+  hub.stop();
+  for (const c of children) await c.stop(5000).catch(() => undefined);
+  await Promise.all(clients.map((c) => c.stop()));
+  await bot?.stop(5000).catch(() => undefined);
+  await prosody?.stop().catch(() => undefined);
+  await dropAll();
+}
+
+let interrupted = false;
+process.once("SIGINT", () => {
+  interrupted = true;
+  log("interrupted: cleaning up");
+  void cleanup().finally(() => process.exit(130));
+});
+
+async function startBot(): Promise<{ child: Child; url: string }> {
+  const child = startChild(benchFile("bot-child.ts"), [], { logFile: join(workDir, "bot.log") });
+  const ready = await child.next<{ type: string; url: string }>("ready", 30_000);
+  return { child, url: ready.url };
+}
+
+async function startEcho(p: Prosody): Promise<Child> {
+  const child = startChild(benchFile("echo-component.ts"), [p.componentService, p.componentDomain, p.secret], { logFile: join(workDir, "echo.log") });
+  children.add(child);
+  await child.next("ready", 15_000);
+  return child;
+}
+
+interface RouterRun {
+  child: Child;
+  db?: BenchDatabase;
+  engine: string;
+  stop(): Promise<void>;
+}
+
+async function startRouter(p: Prosody, botUrl: string, engine: "pg" | "pglite", tag: string): Promise<RouterRun> {
+  const db = engine === "pg" ? await createDatabase(opts.pgUrl) : undefined;
+  const config = {
+    instanceId: `bench-${tag}`,
+    xmpp: { service: p.componentService, domain: p.componentDomain, secret: p.secret, userDomain: p.userDomain, outboundQueueLimit: 1_000_000 },
+    database: db ? { url: db.url } : { dataDir: "memory://" },
+    http: { port: 0 },
+    tokens: { verifier: "none" },
+    log: { level: "warn" },
+  };
+  const configFile = join(workDir, `router-${tag}.json`);
+  writeFileSync(configFile, JSON.stringify(config, null, 2));
+  const nodeArgs = ["--expose-gc"];
+  if (opts.cpuProfProcess) {
+    // One directory per run: node writes one profile per thread (tsx's loader runs in a worker thread).
+    const dir = join(profileDir, `router-${tag}-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+    mkdirSync(dir, { recursive: true });
+    profileRuns.push(dir);
+    nodeArgs.push("--cpu-prof", "--cpu-prof-dir", dir);
+  }
+  // The previous component on the domain may still be closing: Prosody refuses a second one (conflict).
+  for (let attempt = 1; ; attempt++) {
+    const logFile = join(workDir, `router-${tag}.log`);
+    const child = startChild(benchFile("router-child.ts"), [configFile, botUrl], { logFile, nodeArgs });
+    try {
+      const ready = await child.next<{ type: string; engine: string }>("ready", 60_000);
+      children.add(child);
+      return {
+        child,
+        db,
+        engine: ready.engine,
+        async stop() {
+          await child.stop(20_000);
+          children.delete(child);
+          await db?.drop();
+        },
+      };
+    } catch (err) {
+      child.kill();
+      if (attempt < 3 && /conflict/.test(logTail(logFile, 5))) {
+        log(`router ${tag}: domain still held by the previous component; retrying in 1 s`);
+        await sleep(1000);
+        continue;
+      }
+      await db?.drop();
+      throw err;
+    }
+  }
+}
+
+function outcomeNotes(name: string, r: LoopResult): string[] {
+  const notes: string[] = [];
+  if (r.timeouts || r.errors || r.lost) notes.push(`${name}: ${r.timeouts} timeouts (> ${opts.timeoutMs / 1000} s), ${r.errors} errors, ${r.lost} unanswered after the drain`);
+  return notes;
+}
+
+// ---------------------------------------------------------------- phases
+
+/** The closed loop, then the open loop at `openRate`; CPU per process during the closed window. */
+async function measure(
+  name: string,
+  convs: Conv[],
+  pids: Record<string, number | undefined>,
+  componentPid: number,
+  withPostgres: boolean,
+  openRate: number | undefined,
+  hooks: { start(): void; stop(): Promise<void> }[] = [],
+  onClosed?: (r: LoopResult) => void,
+): Promise<Omit<PhaseResult, "open" | "openRate"> & { open?: PhaseResult["open"] }> {
+  let a: Snapshot | undefined;
+  let b: Snapshot | undefined;
+  let rss = 0;
+  log(`${name}: closed loop, ${opts.inflight} in flight over ${convs.length} conversations, ${opts.warmup} s warm-up + ${opts.seconds} s`);
+  const closed = await closedLoop(
+    hub,
+    convs,
+    { inflight: opts.inflight, warmupMs: opts.warmup * 1000, measureMs: opts.seconds * 1000, drainMs: opts.timeoutMs + 2000, spread: "fixed" },
+    {
+      start: () => {
+        for (const h of hooks) h.start();
+        a = snapshot(pids, withPostgres);
+      },
+      end: () => {
+        b = snapshot(pids, withPostgres);
+        rss = procSample(componentPid)?.rss ?? 0;
+      },
+    },
+  );
+  onClosed?.(closed);
+  for (const h of hooks) await h.stop();
+  const closedCpu = cpuBetween(a!, b!);
+  const componentCpu = closedCpu.cpu.component ?? 0;
+  log(
+    `${name}: ${closed.rate.toFixed(0)} msgs/s (${closed.replies} replies in ${(closed.windowMs / 1000).toFixed(1)} s); ` +
+      `component ${((componentCpu / Math.max(1, closed.replies)) * 1e6).toFixed(0)} µs CPU/msg (${(((closedCpu.sys.component ?? 0) / Math.max(1e-9, componentCpu)) * 100).toFixed(0)}% in the kernel); CPU cores: ${describeCpu(closedCpu)}`,
+  );
+  const notes = outcomeNotes(`${name} closed loop`, closed);
+  let open: PhaseResult["open"] | undefined;
+  if (openRate !== undefined) open = await measureOpen(name, convs, openRate);
+  return { name, closed, closedCpu, open, rssBytes: rss, cpuPer1k: closed.replies > 0 ? (componentCpu / closed.replies) * 1000 : Number.NaN, notes };
+}
+
+async function measureOpen(name: string, convs: Conv[], rate: number): Promise<PhaseResult["open"]> {
+  log(`${name}: open loop at ${rate.toFixed(0)} msgs/s, ${opts.warmup} s warm-up + ${opts.seconds} s`);
+  const r = await openLoop(hub, convs, { rate, warmupMs: opts.warmup * 1000, measureMs: opts.seconds * 1000, drainMs: opts.timeoutMs + 2000 });
+  const l = latencySummary(r.latencies);
+  log(
+    `${name}: sent ${r.sendRate.toFixed(0)}/s, answered ${r.rate.toFixed(0)}/s; p50 ${fmt(l.p50, 2)} p95 ${fmt(l.p95, 2)} p99 ${fmt(l.p99, 2)} ms` +
+      (r.timeouts || r.errors || r.lost ? `; ${r.timeouts} timeouts, ${r.errors} errors, ${r.lost} lost` : ""),
+  );
+  return r;
+}
+
+/** The conversations the throughput phases use: `inflight` of them, spread over the clients (titles s0, s1, …). */
+function phaseConvs(): Conv[] {
+  const out: Conv[] = [];
+  for (let k = 0; k < opts.inflight; k++) {
+    const i = k % clients.length;
+    out.push(conv(clients[i]!, msisdnOf(i), k, `s${Math.floor(k / clients.length)}`));
+  }
+  return out;
+}
+
+function logProblems(file: string): string[] {
+  let text = "";
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return [];
+  }
+  const lines = text.split("\n").filter((l) => l.startsWith("{"));
+  const byMsg = new Map<string, number>();
+  for (const l of lines) {
+    try {
+      const j = JSON.parse(l) as { level: number; msg: string; module?: string };
+      if (j.level < 40) continue;
+      const key = `${j.level >= 50 ? "ERROR" : "WARN"} [${j.module ?? "?"}] ${j.msg}`;
+      byMsg.set(key, (byMsg.get(key) ?? 0) + 1);
+    } catch {
+      /* not pino */
+    }
+  }
+  const other = text.split("\n").filter((l) => l !== "" && !l.startsWith("{"));
+  return [...[...byMsg].map(([k, n]) => `${n}× ${k}`), ...other.slice(0, 5).map((l) => `stderr: ${l.slice(0, 200)}`)];
+}
+
+async function ceilingPhase(p: Prosody, botPid: number | undefined): Promise<PhaseResult> {
+  const echo = await startEcho(p);
+  hub.target = echoTarget(p.componentDomain);
+  const convs = phaseConvs();
+  const pids = { prosody: p.pid, component: echo.pid, bot: botPid };
+  const m = await measure("ceiling", convs, pids, echo.pid, false, undefined);
+  const openRate = m.closed.rate / 2;
+  const open = await measureOpen("ceiling", convs, openRate);
+  await echo.stop();
+  children.delete(echo);
+  return { ...m, open, openRate, notes: [...m.notes, ...outcomeNotes("ceiling open loop", open)] };
+}
+
+async function routerPhase(p: Prosody, botUrl: string, botPid: number, engine: "pg" | "pglite", ceilingHalf: number | undefined): Promise<PhaseResult> {
+  const name = `router-${engine}`;
+  log(`${name}: starting the router (${engine === "pg" ? "fresh PostgreSQL database" : "PGlite in memory"})`);
+  const t0 = performance.now();
+  const router = await startRouter(p, botUrl, engine, engine);
+  log(`${name}: router ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (pid ${router.child.pid}${router.db ? `, database ${router.db.name}` : ""})`);
+  try {
+    hub.target = routerTarget(p.componentDomain, name);
+    const convs = phaseConvs();
+    // The first message of a conversation gets a greeting and the echo: open them all first.
+    const opened = await oneEach(hub, convs, opts.inflight, opts.timeoutMs + 2000);
+    log(`${name}: ${opened.ok}/${convs.length} conversations opened in ${(opened.ms / 1000).toFixed(1)} s` + (opened.timeouts || opened.errors ? ` (${opened.timeouts} timeouts, ${opened.errors} errors)` : ""));
+    const pids = { prosody: p.pid, component: router.child.pid, bot: botPid };
+    let profiling: Promise<unknown> = Promise.resolve();
+    const profile = opts.cpuProf
+      ? {
+          start: () => {
+            profiling = router.child.request("profileStart", {}, 10_000);
+          },
+          stop: async () => {
+            await profiling;
+            mkdirSync(profileDir, { recursive: true });
+            const file = join(profileDir, `${name}-closed-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
+            await router.child.request("profileStop", { file }, 30_000);
+            profileFiles.push(file);
+          },
+        }
+      : undefined;
+    let perMessage = "";
+    let closedReplies = () => 0;
+    const queryCount = {
+      start: () => {
+        router.child.proc.send({ cmd: "queriesReset" });
+      },
+      stop: async () => {
+        const { counts } = await router.child.request<{ type: string; counts: Record<string, number> }>("queries", {}, 10_000);
+        const n = closedReplies();
+        const total = Object.values(counts).reduce((a, b) => a + b, 0);
+        if (total === 0 || n === 0) return;
+        const parts = Object.entries(counts)
+          .sort((x, y) => y[1] - x[1])
+          .map(([k, v]) => `${(v / n).toFixed(2)} ${k}`);
+        perMessage = `${name}: ${(total / n).toFixed(1)} database round trips per message in the closed loop: ${parts.join(", ")}`;
+      },
+    };
+    const hooks = engine === "pg" ? [queryCount] : [];
+    if (profile) hooks.push(profile);
+    // The window's reply count, known once the closed loop returns (the hooks' stop() runs after it).
+    const m = await measure(name, convs, pids, router.child.pid, engine === "pg", undefined, hooks, (r) => (closedReplies = () => r.replies));
+    if (perMessage) log(perMessage);
+    // Informational: latency at half of the router's own throughput (a load it sustains).
+    const ownHalf = m.closed.rate > 0 ? await measureOpen(`${name} @½ own`, convs, m.closed.rate / 2) : undefined;
+    const notes = [...m.notes];
+    if (perMessage) notes.push(perMessage);
+    if (ownHalf) notes.push(...outcomeNotes(`${name} open loop at ½ own throughput`, ownHalf));
+    await router.child.request("idle", {}, 15_000);
+    const counts = await router.child.request<{ type: string; inbound: number; outbound: number; conversations: number; outbox: number }>("count", {}, 15_000);
+    notes.push(`${name}: persisted ${counts.inbound} inbound and ${counts.outbound} outbound messages in ${counts.conversations} conversations, outbox depth ${counts.outbox} (before the half-ceiling run)`);
+    const rate = ceilingHalf ?? m.closed.rate / 2;
+    const open = await measureOpen(name, convs, rate);
+    notes.push(...outcomeNotes(`${name} open loop at ½ ceiling`, open));
+    return { ...m, open, openRate: rate, ownHalf, notes };
+  } finally {
+    log(`${name}: stopping the router`);
+    await router.stop();
+    for (const line of logProblems(router.child.logFile)) log(`${name} log: ${line}`);
+    await bot?.request("reset", {}, 5000).catch(() => undefined);
+  }
+}
+
+interface Checkpoint {
+  conversations: number;
+  openedPerSecond: number;
+  rate: number;
+  cpuMicrosPerMsg: number;
+  p50: number;
+  p99: number;
+  heapUsed: number;
+  rss: number;
+  problems: string;
+}
+
+async function conversationsScenario(p: Prosody, botUrl: string, botPid: number): Promise<{ rows: Checkpoint[]; base: { heapUsed: number; rss: number } }> {
+  const engine = opts.conversationsDb;
+  const name = `conversations-${engine}`;
+  const max = Math.max(...opts.checkpoints);
+  log(`${name}: starting the router; checkpoints ${opts.checkpoints.join(", ")} open conversations`);
+  const router = await startRouter(p, botUrl, engine, `conv-${engine}`);
+  const rows: Checkpoint[] = [];
+  try {
+    hub.target = routerTarget(p.componentDomain, name);
+    const all: Conv[] = [];
+    for (let k = 0; k < max; k++) {
+      const i = k % clients.length;
+      all.push(conv(clients[i]!, msisdnOf(i), k, `c${Math.floor(k / clients.length)}`));
+    }
+    type Mem = { type: string; heapUsed: number; rss: number };
+    const base = await router.child.request<Mem>("mem", { gc: true });
+    let opened = 0;
+    for (const target of [...opts.checkpoints].sort((x, y) => x - y)) {
+      const batch = all.slice(opened, target);
+      const o = await oneEach(hub, batch, opts.inflight, opts.timeoutMs + 2000);
+      opened = target;
+      log(`${name}: ${target} open (${o.ok} of ${batch.length} new ones in ${(o.ms / 1000).toFixed(1)} s, ${(batch.length / (o.ms / 1000)).toFixed(0)}/s)` + (o.timeouts || o.errors ? `; ${o.timeouts} timeouts, ${o.errors} errors` : ""));
+      await router.child.request("idle", {}, 15_000);
+      const mem = await router.child.request<Mem>("mem", { gc: true });
+      const convs = all.slice(0, target);
+      let a: Snapshot | undefined;
+      let b: Snapshot | undefined;
+      const pids = { component: router.child.pid };
+      const r = await closedLoop(
+        hub,
+        convs,
+        { inflight: Math.min(opts.inflight, target), warmupMs: opts.warmup * 1000, measureMs: opts.seconds * 1000, drainMs: opts.timeoutMs + 2000, spread: "random" },
+        { start: () => (a = snapshot(pids, false)), end: () => (b = snapshot(pids, false)) },
+      );
+      const cpu = cpuBetween(a!, b!);
+      const l = latencySummary(r.latencies);
+      rows.push({
+        conversations: target,
+        openedPerSecond: batch.length / (o.ms / 1000),
+        rate: r.rate,
+        cpuMicrosPerMsg: r.replies > 0 ? ((cpu.cpu.component ?? 0) / r.replies) * 1e6 : Number.NaN,
+        p50: l.p50,
+        p99: l.p99,
+        heapUsed: mem.heapUsed,
+        rss: mem.rss,
+        problems: [o.timeouts + r.timeouts && `${o.timeouts + r.timeouts} timeouts`, o.errors + r.errors && `${o.errors + r.errors} errors`, r.lost && `${r.lost} lost`].filter(Boolean).join(", "),
+      });
+      log(`${name}: ${target} conversations: ${r.rate.toFixed(0)} msgs/s, router ${rows.at(-1)!.cpuMicrosPerMsg.toFixed(0)} µs CPU/msg, heap ${(mem.heapUsed / 2 ** 20).toFixed(1)} MB, RSS ${(mem.rss / 2 ** 20).toFixed(0)} MB`);
+    }
+    return { rows, base: { heapUsed: base.heapUsed, rss: base.rss } };
+  } finally {
+    log(`${name}: stopping the router`);
+    await router.stop();
+    for (const line of logProblems(router.child.logFile)) log(`${name} log: ${line}`);
+  }
+}
+
+function conversationsTable(rows: Checkpoint[], base: { heapUsed: number; rss: number }): string {
+  const head = ["open convs", "msgs/s", "router µs CPU/msg", "p50 ms", "p99 ms", "heap MB", "RSS MB", "Δheap/conv KB", "ΔRSS/conv KB", "problems"];
+  const lines = [head];
+  let prev = { conversations: 0, heapUsed: base.heapUsed, rss: base.rss };
+  for (const r of rows) {
+    const d = r.conversations - prev.conversations;
+    lines.push([
+      String(r.conversations),
+      r.rate.toFixed(0),
+      r.cpuMicrosPerMsg.toFixed(0),
+      fmt(r.p50, 2),
+      fmt(r.p99, 2),
+      (r.heapUsed / 2 ** 20).toFixed(1),
+      (r.rss / 2 ** 20).toFixed(0),
+      ((r.heapUsed - prev.heapUsed) / d / 1024).toFixed(2),
+      ((r.rss - prev.rss) / d / 1024).toFixed(2),
+      r.problems || "-",
+    ]);
+    prev = r;
+  }
+  const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  const out = lines.map((l) => l.map((c, i) => (i === 0 || i === head.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "));
+  out.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
+  return out.join("\n");
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const commit = (() => {
+    try {
+      return execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
+    } catch {
+      return "?";
+    }
+  })();
+  const cpu = cpus()[0]?.model ?? "?";
+  console.log(
+    `eime-router benchmark — ${new Date().toISOString()} — commit ${commit}, node ${process.version}, ${cpus().length} × ${cpu}, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`,
+  );
+  console.log(
+    `clients ${opts.clients}, in flight ${opts.inflight}, warm-up ${opts.warmup} s, window ${opts.seconds} s, timeout ${opts.timeoutMs / 1000} s, databases ${opts.dbs.join(", ")}${opts.cpuProf || opts.cpuProfProcess ? ", router CPU profile on" : ""}; logs in ${workDir}`,
+  );
+  // Other work on the machine skews every figure: say how busy it is (and wait for it to calm down if asked).
+  const deadline = performance.now() + opts.waitQuietS * 1000;
+  for (;;) {
+    const m0 = machineBusySeconds();
+    await sleep(2000);
+    const busy = (machineBusySeconds() - m0) / 2;
+    const quiet = busy < 0.25;
+    if (quiet || performance.now() >= deadline) {
+      console.log(`machine busy before start: ${busy.toFixed(2)} cores${quiet ? "" : " — other processes are running: figures will be lower and noisier"}`);
+      break;
+    }
+    log(`machine busy ${busy.toFixed(2)} cores: waiting for it to calm down (--wait-quiet)`);
+  }
+  if ((opts.dbs.includes("pg") && runTable) || (opts.conversationsDb === "pg" && runConversations)) {
+    const v = await checkServer(opts.pgUrl);
+    console.log(`PostgreSQL ${v} at ${opts.pgUrl.replace(/:[^:@/]*@/, ":***@")} (same machine)`);
+  }
+
+  const users = Array.from({ length: opts.clients }, (_, i) => ({ username: msisdnOf(i), password: "bench" }));
+  let t = performance.now();
+  prosody = await startProsody({ users, logLevel: "warn" });
+  log(`Prosody up (pid ${prosody.pid}), ${users.length} users registered in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+  t = performance.now();
+  for (let i = 0; i < users.length; i += 10) {
+    const batch = users.slice(i, i + 10);
+    clients.push(...(await Promise.all(batch.map((u) => connectClient({ prosody: prosody!, username: u.username, password: u.password, resource: "android-bench" })))));
+  }
+  for (const c of clients) {
+    // The harness inbox keeps unconsumed stanzas; the benchmark reads them itself: swallow them.
+    const sink = c.collect(() => true, "bench");
+    c.xmpp.on("stanza", (el: Element) => {
+      sink.items.length = 0;
+      hub.receive(el);
+    });
+  }
+  log(`${clients.length} clients online in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+  const b = await startBot();
+  bot = b.child;
+
+  const results: PhaseResult[] = [];
+  if (runTable) {
+    const ceiling = await ceilingPhase(prosody, bot.pid);
+    results.push(ceiling);
+    for (const engine of opts.dbs) {
+      if (interrupted) return;
+      results.push(await routerPhase(prosody, b.url, bot.pid, engine, ceiling.openRate));
+    }
+  }
+  let conv: Awaited<ReturnType<typeof conversationsScenario>> | undefined;
+  if (runConversations && !interrupted) conv = await conversationsScenario(prosody, b.url, bot.pid);
+
+  console.log("");
+  if (results.length > 0) {
+    const ceiling = results[0]!;
+    console.log(
+      `Throughput: ${opts.inflight} messages in flight over ${opts.clients} clients (closed loop). Latency: send→reply at ${ceiling.openRate.toFixed(0)} msgs/s = ½ ceiling (open loop).`,
+    );
+    console.log(`RSS and CPU: the component's process (echo component or router, PGlite included); CPU per 1,000 replies in the closed loop.\n`);
+    console.log(table(results));
+    console.log("");
+    for (const r of results) {
+      console.log(`${r.name}: CPU in cores during the closed loop: ${describeCpu(r.closedCpu)}`);
+      if (r.ownHalf) {
+        const l = latencySummary(r.ownHalf.latencies);
+        console.log(`${r.name}: at ½ its own throughput (${r.ownHalf.sendRate.toFixed(0)} msgs/s): p50 ${fmt(l.p50, 2)}, p95 ${fmt(l.p95, 2)}, p99 ${fmt(l.p99, 2)} ms`);
+      }
+      const o = r.open;
+      console.log(`${r.name}: open loop at ½ ceiling sent ${o.sendRate.toFixed(0)}/s, answered ${o.rate.toFixed(0)}/s`);
+      for (const n of r.notes) console.log(`  ${n}`);
+    }
+    if (hub.errorSamples.length > 0) console.log(`error replies (first ${hub.errorSamples.length}): ${hub.errorSamples.join(" | ")}`);
+    if (hub.late > 0) console.log(`${hub.late} replies arrived after their message had timed out or was abandoned`);
+  }
+  if (conv) {
+    console.log(`\nConversations scenario (${opts.conversationsDb}): ${Math.min(opts.inflight, Math.max(...opts.checkpoints))} in flight, each message to a random open conversation; memory after a forced GC in the router, before the measurement.`);
+    console.log(`Baseline before any conversation: heap ${(conv.base.heapUsed / 2 ** 20).toFixed(1)} MB, RSS ${(conv.base.rss / 2 ** 20).toFixed(0)} MB\n`);
+    console.log(conversationsTable(conv.rows, conv.base));
+  }
+
+  if (opts.cpuProf) {
+    console.log(`\nRouter CPU profiles of the closed-loop windows (summary: npx tsx bench/profile-summary.ts FILE)`);
+    for (const file of profileFiles) console.log(`\n${file}\n${summarizeProfile(file, 15)}`);
+  }
+  if (opts.cpuProfProcess) {
+    console.log(`\nRouter CPU profiles, whole process (main thread; summary: npx tsx bench/profile-summary.ts FILE)`);
+    for (const dir of profileRuns) {
+      const main = mainThreadProfile(dir);
+      if (main) console.log(`\n${main}\n${summarizeProfile(main, 15)}`);
+    }
+  }
+}
+
+/** The main thread's profile of a run: the biggest file (the loader thread's is small). */
+function mainThreadProfile(dir: string): string | undefined {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .map((f) => ({ f: join(dir, f), size: statSync(join(dir, f)).size }))
+    .sort((a, b) => b.size - a.size);
+  return files[0]?.f;
+}
+
+try {
+  await main();
+} catch (err) {
+  console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
+process.exit(process.exitCode ?? 0);

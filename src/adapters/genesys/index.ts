@@ -1,0 +1,7 @@
+// Genesys GMS Chat API v2 (backends.md section 2), behind OperatorPort.
+export { createGmsOperator } from "./gms-operator.js";
+export type { GmsCallOutcome, GmsOperator, GmsOperatorOptions } from "./gms-operator.js";
+export { GenesysError, describeGenesysError, isGenesysError, redact } from "./errors.js";
+export type { GenesysFailureKind, GmsErrorItem, GmsOp } from "./errors.js";
+export { QUEUE_POSITION_RE, translateTranscript } from "./transcript.js";
+export type { ChatTrack, Translation } from "./transcript.js";

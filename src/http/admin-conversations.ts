@@ -1,0 +1,101 @@
+// Recent conversations (operations.md "HTTP"), most recently updated first:
+//   GET /admin/conversations?state=bot|queued|operator|closed|voting&limit=1..1000 (default 100)
+//   → 200 {conversations: [...]}; 400 naming `state` or `limit`.
+// What is shown, and what never is (design.md rule 6):
+//   - no message text (messages are not read at all; nor the bot's last options);
+//   - never the Genesys secureKey, userId or alias (the chatId is shown, to find the chat in Genesys);
+//   - never the user's JID or raw MSISDN: `user.tag` is the tag the logs print for that MSISDN
+//     (log.ts msisdnTag, so a listing can be matched with log lines) or, for a JID that is not an
+//     MSISDN, the same kind of tag of the bare JID; `user.masked` shows the first and last two
+//     characters of the JID localpart (all masked when it is shorter than 8) and the domain.
+import { createHash } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { CONVERSATION_STATES, type Conversation, type ConversationState, type OperatorEpisode } from "../core/model.js";
+import { msisdnTag } from "../log.js";
+import { badRequest, zodFields } from "./errors.js";
+import type { AdminDeps } from "./admin.js";
+
+const QuerySchema = z.strictObject({
+  state: z.enum(CONVERSATION_STATES as readonly [ConversationState, ...ConversationState[]], { error: `must be one of ${CONVERSATION_STATES.join(", ")}` }).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, "must be an integer from 1 to 1000")
+    .transform(Number)
+    .pipe(z.number().int().min(1, "must be an integer from 1 to 1000").max(1000, "must be an integer from 1 to 1000"))
+    .optional(),
+});
+
+export function userTag(c: Pick<Conversation, "msisdn" | "userJid">): string {
+  if (c.msisdn) return msisdnTag(c.msisdn);
+  return "jid#" + createHash("sha256").update("eime-log:" + c.userJid).digest("hex").slice(0, 12);
+}
+
+export function maskJid(jid: string): string {
+  const bare = jid.split("/")[0] ?? "";
+  const at = bare.indexOf("@");
+  const local = at === -1 ? "" : bare.slice(0, at);
+  const domain = at === -1 ? bare : bare.slice(at + 1);
+  if (local === "") return domain;
+  const masked = local.length < 8 ? "*".repeat(local.length) : local.slice(0, 2) + "*".repeat(local.length - 4) + local.slice(-2);
+  return `${masked}@${domain}`;
+}
+
+/** Where an operator episode stands: requested (not yet accepted by Genesys), queued, joined (an operator took it), ended. */
+export function episodeState(e: OperatorEpisode): "requested" | "queued" | "joined" | "ended" {
+  if (e.endedAt) return "ended";
+  if (e.joinedAt) return "joined";
+  if (e.chat) return "queued";
+  return "requested";
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function conversationView(c: Conversation) {
+  const e = c.episode;
+  return {
+    id: c.id,
+    user: { tag: userTag(c), masked: maskJid(c.userJid) },
+    channel: c.channel,
+    chatTitle: c.chatTitle,
+    state: c.state,
+    addressing: c.addressing.kind,
+    ...(c.addressing.kind === "server" ? { serverAddress: c.addressing.serverAddress } : {}),
+    apiVersion: c.apiVersion,
+    os: c.os,
+    appVersion: c.appVersion,
+    premium: c.premium,
+    lang: c.lang,
+    botSession: c.botSession,
+    episode: e
+      ? {
+          uuid: e.uuid,
+          state: episodeState(e),
+          serviceName: e.serviceName,
+          genesysChatId: e.chat?.chatId ?? null,
+          queuePosition: e.queuePosition,
+          requestedAt: iso(e.requestedAt),
+          joinedAt: iso(e.joinedAt),
+          endedAt: iso(e.endedAt),
+          endCode: e.endCode,
+        }
+      : null,
+    votingUntil: iso(c.votingUntil),
+    version: c.version,
+    createdAt: iso(c.createdAt),
+    updatedAt: iso(c.updatedAt),
+  };
+}
+
+export function conversationRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  app.get("/conversations", async (request) => {
+    const parsed = QuerySchema.safeParse(request.query ?? {});
+    if (!parsed.success) throw badRequest(zodFields(parsed.error, "", "query"));
+    const { state, limit } = parsed.data;
+    const list = await deps.store().conversations.list({
+      ...(state !== undefined ? { state } : {}),
+      limit: limit ?? 100,
+    });
+    return { conversations: list.map(conversationView) };
+  });
+}

@@ -1,0 +1,94 @@
+// The channel directory in the admin format (operations.md "HTTP"; the DESC
+// format of protocol.md section 6 plus each channel's `route`). Edits go
+// through the store, which NOTIFYs every instance in the same transaction,
+// so each one drops its directory cache and the next vCard shows the edit.
+//   GET    /admin/directory             200 the whole tree
+//   PUT    /admin/directory             200 the tree as stored; 400 with field paths (items.0.route.bot.url)
+//   GET    /admin/channels/{address}    200 the item with its `parent`; 404
+//   PUT    /admin/channels/{address}    201 created / 200 replaced: the item with its `parent`; 400
+//   DELETE /admin/channels/{address}    204; 404 (a group goes with its channels)
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import type { DirectoryItem, DirectoryTree } from "../core/model.js";
+import { ADDRESS_PATTERN, DirectoryChannelSchema, DirectoryGroupSchema, DirectoryTreeSchema } from "../protocol/directory.js";
+import { HttpError, badRequest, zodFields, type FieldError } from "./errors.js";
+import type { AdminDeps } from "./admin.js";
+
+const ItemSchema = z.discriminatedUnion("type", [DirectoryGroupSchema, DirectoryChannelSchema], {
+  error: 'type must be "group" or "channel"',
+});
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The item with this address and the address of the group holding it (null: top level). */
+function locate(tree: DirectoryTree, address: string): { item: DirectoryItem; parent: string | null } | undefined {
+  for (const item of tree.items) {
+    if (item.address === address) return { item, parent: null };
+    const inner = item.items?.find((c) => c.address === address);
+    if (inner) return { item: inner, parent: item.address };
+  }
+  return undefined;
+}
+
+/** A PUT /admin/channels body: the item (address taken from the path when absent) and its parent. */
+function parseItemBody(address: string, body: unknown): { item: DirectoryItem; parent: string | null } {
+  if (!ADDRESS_PATTERN.test(address)) {
+    throw badRequest([{ field: "address", message: "must be 1 to 128 lowercase letters, digits, _, - or ." }]);
+  }
+  if (!isPlainObject(body)) throw badRequest([{ field: "body", message: "must be a JSON object (a channel or a group)" }]);
+  const { parent = null, ...rest } = body;
+  const fields: FieldError[] = [];
+  if (parent !== null && (typeof parent !== "string" || !ADDRESS_PATTERN.test(parent))) {
+    fields.push({ field: "parent", message: "must be the address of a group, or null for the top level" });
+  }
+  if (rest.address !== undefined && rest.address !== address) {
+    fields.push({ field: "address", message: "must be the address in the path, or left out" });
+  }
+  const parsed = ItemSchema.safeParse({ ...rest, address });
+  if (!parsed.success) fields.push(...zodFields(parsed.error));
+  if (fields.length > 0 || !parsed.success) throw badRequest(fields);
+  const item: DirectoryItem = parsed.data;
+  if (item.type === "group") {
+    if (parent !== null) throw badRequest([{ field: "parent", message: "groups do not nest: a group is always at the top level" }]);
+    // A group given without items keeps its channels (the schema's default would empty it).
+    if (!("items" in rest)) delete item.items;
+  }
+  return { item, parent: parent as string | null };
+}
+
+export function directoryRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  app.get("/directory", async () => deps.store().directory.getTree());
+
+  app.put("/directory", { bodyLimit: deps.bodyLimitBytes }, async (request) => {
+    const parsed = DirectoryTreeSchema.safeParse(request.body);
+    if (!parsed.success) throw badRequest(zodFields(parsed.error));
+    const store = deps.store();
+    await store.directory.replaceTree(parsed.data);
+    request.log.info({ items: parsed.data.items.length }, "directory replaced through the admin API");
+    return store.directory.getTree();
+  });
+
+  app.get<{ Params: { address: string } }>("/channels/:address", async (request) => {
+    const found = locate(await deps.store().directory.getTree(), request.params.address);
+    if (!found) throw new HttpError("NO_CHANNEL_FOUND", "no channel or group of the directory has this address");
+    return { ...found.item, parent: found.parent };
+  });
+
+  app.put<{ Params: { address: string } }>("/channels/:address", { bodyLimit: deps.bodyLimitBytes }, async (request, reply) => {
+    const { item, parent } = parseItemBody(request.params.address, request.body);
+    const store = deps.store();
+    const { created } = await store.directory.putItem(item, parent);
+    request.log.info({ address: item.address, type: item.type, created }, "directory item put through the admin API");
+    const found = locate(await store.directory.getTree(), item.address);
+    // Read back what was stored; a concurrent delete in between leaves what was sent.
+    const stored = found ?? { item, parent };
+    return reply.code(created ? 201 : 200).send({ ...stored.item, parent: stored.parent });
+  });
+
+  app.delete<{ Params: { address: string } }>("/channels/:address", async (request, reply) => {
+    const deleted = await deps.store().directory.deleteItem(request.params.address);
+    if (!deleted) throw new HttpError("NO_CHANNEL_FOUND", "no channel or group of the directory has this address");
+    request.log.info({ address: request.params.address }, "directory item deleted through the admin API");
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,86 @@
+// The HTTP side (design.md http/; operations.md "HTTP"): health, status,
+// metrics and the admin API on one fastify instance. buildHttp() does not
+// listen: app.ts listens on config.http.host:port once the component is up
+// (port 0 in tests) and closes it first on stop; tests use inject().
+// Not here: the optional bot callback endpoint of backends.md section 1.
+//
+// Logging: fastify's own request lines are off; one debug line per request
+// with the method, the route pattern (never the raw URL: DELETE
+// /admin/users/{msisdn} carries an MSISDN), the status and the time. No
+// header is ever logged (Authorization stays out).
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
+import type { Config } from "../config/schema.js";
+import type { Logger } from "../log.js";
+import type { Store } from "../store/index.js";
+import type { ConnectionStatus } from "../xmpp/connection.js";
+import { adminApi } from "./admin.js";
+import { HttpError, installErrorHandling } from "./errors.js";
+import { healthRoutes } from "./health.js";
+
+export interface HttpDeps {
+  config: Config;
+  /** The store once the router is started; undefined before (readiness says so, admin calls get 503). */
+  store(): Store | undefined;
+  connectionStatus(): ConnectionStatus;
+  /** The router's Prometheus registry (app.metrics.registry). */
+  registry: Registry;
+  /** Further reasons not to be ready, beyond the database and the component (e.g. stopping). */
+  ready?(): readonly string[];
+  logger: Logger;
+  /** Default 10,000. */
+  maxUsersPerImport?: number;
+  /** Default 8 MiB (the directory and user imports); other routes keep fastify's 1 MiB. */
+  adminBodyLimitBytes?: number;
+  /** Bound of the readiness database check. Default 1000 ms. */
+  dbCheckTimeoutMs?: number;
+}
+
+export const MAX_USERS_PER_IMPORT = 10_000;
+
+export function buildHttp(deps: HttpDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    // close(): idle keep-alive connections are closed at once, requests in flight finish (fastify's default).
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    request.log.debug(
+      { method: request.method, route: request.routeOptions.url ?? "(none)", status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      "http request",
+    );
+  });
+  installErrorHandling(app);
+
+  healthRoutes(app, {
+    store: deps.store,
+    connectionStatus: deps.connectionStatus,
+    registry: deps.registry,
+    ...(deps.ready ? { ready: deps.ready } : {}),
+    dbCheckTimeoutMs: deps.dbCheckTimeoutMs ?? 1000,
+    logger: deps.logger,
+  });
+
+  void app.register(adminApi, {
+    prefix: "/admin",
+    config: deps.config,
+    store: () => {
+      const s = deps.store();
+      if (!s) throw new HttpError("SERVICE_UNAVAILABLE", "the router is not started");
+      return s;
+    },
+    maxUsersPerImport: deps.maxUsersPerImport ?? MAX_USERS_PER_IMPORT,
+    bodyLimitBytes: deps.adminBodyLimitBytes ?? 8 * 1024 * 1024,
+  });
+
+  return app;
+}
+
+/** The base URL of a listening server, e.g. http://127.0.0.1:41234 (IPv6 in brackets). */
+export function baseUrl(app: FastifyInstance): string {
+  const address = app.server.address();
+  if (address === null || typeof address === "string") throw new Error("the HTTP server is not listening on a TCP port");
+  const host = address.address.includes(":") ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}

@@ -1,0 +1,138 @@
+// Keeps every open operator episode alive and listened to (backends.md
+// section 2): polls Genesys for each one, at least every pollIntervalMs, on
+// exactly one instance (a lease in the database, design.md rule 4). The
+// transcript position is saved in the same transaction as what its events
+// caused, so a restart neither replays nor skips an index (rule 2). Each
+// round also ticks the conversations it holds, for the idle and queue
+// timeouts and the delayed queue notices.
+import type { OperatorEvent } from "../core/events.js";
+import type { Conversation } from "../core/model.js";
+import type { Clock, OperatorPort } from "../core/ports.js";
+import type { Logger } from "../log.js";
+import type { Store } from "../store/index.js";
+import type { ConversationService } from "./conversation-service.js";
+
+export interface OperatorPollerOptions {
+  owner: string;
+  pollIntervalMs: number;
+  leaseMs: number;
+  /** Polls failing in a row (HTTP errors, timeouts) before the episode is given up with GENESYS#0001. */
+  maxFailures: number;
+  /** Episodes polled at once. */
+  concurrency: number;
+}
+
+export class OperatorPoller {
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = true;
+  private round: Promise<void> | null = null;
+  /** Conversation id → polls failed in a row. */
+  private readonly failures = new Map<string, number>();
+  private readonly held = new Set<string>();
+  /** Conversation id → when the user was last told of a non-fatal Genesys error. */
+  private readonly warnedAt = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly service: ConversationService,
+    private readonly operator: OperatorPort,
+    private readonly clock: Clock,
+    private readonly opts: OperatorPollerOptions,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Stops polling and gives the leases back, so another instance takes over at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.round;
+    for (const id of this.held) await this.store.conversations.releaseLease(id, this.opts.owner).catch(() => undefined);
+    this.held.clear();
+  }
+
+  /** Runs one round now (tests, and after a handover so the first poll is not a full interval late). */
+  pollNow(): Promise<void> {
+    if (!this.round) this.round = this.pollAll().finally(() => (this.round = null));
+    return this.round;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.pollNow().finally(() => this.schedule(this.opts.pollIntervalMs));
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async pollAll(): Promise<void> {
+    let open: Conversation[];
+    try {
+      open = await this.store.conversations.withOpenEpisodes();
+    } catch (err) {
+      this.log.error({ err }, "cannot list open operator episodes");
+      return;
+    }
+    const queue = [...open];
+    const worker = async () => {
+      for (let c = queue.shift(); c && !this.stopped; c = queue.shift()) {
+        await this.pollOne(c).catch((err: unknown) => this.log.error({ err, conversationId: c!.id }, "operator poll failed"));
+      }
+    };
+    await Promise.all(Array.from({ length: this.opts.concurrency }, worker));
+  }
+
+  private async pollOne(c: Conversation): Promise<void> {
+    const ep = c.episode;
+    if (!(await this.store.conversations.acquireLease(c.id, this.opts.owner, this.opts.leaseMs))) {
+      this.held.delete(c.id);
+      return; // another instance polls it
+    }
+    this.held.add(c.id);
+    if (ep?.chat && !ep.endedAt) {
+      let events: OperatorEvent[] = [];
+      let nextPosition = ep.transcriptPosition;
+      try {
+        const poll = await this.operator.refresh(ep.serviceName, ep.chat, ep.transcriptPosition);
+        events = poll.events;
+        nextPosition = poll.nextPosition;
+        this.failures.delete(c.id);
+      } catch (err) {
+        const n = (this.failures.get(c.id) ?? 0) + 1;
+        this.failures.set(c.id, n);
+        const message = err instanceof Error ? err.message : String(err);
+        this.log.warn({ conversationId: c.id, failures: n, err: message }, "Genesys poll failed");
+        // The user hears of it once; when Genesys stays unreachable the episode ends (GENESYS#0001).
+        if (n === 1) events = [{ kind: "error", fatal: false, message }];
+        else if (n >= this.opts.maxFailures) events = [{ kind: "error", fatal: true, message }];
+      }
+      events = this.withoutRepeatedWarnings(c.id, events);
+      if (events.length > 0 || nextPosition !== ep.transcriptPosition) {
+        await this.service.apply(c.id, { type: "operator_update", episodeUuid: ep.uuid, events }, `op:${ep.uuid}:${ep.transcriptPosition}:${this.failures.get(c.id) ?? 0}`, {
+          patch: (next) => {
+            if (next.episode?.uuid === ep.uuid) next.episode.transcriptPosition = Math.max(next.episode.transcriptPosition, nextPosition);
+          },
+        });
+      }
+      if ((this.failures.get(c.id) ?? 0) >= this.opts.maxFailures) this.failures.delete(c.id);
+    }
+    await this.service.apply(c.id, { type: "tick" }, `tick:${c.id}:${this.clock.now().getTime()}`);
+  }
+
+  /** A non-fatal error repeats on every poll while it lasts: GENESYS_ERROR#0001 at most once a minute. */
+  private withoutRepeatedWarnings(conversationId: string, events: OperatorEvent[]): OperatorEvent[] {
+    const now = this.clock.now().getTime();
+    return events.filter((e) => {
+      if (e.kind !== "error" || e.fatal) return true;
+      const last = this.warnedAt.get(conversationId);
+      if (last !== undefined && now - last < 60_000) return false;
+      this.warnedAt.set(conversationId, now);
+      return true;
+    });
+  }
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { matchOption, readBotReplies } from "../../../src/core/bot.js";
+
+describe("reading a bot answer (backends.md section 1)", () => {
+  it("texts become text messages; buttons, images and other custom data become rich ones", () => {
+    const out = readBotReplies([
+      { recipient_id: "c", text: "Ciao" },
+      { text: "Scegli", buttons: [{ title: "A", payload: "/a" }] },
+      { image: "http://x/i.png" },
+      { custom: { card: 1, router: { close: true } } },
+    ]);
+    expect(out.messages).toEqual([
+      { kind: "text", text: "Ciao", conversationType: "bot" },
+      { kind: "rich", text: "Scegli", buttons: [{ title: "A", payload: "/a" }] },
+      { kind: "rich", text: "", image: "http://x/i.png" },
+      { kind: "rich", text: "", custom: { card: 1 } },
+    ]);
+    expect(out.options).toEqual([{ title: "A", payload: "/a" }]);
+    expect(out.close).toBe(true);
+    expect(out.handoff).toBeNull();
+  });
+
+  it("a handoff keeps its queue, reason and user data (as strings); malformed parts are ignored", () => {
+    const out = readBotReplies([
+      { text: "" },
+      { buttons: [{ title: 1, payload: "/x" } as never, { title: "ok", payload: "/ok" }] },
+      { custom: { router: { handoff: { queue: "premium", reason: "why", userData: { a: "b", n: 2, o: { x: 1 }, z: null } } } } },
+    ]);
+    expect(out.messages).toEqual([{ kind: "rich", text: "", buttons: [{ title: "ok", payload: "/ok" }] }]);
+    expect(out.handoff).toEqual({ queue: "premium", reason: "why", userData: { a: "b", n: "2", o: '{"x":1}' } });
+  });
+
+  it("matches a numbered or titled reply to the options offered", () => {
+    const options = [{ title: "Offerte", payload: "/offers" }, { title: "Operatore", payload: "/operator" }];
+    expect(matchOption("1", options)).toEqual(options[0]);
+    expect(matchOption(" operatore ", options)).toEqual(options[1]);
+    expect(matchOption("/offers", options)).toEqual(options[0]);
+    expect(matchOption("3", options)).toBeNull();
+    expect(matchOption("0", options)).toBeNull();
+    expect(matchOption("altro", options)).toBeNull();
+    expect(matchOption("1", null)).toBeNull();
+  });
+});
