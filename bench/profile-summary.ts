@@ -77,6 +77,7 @@ export function summarizeProfile(file: string, top = 20): string {
   const selfByModule = new Map<string, number>();
   const inclByModule = new Map<string, number>();
   const selfByFn = new Map<string, number>();
+  const inclBySrcFn = new Map<string, number>();
   for (const [id, us] of selfUs) {
     const node = byId.get(id)!;
     const mod = moduleOf(node.callFrame);
@@ -89,8 +90,17 @@ export function summarizeProfile(file: string, top = 20): string {
     const fn = label(node.callFrame);
     selfByFn.set(fn, (selfByFn.get(fn) ?? 0) + us);
     const seen = new Set<string>();
+    const seenFn = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
-      const m = moduleOf(byId.get(cur)!.callFrame);
+      const frame = byId.get(cur)!.callFrame;
+      const m = moduleOf(frame);
+      if (m.startsWith("src/") && frame.functionName !== "") {
+        const fn = label(frame);
+        if (!seenFn.has(fn)) {
+          seenFn.add(fn);
+          inclBySrcFn.set(fn, (inclBySrcFn.get(fn) ?? 0) + us);
+        }
+      }
       if (m === "(root)" || seen.has(m)) continue;
       seen.add(m);
       inclByModule.set(m, (inclByModule.get(m) ?? 0) + us);
@@ -113,6 +123,8 @@ export function summarizeProfile(file: string, top = 20): string {
     list(inclByModule, top),
     `top functions by self time:`,
     list(selfByFn, top),
+    `router functions (src/) by inclusive time (synchronous work under them; awaited I/O continues elsewhere):`,
+    list(inclBySrcFn, top),
   ].join("\n");
 }
 

@@ -6,6 +6,7 @@
 //   node --import tsx [--cpu-prof] --expose-gc bench/router-child.ts CONFIG.json BOT_URL
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import pg from "pg";
 import { buildApp } from "../src/app.js";
 import { loadConfig } from "../src/config/load.js";
@@ -30,16 +31,20 @@ app.connection.on("fatal", (err) => {
 const gc = (globalThis as { gc?: () => void }).gc;
 
 let profiler: Session | undefined;
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 
 // Database round trips, counted by statement kind: node-postgres's Client.query
 // (the pool uses it too) wrapped here, outside src/. PGlite is not counted.
 const queries = new Map<string, number>();
+const kinds = new Map<string, string>();
 const clientProto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
 const originalQuery = clientProto.query;
 clientProto.query = function (this: unknown, ...args: unknown[]) {
   const first = args[0];
   const text = typeof first === "string" ? first : ((first as { text?: string } | undefined)?.text ?? "");
-  const kind = statementKind(text);
+  let kind = kinds.get(text);
+  if (kind === undefined) kinds.set(text, (kind = statementKind(text)));
   queries.set(kind, (queries.get(kind) ?? 0) + 1);
   return originalQuery.apply(this, args);
 };
@@ -74,6 +79,11 @@ serveParent({
   },
   async queriesReset() {
     queries.clear();
+    loopDelay.reset();
+  },
+  /** Event-loop delay since queriesReset, ms: how long a ready callback (a socket read, a timer) waited. */
+  async loop() {
+    return { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
   },
   async queries() {
     return { counts: Object.fromEntries(queries) };

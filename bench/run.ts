@@ -142,15 +142,19 @@ function cpuBetween(a: Snapshot, b: Snapshot): CpuUse {
   return { seconds: (b.t - a.t) / 1000, cpu, sys };
 }
 
+/** Cores used by processes outside the benchmark (other work on the machine). */
+function otherCores(c: CpuUse): number {
+  const ours = Object.entries(c.cpu)
+    .filter(([k]) => k !== "machine")
+    .reduce((s, [, v]) => s + v, 0);
+  return Math.max(0, (c.cpu.machine ?? 0) - ours) / c.seconds;
+}
+
 function describeCpu(c: CpuUse): string {
   const parts = Object.entries(c.cpu)
     .filter(([k]) => k !== "machine")
     .map(([k, v]) => `${k} ${(v / c.seconds).toFixed(2)}`);
-  const ours = Object.entries(c.cpu)
-    .filter(([k]) => k !== "machine")
-    .reduce((s, [, v]) => s + v, 0);
-  const other = Math.max(0, (c.cpu.machine ?? 0) - ours);
-  return `${parts.join(", ")}, other processes ${(other / c.seconds).toFixed(2)}; machine ${((c.cpu.machine ?? 0) / c.seconds).toFixed(2)} of ${cpus().length} cores`;
+  return `${parts.join(", ")}, other processes ${otherCores(c).toFixed(2)}; machine ${((c.cpu.machine ?? 0) / c.seconds).toFixed(2)} of ${cpus().length} cores`;
 }
 
 // ---------------------------------------------------------------- results
@@ -175,7 +179,7 @@ const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b
 
 function table(rows: PhaseResult[]): string {
   const ceiling = rows.find((r) => r.name === "ceiling");
-  const head = ["", "msgs/s", "×ceil", "p50 ms", "×ceil", "p95 ms", "×ceil", "p99 ms", "×ceil", "+p99 ms", "RSS MB", "CPU s/1k msgs"];
+  const head = ["", "msgs/s", "×ceil", "p50 ms", "×ceil", "p95 ms", "×ceil", "p99 ms", "×ceil", "+p99 ms", "RSS MB", "CPU s/1k msgs", "other cores"];
   const lines = [head];
   for (const r of rows) {
     const l = latencySummary(r.open.latencies);
@@ -194,6 +198,7 @@ function table(rows: PhaseResult[]): string {
       isCeil || !c ? "" : Number.isFinite(l.p99) ? (l.p99 - c.p99).toFixed(2) : "timeout",
       (r.rssBytes / 2 ** 20).toFixed(0),
       r.cpuPer1k.toFixed(3),
+      otherCores(r.closedCpu).toFixed(2),
     ]);
   }
   const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
@@ -451,15 +456,27 @@ async function routerPhase(p: Prosody, botUrl: string, botPid: number, engine: "
         perMessage = `${name}: ${(total / n).toFixed(1)} database round trips per message in the closed loop: ${parts.join(", ")}`;
       },
     };
-    const hooks = engine === "pg" ? [queryCount] : [];
+    let loopLine = "";
+    const loopDelay = {
+      start: () => {
+        if (engine !== "pg") router.child.proc.send({ cmd: "queriesReset" });
+      },
+      stop: async () => {
+        const l = await router.child.request<{ type: string; p50: number; p99: number; max: number }>("loop", {}, 10_000);
+        loopLine = `${name}: router event-loop delay in the closed loop: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`;
+      },
+    };
+    const hooks = engine === "pg" ? [queryCount, loopDelay] : [loopDelay];
     if (profile) hooks.push(profile);
     // The window's reply count, known once the closed loop returns (the hooks' stop() runs after it).
     const m = await measure(name, convs, pids, router.child.pid, engine === "pg", undefined, hooks, (r) => (closedReplies = () => r.replies));
     if (perMessage) log(perMessage);
+    log(loopLine);
     // Informational: latency at half of the router's own throughput (a load it sustains).
     const ownHalf = m.closed.rate > 0 ? await measureOpen(`${name} @½ own`, convs, m.closed.rate / 2) : undefined;
     const notes = [...m.notes];
     if (perMessage) notes.push(perMessage);
+    notes.push(loopLine);
     if (ownHalf) notes.push(...outcomeNotes(`${name} open loop at ½ own throughput`, ownHalf));
     await router.child.request("idle", {}, 15_000);
     const counts = await router.child.request<{ type: string; inbound: number; outbound: number; conversations: number; outbox: number }>("count", {}, 15_000);
@@ -481,6 +498,10 @@ interface Checkpoint {
   openedPerSecond: number;
   rate: number;
   cpuMicrosPerMsg: number;
+  /** PostgreSQL's CPU per message (pg only), µs. */
+  pgMicrosPerMsg: number;
+  /** CPU cores used by processes outside the benchmark during the window: noise. */
+  otherCores: number;
   p50: number;
   p99: number;
   heapUsed: number;
@@ -515,12 +536,12 @@ async function conversationsScenario(p: Prosody, botUrl: string, botPid: number)
       const convs = all.slice(0, target);
       let a: Snapshot | undefined;
       let b: Snapshot | undefined;
-      const pids = { component: router.child.pid };
+      const pids = { component: router.child.pid, prosody: p.pid, bot: botPid };
       const r = await closedLoop(
         hub,
         convs,
         { inflight: Math.min(opts.inflight, target), warmupMs: opts.warmup * 1000, measureMs: opts.seconds * 1000, drainMs: opts.timeoutMs + 2000, spread: "random" },
-        { start: () => (a = snapshot(pids, false)), end: () => (b = snapshot(pids, false)) },
+        { start: () => (a = snapshot(pids, engine === "pg")), end: () => (b = snapshot(pids, engine === "pg")) },
       );
       const cpu = cpuBetween(a!, b!);
       const l = latencySummary(r.latencies);
@@ -529,6 +550,8 @@ async function conversationsScenario(p: Prosody, botUrl: string, botPid: number)
         openedPerSecond: batch.length / (o.ms / 1000),
         rate: r.rate,
         cpuMicrosPerMsg: r.replies > 0 ? ((cpu.cpu.component ?? 0) / r.replies) * 1e6 : Number.NaN,
+        pgMicrosPerMsg: r.replies > 0 && cpu.cpu.postgres !== undefined ? (cpu.cpu.postgres / r.replies) * 1e6 : Number.NaN,
+        otherCores: otherCores(cpu),
         p50: l.p50,
         p99: l.p99,
         heapUsed: mem.heapUsed,
@@ -546,7 +569,7 @@ async function conversationsScenario(p: Prosody, botUrl: string, botPid: number)
 }
 
 function conversationsTable(rows: Checkpoint[], base: { heapUsed: number; rss: number }): string {
-  const head = ["open convs", "msgs/s", "router µs CPU/msg", "p50 ms", "p99 ms", "heap MB", "RSS MB", "Δheap/conv KB", "ΔRSS/conv KB", "problems"];
+  const head = ["open convs", "msgs/s", "router µs CPU/msg", "postgres µs/msg", "p50 ms", "p99 ms", "heap MB", "RSS MB", "Δheap/conv KB", "ΔRSS/conv KB", "other cores", "problems"];
   const lines = [head];
   let prev = { conversations: 0, heapUsed: base.heapUsed, rss: base.rss };
   for (const r of rows) {
@@ -555,12 +578,14 @@ function conversationsTable(rows: Checkpoint[], base: { heapUsed: number; rss: n
       String(r.conversations),
       r.rate.toFixed(0),
       r.cpuMicrosPerMsg.toFixed(0),
+      fmt(r.pgMicrosPerMsg, 0),
       fmt(r.p50, 2),
       fmt(r.p99, 2),
       (r.heapUsed / 2 ** 20).toFixed(1),
       (r.rss / 2 ** 20).toFixed(0),
       ((r.heapUsed - prev.heapUsed) / d / 1024).toFixed(2),
       ((r.rss - prev.rss) / d / 1024).toFixed(2),
+      r.otherCores.toFixed(2),
       r.problems || "-",
     ]);
     prev = r;

@@ -3,7 +3,7 @@
 # and the demo start a private Prosody). Installs them when running as root;
 # otherwise prints the exact command and fails.
 set -euo pipefail
-if command -v prosody >/dev/null 2>&1 && [ -f /usr/lib/prosody/modules/mod_privilege.lua ]; then
+if command -v prosody >/dev/null 2>&1 && [ -e /usr/lib/prosody/modules/mod_privilege/mod_privilege.lua ]; then
   exit 0
 fi
 cmd="apt-get update && apt-get install -y prosody prosody-modules"

@@ -385,7 +385,9 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
     this.reason = reason;
     if (!this.online) return;
     this.online = false;
-    this.log.warn({ reason }, "component offline");
+    // Going offline because we stop is expected; anything else is worth a warning.
+    if (reason === "stopped") this.log.info({ reason }, "component offline");
+    else this.log.warn({ reason }, "component offline");
     this.emit("offline", reason);
   }
 

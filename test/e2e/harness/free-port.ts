@@ -47,9 +47,9 @@ export async function freePort(avoid: Iterable<number> = []): Promise<number> {
 }
 
 /** Several distinct free ports. */
-export async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number, avoid: number[] = []): Promise<number[]> {
   const ports: number[] = [];
-  for (let i = 0; i < count; i++) ports.push(await freePort(ports));
+  for (let i = 0; i < count; i++) ports.push(await freePort([...avoid, ...ports]));
   return ports;
 }
 

@@ -19,7 +19,7 @@ import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePorts, waitPortsFree } from "./free-port.js";
+import { freePorts, isPortFree, waitPortsFree } from "./free-port.js";
 
 export interface ProsodyUser {
   username: string;
@@ -39,6 +39,8 @@ export interface ProsodyOptions {
   users?: ProsodyUser[];
   /** Prosody's log level. Default: $PROSODY_LOG_LEVEL or "info". */
   logLevel?: "debug" | "info" | "warn";
+  /** The c2s port to use when it is free (the demo asks for 5222); default: a free port. */
+  preferredC2sPort?: number;
   /** Bound on waiting for the ports to accept. Default 10 s. */
   startTimeoutMs?: number;
 }
@@ -100,7 +102,8 @@ function lua(s: string): string {
   return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
-function configText(o: {
+/** The private config; exported so docs/prosody.md can be checked against what the tests run. */
+export function configText(o: {
   baseDir: string;
   c2sPort: number;
   componentPort: number;
@@ -196,7 +199,9 @@ async function startOnce(opts: ProsodyOptions): Promise<Prosody> {
   const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
   const logLevel = opts.logLevel ?? (process.env.PROSODY_LOG_LEVEL as ProsodyOptions["logLevel"]) ?? "info";
 
-  const [c2sPort, componentPort] = (await freePorts(2)) as [number, number];
+  const preferred = opts.preferredC2sPort !== undefined && (await isPortFree(opts.preferredC2sPort)) ? opts.preferredC2sPort : undefined;
+  const [picked, componentPort] = (await freePorts(2, preferred === undefined ? [] : [preferred])) as [number, number];
+  const c2sPort = preferred ?? picked;
   const baseDir = mkdtempSync(join(tmpdir(), "eime-prosody-"));
   for (const dir of ["data", "certs"]) mkdirSync(join(baseDir, dir));
   const configFile = join(baseDir, "prosody.cfg.lua");
