@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Element } from "@xmpp/xml";
 import { createWebhookBot } from "./adapters/bot/webhook-bot.js";
+import { createContacts } from "./contacts/index.js";
 import { createGmsOperator } from "./adapters/genesys/index.js";
 import { createTokenVerifier } from "./adapters/token/verifiers.js";
 import type { Config } from "./config/schema.js";
@@ -204,8 +205,6 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         // --- Contacts (protocol.md section 7): roster port and commands ---
         // The XEP-0356 roster adapter learns its rights from the server's
         // advertisement, which reaches serviceMessage like the commands do.
-        // (Imported here to keep this region self-contained; hoist to a static import when convenient.)
-        const { createContacts } = await import("./contacts/index.js");
         const contacts = createContacts({ config, store: s, directory, connection, send, logging, metrics, clock });
         serviceMessage = contacts.serviceMessage;
 

@@ -47,7 +47,6 @@ import {
   type ChannelUser,
   type CommandErrorCode,
   type CommandFields,
-  type CommandResult,
   type InboundMessage,
 } from "../protocol/index.js";
 import type { Repositories } from "../store/index.js";
@@ -93,15 +92,6 @@ const isCommand = (t: string): t is "cmd_add_to_roster" | "cmd_search_users" => 
 
 const failure = (errorCode: ContactsErrorCode, errorMessages: string[], fields: CommandFields = {}): ContactsResult => ({ status: 1, errorCode, errorMessages, ...fields });
 
-/**
- * commandResult() types errorCode as the five codes of section 7; this
- * module answers two more registry codes (see the top of the file), which
- * it encodes the same way. Widening COMMAND_ERROR_CODES in
- * protocol/outbound.ts would remove this cast.
- */
-function toWire(r: ContactsResult): CommandResult {
-  return r as CommandResult;
-}
 
 /** A failed store call: SQL_ERROR, anything else is a bug and goes up. */
 class StoreFailure extends Error {}
@@ -138,7 +128,7 @@ export class ContactsCommands {
     }
     const result = await this.command(message, from);
     if (result.status === 1) metrics?.errors.inc({ code: result.errorCode });
-    await this.deps.send(commandResult(message, toWire(result), { namespace }));
+    await this.deps.send(commandResult(message, result, { namespace }));
   }
 
   /** Runs a decoded command and returns its answer (the payload is validated here). */

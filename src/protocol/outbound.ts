@@ -116,8 +116,11 @@ export function chatNotice(
   return conversationMessage(m, "chat_notice", payload, text);
 }
 
-/** §7 errorCode values. */
-export const COMMAND_ERROR_CODES = ["SQL_ERROR", "NO_USER_FOUND", "NO_CHANNEL_FOUND", "BAD_REQUEST", "RATE_LIMITED"] as const;
+/**
+ * errorCode values: the five of §7, and two registry codes the spec has no
+ * word for (no roster privilege on the server; a roster write that failed).
+ */
+export const COMMAND_ERROR_CODES = ["SQL_ERROR", "NO_USER_FOUND", "NO_CHANNEL_FOUND", "BAD_REQUEST", "RATE_LIMITED", "ROSTER_NOT_PERMITTED", "INTERNAL_ERROR"] as const;
 export type CommandErrorCode = (typeof COMMAND_ERROR_CODES)[number];
 
 export interface SearchUserHit {
