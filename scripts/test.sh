@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 bash scripts/ensure-prosody.sh
+bash scripts/ensure-ejabberd.sh
 npx tsc -p tsconfig.json
 npx tsc -p tsconfig.build.json
 npx vitest run "$@"

@@ -1,14 +1,18 @@
 // backends.md section 4: the users' rosters on the XMPP server, through
 // XEP-0356 Privileged Entity (https://xmpp.org/extensions/xep-0356.html),
-// namespace urn:xmpp:privilege:2 (Prosody's mod_privilege speaks only that).
+// namespace urn:xmpp:privilege:2 (Prosody's mod_privilege speaks only that)
+// or urn:xmpp:privilege:1 (ejabberd 23.01 speaks only that, docs/ejabberd.md).
+// Both versions advertise and use roster access the same way.
 //
 // Permissions (XEP-0356 section 4.2): on every connect the server sends the
 // component one `<message from="{host}"><privilege xmlns="urn:xmpp:privilege:2">
 // <perm access="roster" type="none|get|set|both"/>…</privilege></message>` per
-// host that grants it something. Nothing is assumed: until that message comes
-// the router has no roster access, and a connection that goes down forgets
-// what it had (the next connect advertises again). A host that sends nothing
-// within `graceMs` of `online` granted nothing: one warning says how to fix it.
+// host that grants it something (`:1` alike; ejabberd also lists the perms it
+// did not grant, e.g. `<perm access="presence" type="none"/>`). Nothing is
+// assumed: until that message comes the router has no roster access, and a
+// connection that goes down forgets what it had (the next connect advertises
+// again). A host that sends nothing within `graceMs` of `online` granted
+// nothing: one warning says how to fix it.
 //
 // Roster access (XEP-0356 section 5, RFC 6121 section 2,
 // https://www.rfc-editor.org/rfc/rfc6121#section-2): `<iq type="get|set"
@@ -36,21 +40,30 @@ const REFUSED = new Set(["forbidden", "not-authorized"]);
 /** The perms of a privilege advertisement, by access ("roster", "message", "presence", "iq"). */
 export type Permissions = ReadonlyMap<string, string>;
 
+/** XEP-0356 before version 0.4 (ejabberd up to at least 23.01). */
+export const NS_PRIVILEGE_1 = "urn:xmpp:privilege:1";
+
+/** The advertisement namespaces understood, newest first. */
+const PRIVILEGE_NAMESPACES = [NS_PRIVILEGE, NS_PRIVILEGE_1] as const;
+
 /**
- * The `<privilege xmlns="urn:xmpp:privilege:2">` of a message, or null when
- * it carries none. Perms without an access are skipped; an empty privilege
- * element (all revoked) gives an empty map.
+ * The `<privilege xmlns="urn:xmpp:privilege:2">` (or `:1`) of a message, or
+ * null when it carries none. Perms without an access are skipped; an empty
+ * privilege element (all revoked) gives an empty map.
  */
 export function parsePrivilege(message: Element): Permissions | null {
-  const privilege = message.getChild("privilege", NS_PRIVILEGE);
-  if (privilege === undefined) return null;
-  const perms = new Map<string, string>();
-  for (const perm of privilege.getChildren("perm", NS_PRIVILEGE)) {
-    const access = perm.attrs.access;
-    if (typeof access !== "string" || access === "") continue;
-    perms.set(access, typeof perm.attrs.type === "string" ? perm.attrs.type : "");
+  for (const ns of PRIVILEGE_NAMESPACES) {
+    const privilege = message.getChild("privilege", ns);
+    if (privilege === undefined) continue;
+    const perms = new Map<string, string>();
+    for (const perm of privilege.getChildren("perm", ns)) {
+      const access = perm.attrs.access;
+      if (typeof access !== "string" || access === "") continue;
+      perms.set(access, typeof perm.attrs.type === "string" ? perm.attrs.type : "");
+    }
+    return perms;
   }
-  return perms;
+  return null;
 }
 
 /** The roster access of a set of perms; an unknown type counts as none. */

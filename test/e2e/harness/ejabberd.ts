@@ -45,6 +45,13 @@ export interface EjabberdOptions {
   secret?: string;
   /** Enable mod_privilege (XEP-0356: roster both) for the component. Default true. */
   privilege?: boolean;
+  /**
+   * Several component connections (router instances) for the component domain:
+   * `domain_balancing` with `type: bare_source` and this many slots, so each
+   * user's stanzas stick to one connection. Default: none (one connection; a
+   * second one would get a random share of every user's stanzas).
+   */
+  componentNumber?: number;
   /** Users registered right after start (ejabberdctl register, in parallel, about 1 s). */
   users?: EjabberdUser[];
   /** ejabberd's log level. Default: $EJABBERD_LOG_LEVEL or "info". */
@@ -74,6 +81,8 @@ export interface Ejabberd {
   readonly pid: number | undefined;
   /** How long the last (re)start took, from spawn until both ports accepted, in ms. */
   readonly lastStartMs: number;
+  /** The running version as ejabberd logs it at start (e.g. "23.01-1"), undefined before. */
+  readonly version: string | undefined;
   registerUser(username: string, password: string): Promise<void>;
   /** Runs `ejabberdctl ARGS…` against this node, as the ejabberd user; resolves with its stdout. */
   ctl(args: string[], timeoutMs?: number): Promise<string>;
@@ -137,7 +146,17 @@ export function configText(o: {
   secret: string;
   privilege: boolean;
   logLevel: string;
+  componentNumber?: number | undefined;
 }): string {
+  const balancing =
+    o.componentNumber === undefined
+      ? ""
+      : `
+domain_balancing:
+  ${yk(o.componentDomain)}:
+    type: bare_source
+    component_number: ${o.componentNumber}
+`;
   const privilege = o.privilege
     ? `
 acl:
@@ -179,7 +198,7 @@ listen:
     module: ejabberd_c2s
     starttls_required: false
     max_stanza_size: 262144
-
+${balancing}
 auth_method: internal
 s2s_access: none
 ${privilege}
@@ -270,6 +289,10 @@ async function startOnce(opts: EjabberdOptions): Promise<Ejabberd> {
   const startTimeoutMs = opts.startTimeoutMs ?? 20_000;
   const logLevel = opts.logLevel ?? (process.env.EJABBERD_LOG_LEVEL as EjabberdLogLevel | undefined) ?? "info";
   const privilege = opts.privilege ?? true;
+  const componentNumber = opts.componentNumber;
+  if (componentNumber !== undefined && !(Number.isInteger(componentNumber) && componentNumber >= 1)) {
+    throw new Error(`componentNumber must be a positive integer, got ${componentNumber}`);
+  }
 
   const [c2sPort, componentPort, distPort] = (await freePorts(3)) as [number, number, number];
   const node = `eime-${randomBytes(4).toString("hex")}@localhost`;
@@ -284,7 +307,7 @@ async function startOnce(opts: EjabberdOptions): Promise<Ejabberd> {
     chownSync(path, uid, gid);
   };
   const writeConfig = () =>
-    writeOwned(configFile, configText({ c2sPort, componentPort, userDomain, componentDomain, secret, privilege, logLevel }));
+    writeOwned(configFile, configText({ c2sPort, componentPort, userDomain, componentDomain, secret, privilege, logLevel, componentNumber }));
   writeConfig();
   writeOwned(join(baseDir, "ejabberdctl.cfg"), ctlConfigText({ node, distPort }));
   // ejabberdctl points ERL_INETRC at DIR/inetrc: resolve "localhost" (the node's host) from the hosts file.
@@ -386,7 +409,8 @@ async function startOnce(opts: EjabberdOptions): Promise<Ejabberd> {
 
   /** A root shell that SIGKILLs the ejabberd process group and removes the temp dir if this process dies first. */
   function startWatchdog(pgid: number): void {
-    const script = `while kill -0 "$1" 2>/dev/null; do kill -0 -- "-$2" 2>/dev/null || exit 0; sleep 0.5; done; kill -KILL -- "-$2" 2>/dev/null; rm -rf "$3"`;
+    // (dash's kill takes no `--`: a negative pid right after the signal is the process group.)
+    const script = `while kill -0 "$1" 2>/dev/null; do kill -0 "-$2" 2>/dev/null || exit 0; sleep 0.5; done; kill -KILL "-$2" 2>/dev/null; rm -rf "$3"`;
     const dog = spawn("sh", ["-c", script, "ejabberd-watchdog", String(process.pid), String(pgid), baseDir], {
       detached: true,
       stdio: "ignore",
@@ -457,6 +481,9 @@ async function startOnce(opts: EjabberdOptions): Promise<Ejabberd> {
     },
     get lastStartMs() {
       return lastStartMs;
+    },
+    get version() {
+      return /ejabberd (\S+) is started in the node/.exec(readLog())?.[1];
     },
     registerUser,
     ctl,

@@ -62,9 +62,22 @@ describe("codecs", () => {
     expect(rosterAccess(perms)).toBe("both");
   });
 
-  it("no privilege element is null; privilege:1, missing or unknown roster types count as none", () => {
+  it("reads the privilege:1 advertisement verbatim from ejabberd 23.01's mod_privilege", () => {
+    const msg = el(
+      `<message to="router.localhost" from="localhost"><privilege xmlns="urn:xmpp:privilege:1"><perm type="outgoing" access="message"/><perm type="both" access="roster"/><perm type="none" access="presence"/></privilege></message>`,
+    );
+    const perms = parsePrivilege(msg)!;
+    expect(Object.fromEntries(perms)).toEqual({ message: "outgoing", roster: "both", presence: "none" });
+    expect(rosterAccess(perms)).toBe("both");
+    // Perms in another namespace than their privilege element's are not read.
+    const mixed = el(`<message><privilege xmlns="urn:xmpp:privilege:1"><perm xmlns="urn:xmpp:privilege:2" access="roster" type="both"/></privilege></message>`);
+    expect(rosterAccess(parsePrivilege(mixed)!)).toBe("none");
+  });
+
+  it("no privilege element (or one in an unknown namespace) is null; missing or unknown roster types count as none", () => {
     expect(parsePrivilege(el(`<message><body>hi</body></message>`))).toBeNull();
-    expect(parsePrivilege(el(`<message><privilege xmlns="urn:xmpp:privilege:1"><perm access="roster" type="both"/></privilege></message>`))).toBeNull();
+    expect(parsePrivilege(el(`<message><privilege xmlns="urn:xmpp:privilege:3"><perm access="roster" type="both"/></privilege></message>`))).toBeNull();
+    expect(parsePrivilege(el(`<message><privilege><perm access="roster" type="both"/></privilege></message>`))).toBeNull();
     expect(rosterAccess(parsePrivilege(el(`<message><privilege xmlns="${NS_PRIV}"/></message>`))!)).toBe("none");
     expect(rosterAccess(parsePrivilege(advert(["roster", "all"]))!)).toBe("none");
     expect(rosterAccess(undefined)).toBe("none");
@@ -110,6 +123,18 @@ describe("permissions", () => {
     await expect(roster.get(USER)).resolves.toEqual([]);
     await expect(roster.set(USER, { jid: "a@localhost", groups: [] })).rejects.toMatchObject({ code: "ROSTER_NOT_PERMITTED" });
     expect(conn.requests).toHaveLength(1);
+  });
+
+  it("a privilege:1 advertisement (ejabberd 23.01) grants the same as privilege:2", async () => {
+    conn.emit("online", { reconnected: false });
+    const v1 = xml("message", { from: "localhost", to: "router.localhost" }, xml("privilege", { xmlns: "urn:xmpp:privilege:1" }, xml("perm", { access: "roster", type: "both" }), xml("perm", { access: "presence", type: "none" })));
+    expect(roster.onServerMessage(v1, "localhost")).toBe(true);
+    expect(roster.permitted()).toBe(true);
+    await expect(roster.settled()).resolves.toBeUndefined();
+    await expect(roster.set(USER, { jid: "a@localhost", name: "A", groups: ["CONTACTS"] })).resolves.toBeUndefined();
+    expect(conn.requests[0]!.toString()).toBe(rosterSet(USER, { jid: "a@localhost", name: "A", groups: ["CONTACTS"] }).toString());
+    vi.advanceTimersByTime(5000);
+    expect(warnings()).toEqual([]);
   });
 
   it("a message that is not an advertisement is left to others", () => {
