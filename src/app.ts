@@ -189,7 +189,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           runJobs: (jobs) => {
             const mine = jobs.filter((j) => j.mine);
             if (mine.length > 0) runner.submit(mine);
-            if (mine.length < jobs.length) worker.wake();
+            if (mine.length < jobs.length) runner.noteWaiting(jobs.filter((j) => !j.mine));
           },
         });
         worker = new OutboxWorker(

@@ -33,6 +33,8 @@ export interface JobRunnerDeps {
   wakeWorker: () => void;
 }
 
+const chainOf = (j: OutboxItem) => `${j.conversationId ?? j.id}\u0000${j.target}`;
+
 /** Job outcome: done (row deleted), or retry at a time (row kept). */
 type Outcome = { done: true } | { done: false; error: string; retryInMs: number };
 
@@ -43,6 +45,8 @@ const GENESYS_ATTEMPTS = 3;
 
 export class JobRunner {
   private readonly chains = new KeyedQueue();
+  /** Chains with rows enqueued behind a running one: the worker takes them once that one is done. */
+  private readonly waiting = new Set<string>();
   private stopping = false;
 
   constructor(private readonly deps: JobRunnerDeps) {}
@@ -60,17 +64,29 @@ export class JobRunner {
     this.stopping = true;
   }
 
+  /** Rows left for the worker because an earlier row of their chain is running here. */
+  noteWaiting(jobs: OutboxItem[]): void {
+    for (const j of jobs) this.waiting.add(chainOf(j));
+    this.deps.wakeWorker();
+  }
+
   /** Runs the given rows (held by this instance), chain by chain. */
   submit(jobs: OutboxItem[]): void {
     const groups = new Map<string, OutboxItem[]>();
     for (const j of jobs) {
-      const chain = `${j.conversationId ?? j.id}\u0000${j.target}`;
+      const chain = chainOf(j);
       const group = groups.get(chain);
       if (group) group.push(j);
       else groups.set(chain, [j]);
     }
     for (const [chain, group] of groups) {
-      void this.chains.run(chain, () => this.runChain(group)).catch((err: unknown) => this.deps.log.error({ err }, "job chain failed"));
+      void this.chains
+        .run(chain, () => this.runChain(group))
+        .catch((err: unknown) => this.deps.log.error({ err }, "job chain failed"))
+        .finally(() => {
+          // Rows that waited behind this chain's are free now: the worker takes them at once.
+          if (this.waiting.delete(chain)) this.deps.wakeWorker();
+        });
     }
   }
 
