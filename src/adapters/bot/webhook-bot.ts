@@ -3,13 +3,12 @@
 // later than the timeout is retried with backoff, with the same messageId so
 // the bot can recognise it; after the last try the caller gets a
 // BotUnavailableError and keeps the message for a later retry (outbox).
-import { Agent as HttpAgent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
 import axios, { type AxiosInstance } from "axios";
 import type { BotReply, BotRequest } from "../../core/bot.js";
 import type { BotPort } from "../../core/ports.js";
 import { RouterError } from "../../errors.js";
 import type { Logger } from "../../log.js";
+import { textHttpClient } from "../http-client.js";
 
 export class BotUnavailableError extends RouterError {
   constructor(message: string, cause: unknown) {
@@ -37,17 +36,7 @@ function parseReplies(body: string): BotReply[] {
 }
 
 export function createWebhookBot(options: WebhookBotOptions, log: Logger, http?: AxiosInstance): BotPort {
-  const client =
-    http ??
-    axios.create({
-      httpAgent: new HttpAgent({ keepAlive: true }),
-      httpsAgent: new HttpsAgent({ keepAlive: true }),
-      // Read the body ourselves: axios would hand back a non-JSON body as a string silently.
-      responseType: "text",
-      transformResponse: [(data: unknown) => data],
-      validateStatus: (s) => s >= 200 && s < 300,
-      maxRedirects: 0,
-    });
+  const client = http ?? textHttpClient({ validateStatus: (s) => s >= 200 && s < 300 });
 
   async function attempt(url: string, request: BotRequest, timeoutMs: number, secret?: string): Promise<BotReply[]> {
     const started = performance.now();
