@@ -4,7 +4,7 @@
 //   node --import tsx bench/echo-component.ts SERVICE DOMAIN SECRET
 import pkg from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
-import { serveParent } from "./proc.js";
+import { noDelay, noDelayWanted, serveParent } from "./proc.js";
 
 const { component } = pkg;
 const [service, domain, password] = process.argv.slice(2);
@@ -14,6 +14,7 @@ if (!service || !domain || !password) {
 }
 
 const xmpp = component({ service, domain, password });
+if (noDelayWanted()) noDelay(xmpp);
 let echoed = 0;
 xmpp.on("error", (err: Error) => process.stderr.write(`echo component: ${err.message}\n`));
 xmpp.on("stanza", (stanza: Element) => {

@@ -42,10 +42,14 @@ export class Hub {
   private sweeper: NodeJS.Timeout;
   target: Target | undefined;
   timeoutMs = 10_000;
-  /** Replies to messages already timed out or unknown. */
+  /** Replies to messages already timed out or unknown: echoes, and error replies (e.g. bounces). */
   late = 0;
+  lateErrors = 0;
   readonly errorSamples: string[] = [];
   errors = 0;
+  /** Messages sent, and answered in time, since the start. */
+  sent = 0;
+  ok = 0;
 
   constructor() {
     this.sweeper = setInterval(() => this.sweep(), 200);
@@ -61,6 +65,7 @@ export class Hub {
     const seq = ++this.seq;
     const el = target.build(conv, seq);
     this.pending.set(seq, { seq, t0: performance.now(), done });
+    this.sent++;
     conv.client.send(el).catch((err: Error) => this.finish(seq, { kind: "error", message: `send failed: ${err.message}` }));
     return seq;
   }
@@ -70,11 +75,15 @@ export class Hub {
     if (!m) return;
     const p = this.pending.get(m.seq);
     if (!p) {
-      this.late++;
+      if (m.error !== undefined) this.lateErrors++;
+      else this.late++;
       return;
     }
     if (m.error !== undefined) this.finish(m.seq, { kind: "error", message: m.error });
-    else this.finish(m.seq, { kind: "ok", ms: performance.now() - p.t0 });
+    else {
+      this.ok++;
+      this.finish(m.seq, { kind: "ok", ms: performance.now() - p.t0 });
+    }
   }
 
   private finish(seq: number, o: Outcome): void {

@@ -50,6 +50,11 @@ export async function dropAll(): Promise<void> {
   ]);
 }
 
+/** Inbound (user) messages stored in a bench database. */
+export async function countInbound(url: string): Promise<number> {
+  return admin(url, async (c) => (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM messages WHERE direction = 'in'")).rows[0]!.n);
+}
+
 /** Checks the server answers; a clear message otherwise. */
 export async function checkServer(adminUrl: string): Promise<string> {
   try {

@@ -203,5 +203,17 @@ export function serveParent(handlers: Record<string, (msg: Record<string, unknow
   });
 }
 
+/**
+ * `--nodelay` (env BENCH_NODELAY=1): TCP_NODELAY on an xmpp.js entity's socket, now and after
+ * every reconnect. xmpp.js leaves Nagle's algorithm on; this shows what that costs in latency.
+ */
+export function noDelay(entity: { socket?: unknown; on(event: string, cb: () => void): unknown }): void {
+  const set = () => (entity.socket as { setNoDelay?: (v: boolean) => void } | null | undefined)?.setNoDelay?.(true);
+  set();
+  entity.on("connect", set);
+}
+
+export const noDelayWanted = () => process.env.BENCH_NODELAY === "1";
+
 export const benchDir = new URL(".", import.meta.url).pathname;
 export const benchFile = (name: string) => join(benchDir, name);

@@ -10,26 +10,32 @@
 //      database and once on PGlite in memory.
 // Each phase: throughput with `--inflight` messages in flight (closed loop),
 // then send→reply latency at a fixed rate of half the ceiling's throughput
-// (open loop). One table, then the conversations scenario: 100 → 10,000 open
-// conversations, router CPU per message and memory per conversation.
+// (open loop). The router is also measured at half its own throughput, and
+// the ceiling again at that same rate, for the latency the router adds at a
+// load it sustains. Then the conversations scenario: 100 → 10,000 open
+// conversations, router CPU per message and memory per conversation. The
+// runs at half the ceiling's throughput overload the router here, so they
+// come last, each on a fresh router. One table at the end.
 //
 //   npm run bench [-- --quick] [--clients 50] [--seconds 10] [--warmup 3] [--inflight 100]
 //                 [--db pg,pglite] [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
 //                 [--scenario all|table|conversations] [--conversations 100,1000,10000]
 //                 [--conversations-db pg|pglite] [--timeout 10] [--wait-quiet SECONDS]
+//                 [--nodelay]           TCP_NODELAY on every XMPP socket (xmpp.js leaves Nagle on; experiment)
 //                 [--cpu-prof]          V8 CPU profile of the router during each closed-loop window
 //                 [--cpu-prof-process]  node --cpu-prof on the whole router process (start to stop)
 import { execFileSync } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import type { Element } from "@xmpp/xml";
 import { connectClient, type TestClient } from "../test/e2e/harness/client.js";
 import { startProsody, type Prosody } from "../test/e2e/harness/prosody.js";
 import { closedLoop, type Conv, Hub, latencySummary, type LoopResult, oneEach, openLoop, sleep } from "./load.js";
-import { checkServer, createDatabase, dropAll, type BenchDatabase } from "./pg.js";
-import { benchFile, type Child, cpuOfCommand, logTail, machineBusySeconds, procSample, selfCpuSeconds, startChild } from "./proc.js";
+import { checkServer, countInbound, createDatabase, dropAll, type BenchDatabase } from "./pg.js";
+import { benchFile, type Child, noDelay, cpuOfCommand, logTail, machineBusySeconds, procSample, selfCpuSeconds, startChild } from "./proc.js";
 import { summarizeProfile } from "./profile-summary.js";
 import { conv, echoTarget, msisdnOf, routerTarget } from "./targets.js";
 
@@ -51,12 +57,14 @@ const { values: argv } = parseArgs({
     "cpu-prof": { type: "boolean", default: false },
     "cpu-prof-process": { type: "boolean", default: false },
     "wait-quiet": { type: "string", default: "0" },
+    nodelay: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 
 if (argv.help) {
-  console.log(readFileSync(new URL(import.meta.url), "utf8").split("\n").filter((l) => l.startsWith("//")).slice(0, 20).map((l) => l.slice(3)).join("\n"));
+  const lines = readFileSync(new URL(import.meta.url), "utf8").split("\n");
+  console.log(lines.slice(0, lines.findIndex((l) => !l.startsWith("//"))).map((l) => l.slice(3)).join("\n"));
   process.exit(0);
 }
 
@@ -81,7 +89,10 @@ const opts = {
   cpuProf: argv["cpu-prof"],
   cpuProfProcess: argv["cpu-prof-process"],
   waitQuietS: Number(argv["wait-quiet"]) || 0,
+  nodelay: argv.nodelay,
 };
+// Children read it from the environment they inherit.
+if (opts.nodelay) process.env.BENCH_NODELAY = "1";
 for (const d of [...opts.dbs, opts.conversationsDb]) if (d !== "pg" && d !== "pglite") throw new Error(`--db: pg or pglite, not ${d}`);
 if (!["all", "table", "conversations"].includes(opts.scenario)) throw new Error(`--scenario: all, table or conversations, not ${opts.scenario}`);
 const runTable = opts.scenario !== "conversations";
@@ -91,6 +102,9 @@ const workDir = mkdtempSync(join(tmpdir(), "eime-bench-"));
 const profileDir = benchFile("profiles");
 const profileRuns: string[] = [];
 const profileFiles: string[] = [];
+/** This process's event-loop delay: if the load generator itself lags, latencies include it. */
+const selfLoopDelay = monitorEventLoopDelay({ resolution: 10 });
+selfLoopDelay.enable();
 const log = (s: string) => {
   const line = `[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`;
   process.stderr.write(line);
@@ -164,10 +178,10 @@ interface PhaseResult {
   closed: LoopResult;
   closedCpu: CpuUse;
   /** At half the ceiling's throughput. */
-  open: LoopResult & { sendRate: number };
+  open: LoopResult & { sendRate: number; otherCores?: number };
   openRate: number;
   /** At half of this phase's own throughput (router only). */
-  ownHalf?: LoopResult & { sendRate: number };
+  ownHalf?: LoopResult & { sendRate: number; componentMicrosPerMsg?: number; otherCores?: number };
   /** The component process (echo or router): RSS at the end of the closed window, CPU s per 1,000 replies. */
   rssBytes: number;
   cpuPer1k: number;
@@ -180,6 +194,7 @@ const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b
 function table(rows: PhaseResult[]): string {
   const ceiling = rows.find((r) => r.name === "ceiling");
   const head = ["", "msgs/s", "×ceil", "p50 ms", "×ceil", "p95 ms", "×ceil", "p99 ms", "×ceil", "+p99 ms", "RSS MB", "CPU s/1k msgs", "other cores"];
+  // "other cores": CPU used by processes outside the benchmark, closed loop / open loop (noise when > 0.1).
   const lines = [head];
   for (const r of rows) {
     const l = latencySummary(r.open.latencies);
@@ -198,7 +213,7 @@ function table(rows: PhaseResult[]): string {
       isCeil || !c ? "" : Number.isFinite(l.p99) ? (l.p99 - c.p99).toFixed(2) : "timeout",
       (r.rssBytes / 2 ** 20).toFixed(0),
       r.cpuPer1k.toFixed(3),
-      otherCores(r.closedCpu).toFixed(2),
+      `${otherCores(r.closedCpu).toFixed(2)}/${r.open.otherCores?.toFixed(2) ?? "?"}`,
     ]);
   }
   const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
@@ -249,7 +264,8 @@ interface RouterRun {
   child: Child;
   db?: BenchDatabase;
   engine: string;
-  stop(): Promise<void>;
+  /** Stops the router; `beforeDrop` runs once it is gone, before its database is dropped. */
+  stop(beforeDrop?: (db: BenchDatabase) => Promise<void>): Promise<void>;
 }
 
 async function startRouter(p: Prosody, botUrl: string, engine: "pg" | "pglite", tag: string): Promise<RouterRun> {
@@ -283,9 +299,10 @@ async function startRouter(p: Prosody, botUrl: string, engine: "pg" | "pglite", 
         child,
         db,
         engine: ready.engine,
-        async stop() {
+        async stop(beforeDrop) {
           await child.stop(20_000);
           children.delete(child);
+          if (db && beforeDrop) await beforeDrop(db).catch((err: Error) => log(`after stop: ${err.message}`));
           await db?.drop();
         },
       };
@@ -298,6 +315,26 @@ async function startRouter(p: Prosody, botUrl: string, engine: "pg" | "pglite", 
       }
       await db?.drop();
       throw err;
+    }
+  }
+}
+
+/**
+ * Waits (at most 30 s) until Prosody is idle: after an overload it keeps
+ * delivering or bouncing the backlog for a while, which would be charged to
+ * the next phase.
+ */
+async function settle(p: Prosody, what: string): Promise<void> {
+  const t0 = performance.now();
+  for (;;) {
+    const a = procSample(p.pid!)?.cpuSeconds ?? 0;
+    const late = hub.late;
+    await sleep(1000);
+    const busy = (procSample(p.pid!)?.cpuSeconds ?? 0) - a;
+    if ((busy < 0.05 && hub.late === late) || performance.now() - t0 > 30_000) {
+      const waited = (performance.now() - t0) / 1000;
+      if (waited > 1.5) log(`${what}: waited ${waited.toFixed(0)} s for Prosody to settle (${busy > 0.05 ? "still busy" : "idle"})`);
+      return;
     }
   }
 }
@@ -350,19 +387,46 @@ async function measure(
   );
   const notes = outcomeNotes(`${name} closed loop`, closed);
   let open: PhaseResult["open"] | undefined;
-  if (openRate !== undefined) open = await measureOpen(name, convs, openRate);
+  if (openRate !== undefined) open = await measureOpen(name, convs, openRate, pids, withPostgres);
   return { name, closed, closedCpu, open, rssBytes: rss, cpuPer1k: closed.replies > 0 ? (componentCpu / closed.replies) * 1000 : Number.NaN, notes };
 }
 
-async function measureOpen(name: string, convs: Conv[], rate: number): Promise<PhaseResult["open"]> {
+type OpenResult = PhaseResult["open"] & { componentMicrosPerMsg?: number; otherCores?: number };
+
+/** The open loop at `rate`; `pids` (with `component`) are charged for the window's CPU. */
+async function measureOpen(name: string, convs: Conv[], rate: number, pids: Record<string, number | undefined> = {}, withPostgres = false): Promise<OpenResult> {
   log(`${name}: open loop at ${rate.toFixed(0)} msgs/s, ${opts.warmup} s warm-up + ${opts.seconds} s`);
-  const r = await openLoop(hub, convs, { rate, warmupMs: opts.warmup * 1000, measureMs: opts.seconds * 1000, drainMs: opts.timeoutMs + 2000 });
+  let a: Snapshot | undefined;
+  let b: Snapshot | undefined;
+  let lag = "";
+  const r = await openLoop(
+    hub,
+    convs,
+    { rate, warmupMs: opts.warmup * 1000, measureMs: opts.seconds * 1000, drainMs: opts.timeoutMs + 2000 },
+    {
+      start: () => {
+        a = snapshot(pids, withPostgres);
+        selfLoopDelay.reset();
+      },
+      end: () => {
+        b = snapshot(pids, withPostgres);
+        const l = (ns: number) => Math.max(0, ns / 1e6 - 10).toFixed(1);
+        lag = `load generator event-loop lag p99 ${l(selfLoopDelay.percentile(99))} ms, max ${l(selfLoopDelay.max)} ms`;
+      },
+    },
+  );
   const l = latencySummary(r.latencies);
+  // CPU of the window per message sent in it (at a sustainable rate every one is answered).
+  const cpu = cpuBetween(a!, b!);
+  const componentMicrosPerMsg = pids.component && r.sent > 0 ? ((cpu.cpu.component ?? 0) / r.sent) * 1e6 : undefined;
+  const other = otherCores(cpu);
   log(
     `${name}: sent ${r.sendRate.toFixed(0)}/s, answered ${r.rate.toFixed(0)}/s; p50 ${fmt(l.p50, 2)} p95 ${fmt(l.p95, 2)} p99 ${fmt(l.p99, 2)} ms` +
+      (componentMicrosPerMsg !== undefined ? `; component ${componentMicrosPerMsg.toFixed(0)} µs CPU per message sent` : "") +
+      `; ${lag}; other processes ${other.toFixed(2)} cores` +
       (r.timeouts || r.errors || r.lost ? `; ${r.timeouts} timeouts, ${r.errors} errors, ${r.lost} lost` : ""),
   );
-  return r;
+  return { ...r, componentMicrosPerMsg, otherCores: other };
 }
 
 /** The conversations the throughput phases use: `inflight` of them, spread over the clients (titles s0, s1, …). */
@@ -399,20 +463,25 @@ function logProblems(file: string): string[] {
 }
 
 async function ceilingPhase(p: Prosody, botPid: number | undefined): Promise<PhaseResult> {
+  await settle(p, "ceiling");
   const echo = await startEcho(p);
   hub.target = echoTarget(p.componentDomain);
   const convs = phaseConvs();
   const pids = { prosody: p.pid, component: echo.pid, bot: botPid };
   const m = await measure("ceiling", convs, pids, echo.pid, false, undefined);
   const openRate = m.closed.rate / 2;
-  const open = await measureOpen("ceiling", convs, openRate);
+  const open = await measureOpen("ceiling", convs, openRate, pids);
   await echo.stop();
   children.delete(echo);
   return { ...m, open, openRate, notes: [...m.notes, ...outcomeNotes("ceiling open loop", open)] };
 }
 
-async function routerPhase(p: Prosody, botUrl: string, botPid: number, engine: "pg" | "pglite", ceilingHalf: number | undefined): Promise<PhaseResult> {
+type Sustained = Omit<PhaseResult, "open" | "openRate">;
+
+/** The router's closed loop and its open loop at half its own throughput (a load it sustains). */
+async function routerPhase(p: Prosody, botUrl: string, botPid: number, engine: "pg" | "pglite"): Promise<Sustained> {
   const name = `router-${engine}`;
+  await settle(p, name);
   log(`${name}: starting the router (${engine === "pg" ? "fresh PostgreSQL database" : "PGlite in memory"})`);
   const t0 = performance.now();
   const router = await startRouter(p, botUrl, engine, engine);
@@ -463,32 +532,87 @@ async function routerPhase(p: Prosody, botUrl: string, botPid: number, engine: "
       },
       stop: async () => {
         const l = await router.child.request<{ type: string; p50: number; p99: number; max: number }>("loop", {}, 10_000);
-        loopLine = `${name}: router event-loop delay in the closed loop: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`;
+        loopLine = `${name}: router event-loop lag in the closed loop: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`;
       },
     };
     const hooks = engine === "pg" ? [queryCount, loopDelay] : [loopDelay];
+    const sent0 = hub.sent;
+    const ok0 = hub.ok;
     if (profile) hooks.push(profile);
     // The window's reply count, known once the closed loop returns (the hooks' stop() runs after it).
     const m = await measure(name, convs, pids, router.child.pid, engine === "pg", undefined, hooks, (r) => (closedReplies = () => r.replies));
     if (perMessage) log(perMessage);
     log(loopLine);
     // Informational: latency at half of the router's own throughput (a load it sustains).
-    const ownHalf = m.closed.rate > 0 ? await measureOpen(`${name} @½ own`, convs, m.closed.rate / 2) : undefined;
+    const ownHalf = m.closed.rate > 0 ? await measureOpen(`${name} @½ own`, convs, m.closed.rate / 2, pids, engine === "pg") : undefined;
     const notes = [...m.notes];
     if (perMessage) notes.push(perMessage);
     notes.push(loopLine);
     if (ownHalf) notes.push(...outcomeNotes(`${name} open loop at ½ own throughput`, ownHalf));
     await router.child.request("idle", {}, 15_000);
+    const sentToRouter = hub.sent - sent0 + convs.length;
+    const repliedByRouter = hub.ok - ok0 + opened.ok;
     const counts = await router.child.request<{ type: string; inbound: number; outbound: number; conversations: number; outbox: number }>("count", {}, 15_000);
-    notes.push(`${name}: persisted ${counts.inbound} inbound and ${counts.outbound} outbound messages in ${counts.conversations} conversations, outbox depth ${counts.outbox} (before the half-ceiling run)`);
-    const rate = ceilingHalf ?? m.closed.rate / 2;
-    const open = await measureOpen(name, convs, rate);
-    notes.push(...outcomeNotes(`${name} open loop at ½ ceiling`, open));
-    return { ...m, open, openRate: rate, ownHalf, notes };
+    notes.push(
+      `${name}: persisted ${counts.inbound} inbound and ${counts.outbound} outbound messages in ${counts.conversations} conversations, outbox depth ${counts.outbox}; ` +
+        `${sentToRouter} messages sent to this router, ${repliedByRouter} echoes received`,
+    );
+    return { ...m, ownHalf, notes };
   } finally {
     log(`${name}: stopping the router`);
     await router.stop();
     for (const line of logProblems(router.child.logFile)) log(`${name} log: ${line}`);
+    await bot?.request("reset", {}, 5000).catch(() => undefined);
+  }
+}
+
+/**
+ * The router at half the ceiling's throughput, on a fresh database: run after
+ * everything else, since it overloads the router (and Prosody behind it).
+ */
+async function routerOverload(p: Prosody, botUrl: string, botPid: number, engine: "pg" | "pglite", rate: number): Promise<{ open: PhaseResult["open"]; notes: string[] }> {
+  const name = `router-${engine}`;
+  await settle(p, `${name} overload`);
+  log(`${name}: starting a fresh router for the run at ½ ceiling`);
+  const router = await startRouter(p, botUrl, engine, `${engine}-overload`);
+  const notes: string[] = [];
+  let sent = 0;
+  let lateErrors0 = hub.lateErrors;
+  let openedOk = 0;
+  try {
+    hub.target = routerTarget(p.componentDomain, name);
+    const convs = phaseConvs();
+    const opened = await oneEach(hub, convs, opts.inflight, opts.timeoutMs + 2000);
+    openedOk = opened.ok;
+    log(`${name}: ${opened.ok}/${convs.length} conversations opened`);
+    const sent0 = hub.sent;
+    const pids = { prosody: p.pid, component: router.child.pid, bot: botPid };
+    const open = await measureOpen(name, convs, rate, pids, engine === "pg");
+    notes.push(...outcomeNotes(`${name} open loop at ½ ceiling`, open));
+    sent = hub.sent - sent0;
+    lateErrors0 = hub.lateErrors;
+    const counts = await router.child
+      .request<{ type: string; inbound: number; error?: string }>("count", {}, 15_000)
+      .catch((err: Error) => ({ type: "count", inbound: -1, error: err.message }));
+    if (counts.inbound >= 0) {
+      notes.push(`${name} at ½ ceiling: ${sent} messages sent; ${counts.inbound - opened.ok} of them stored by the time the run ended (the rest queued in the router's memory)`);
+    }
+    return { open, notes };
+  } finally {
+    log(`${name}: stopping the router`);
+    await router.stop(async (db) => {
+      // What the stopped router left stored: the rest of what it was sent is lost or was bounced by Prosody.
+      const stored = await countInbound(db.url);
+      await sleep(2000); // bounces of what Prosody still held for the component arrive as late errors
+      notes.push(
+        `${name} after the ½-ceiling run and stop: ${sent} messages sent, ${stored - openedOk} stored; ` +
+          `${hub.lateErrors - lateErrors0} answered late with an error (bounced by Prosody); ` +
+          `${Math.max(0, sent - (stored - openedOk) - (hub.lateErrors - lateErrors0))} neither stored nor answered (lost)`,
+      );
+    });
+    const problems = logProblems(router.child.logFile);
+    for (const line of problems) log(`${name} overload log: ${line}`);
+    notes.push(...problems.map((l) => `${name} log after the ½-ceiling run and stop: ${l}`));
     await bot?.request("reset", {}, 5000).catch(() => undefined);
   }
 }
@@ -513,6 +637,7 @@ async function conversationsScenario(p: Prosody, botUrl: string, botPid: number)
   const engine = opts.conversationsDb;
   const name = `conversations-${engine}`;
   const max = Math.max(...opts.checkpoints);
+  await settle(p, name);
   log(`${name}: starting the router; checkpoints ${opts.checkpoints.join(", ")} open conversations`);
   const router = await startRouter(p, botUrl, engine, `conv-${engine}`);
   const rows: Checkpoint[] = [];
@@ -568,6 +693,25 @@ async function conversationsScenario(p: Prosody, botUrl: string, botPid: number)
   }
 }
 
+function ownHalfTable(rows: { router: PhaseResult; ceiling: OpenResult }[]): string {
+  const head = ["", "msgs/s", "p50 ms", "p95 ms", "p99 ms", "µs CPU/msg", "timeouts", "other cores"];
+  const lines = [head];
+  for (const { router, ceiling } of rows) {
+    const own = router.ownHalf! as OpenResult;
+    const r = latencySummary(own.latencies);
+    const c = latencySummary(ceiling.latencies);
+    const us = (v: number | undefined) => (v === undefined ? "" : v.toFixed(0));
+    const oc = (v: number | undefined) => (v === undefined ? "" : v.toFixed(2));
+    lines.push([`ceiling @ ${router.name} rate`, ceiling.sendRate.toFixed(0), fmt(c.p50, 2), fmt(c.p95, 2), fmt(c.p99, 2), us(ceiling.componentMicrosPerMsg), String(ceiling.timeouts + ceiling.lost), oc(ceiling.otherCores)]);
+    lines.push([router.name, own.sendRate.toFixed(0), fmt(r.p50, 2), fmt(r.p95, 2), fmt(r.p99, 2), us(own.componentMicrosPerMsg), String(own.timeouts + own.lost), oc(own.otherCores)]);
+    lines.push([`  added by the router`, "", fmt(r.p50 - c.p50, 2), fmt(r.p95 - c.p95, 2), fmt(r.p99 - c.p99, 2), "", "", ""]);
+  }
+  const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  const out = lines.map((l) => l.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "));
+  out.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
+  return out.join("\n");
+}
+
 function conversationsTable(rows: Checkpoint[], base: { heapUsed: number; rss: number }): string {
   const head = ["open convs", "msgs/s", "router µs CPU/msg", "postgres µs/msg", "p50 ms", "p99 ms", "heap MB", "RSS MB", "Δheap/conv KB", "ΔRSS/conv KB", "other cores", "problems"];
   const lines = [head];
@@ -611,7 +755,7 @@ async function main(): Promise<void> {
     `eime-router benchmark — ${new Date().toISOString()} — commit ${commit}, node ${process.version}, ${cpus().length} × ${cpu}, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`,
   );
   console.log(
-    `clients ${opts.clients}, in flight ${opts.inflight}, warm-up ${opts.warmup} s, window ${opts.seconds} s, timeout ${opts.timeoutMs / 1000} s, databases ${opts.dbs.join(", ")}${opts.cpuProf || opts.cpuProfProcess ? ", router CPU profile on" : ""}; logs in ${workDir}`,
+    `clients ${opts.clients}, in flight ${opts.inflight}, warm-up ${opts.warmup} s, window ${opts.seconds} s, timeout ${opts.timeoutMs / 1000} s, databases ${opts.dbs.join(", ")}${opts.cpuProf || opts.cpuProfProcess ? ", router CPU profile on" : ""}${opts.nodelay ? ", TCP_NODELAY on every XMPP socket" : ""}; logs in ${workDir}`,
   );
   // Other work on the machine skews every figure: say how busy it is (and wait for it to calm down if asked).
   const deadline = performance.now() + opts.waitQuietS * 1000;
@@ -642,6 +786,7 @@ async function main(): Promise<void> {
     clients.push(...(await Promise.all(batch.map((u) => connectClient({ prosody: prosody!, username: u.username, password: u.password, resource: "android-bench" })))));
   }
   for (const c of clients) {
+    if (opts.nodelay) noDelay(c.xmpp as unknown as Parameters<typeof noDelay>[0]);
     // The harness inbox keeps unconsumed stanzas; the benchmark reads them itself: swallow them.
     const sink = c.collect(() => true, "bench");
     c.xmpp.on("stanza", (el: Element) => {
@@ -655,16 +800,38 @@ async function main(): Promise<void> {
   bot = b.child;
 
   const results: PhaseResult[] = [];
+  const sustained: { engine: "pg" | "pglite"; result: Sustained }[] = [];
+  let ceiling: PhaseResult | undefined;
   if (runTable) {
-    const ceiling = await ceilingPhase(prosody, bot.pid);
+    ceiling = await ceilingPhase(prosody, bot.pid);
     results.push(ceiling);
     for (const engine of opts.dbs) {
       if (interrupted) return;
-      results.push(await routerPhase(prosody, b.url, bot.pid, engine, ceiling.openRate));
+      sustained.push({ engine, result: await routerPhase(prosody, b.url, bot.pid, engine) });
     }
   }
-  let conv: Awaited<ReturnType<typeof conversationsScenario>> | undefined;
-  if (runConversations && !interrupted) conv = await conversationsScenario(prosody, b.url, bot.pid);
+  // The ceiling at each router's half-own rate, for the latency the router adds at a load it sustains.
+  const atOwnHalf: { router: PhaseResult; ceiling: OpenResult }[] = [];
+  const routersWithOwnHalf = sustained.map((s) => s.result as PhaseResult).filter((r) => r.ownHalf && r.ownHalf.rate > 0);
+  if (routersWithOwnHalf.length > 0 && !interrupted) {
+    await settle(prosody, "ceiling at the routers' rates");
+    const echo = await startEcho(prosody);
+    hub.target = echoTarget(prosody.componentDomain);
+    for (const r of routersWithOwnHalf) {
+      atOwnHalf.push({ router: r, ceiling: await measureOpen(`ceiling @½ ${r.name}`, phaseConvs(), r.ownHalf!.sendRate, { prosody: prosody.pid, component: echo.pid }) });
+    }
+    await echo.stop();
+    children.delete(echo);
+  }
+  let scenario: Awaited<ReturnType<typeof conversationsScenario>> | undefined;
+  if (runConversations && !interrupted) scenario = await conversationsScenario(prosody, b.url, bot.pid);
+
+  // Last: the routers at half the ceiling's throughput (an overload here).
+  for (const { engine, result } of sustained) {
+    if (interrupted || !ceiling) break;
+    const { open, notes } = await routerOverload(prosody, b.url, bot.pid, engine, ceiling.openRate);
+    results.push({ ...result, open, openRate: ceiling.openRate, notes: [...result.notes, ...notes] });
+  }
 
   console.log("");
   if (results.length > 0) {
@@ -672,26 +839,38 @@ async function main(): Promise<void> {
     console.log(
       `Throughput: ${opts.inflight} messages in flight over ${opts.clients} clients (closed loop). Latency: send→reply at ${ceiling.openRate.toFixed(0)} msgs/s = ½ ceiling (open loop).`,
     );
-    console.log(`RSS and CPU: the component's process (echo component or router, PGlite included); CPU per 1,000 replies in the closed loop.\n`);
+    console.log(`RSS and CPU: the component's process (echo component or router, PGlite included); CPU per 1,000 replies in the closed loop.`);
+    console.log(`other cores: CPU used by processes outside the benchmark during the closed / open loop (noise when above 0.1).\n`);
     console.log(table(results));
     console.log("");
     for (const r of results) {
       console.log(`${r.name}: CPU in cores during the closed loop: ${describeCpu(r.closedCpu)}`);
       if (r.ownHalf) {
         const l = latencySummary(r.ownHalf.latencies);
-        console.log(`${r.name}: at ½ its own throughput (${r.ownHalf.sendRate.toFixed(0)} msgs/s): p50 ${fmt(l.p50, 2)}, p95 ${fmt(l.p95, 2)}, p99 ${fmt(l.p99, 2)} ms`);
+        const us = r.ownHalf.componentMicrosPerMsg;
+        console.log(
+          `${r.name}: at ½ its own throughput (${r.ownHalf.sendRate.toFixed(0)} msgs/s): p50 ${fmt(l.p50, 2)}, p95 ${fmt(l.p95, 2)}, p99 ${fmt(l.p99, 2)} ms` +
+            (us !== undefined ? `; router ${us.toFixed(0)} µs CPU per message` : ""),
+        );
       }
       const o = r.open;
       console.log(`${r.name}: open loop at ½ ceiling sent ${o.sendRate.toFixed(0)}/s, answered ${o.rate.toFixed(0)}/s`);
       for (const n of r.notes) console.log(`  ${n}`);
     }
+    if (atOwnHalf.length > 0) {
+      console.log(`\nLatency at half of each router's own throughput (a load it sustains), the ceiling measured at the same rate:\n`);
+      console.log(ownHalfTable(atOwnHalf));
+      console.log("");
+    }
     if (hub.errorSamples.length > 0) console.log(`error replies (first ${hub.errorSamples.length}): ${hub.errorSamples.join(" | ")}`);
-    if (hub.late > 0) console.log(`${hub.late} replies arrived after their message had timed out or was abandoned`);
+    if (hub.late + hub.lateErrors > 0) {
+      console.log(`${hub.late} echoes and ${hub.lateErrors} error replies arrived after their message had timed out or was abandoned (the runs at ½ ceiling)`);
+    }
   }
-  if (conv) {
+  if (scenario) {
     console.log(`\nConversations scenario (${opts.conversationsDb}): ${Math.min(opts.inflight, Math.max(...opts.checkpoints))} in flight, each message to a random open conversation; memory after a forced GC in the router, before the measurement.`);
-    console.log(`Baseline before any conversation: heap ${(conv.base.heapUsed / 2 ** 20).toFixed(1)} MB, RSS ${(conv.base.rss / 2 ** 20).toFixed(0)} MB\n`);
-    console.log(conversationsTable(conv.rows, conv.base));
+    console.log(`Baseline before any conversation: heap ${(scenario.base.heapUsed / 2 ** 20).toFixed(1)} MB, RSS ${(scenario.base.rss / 2 ** 20).toFixed(0)} MB\n`);
+    console.log(conversationsTable(scenario.rows, scenario.base));
   }
 
   if (opts.cpuProf) {
