@@ -105,6 +105,8 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     log: logging.child("dispatch"),
     metrics,
     accepting: () => accepting,
+    maxInFlight: config.xmpp.maxInFlight,
+    othersInFlight: () => runner?.inFlight ?? 0,
     routes: {
       get iq() {
         return iqRoutes;

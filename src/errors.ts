@@ -132,6 +132,13 @@ export const ERRORS = {
     http: 503,
     description: "The XMPP server granted the router no roster privilege (XEP-0356).",
   },
+  BUSY: {
+    condition: "resource-constraint",
+    type: "wait",
+    app: "busy",
+    http: 503,
+    description: "The router is overloaded or shutting down and did not store the message: send it again later.",
+  },
   SQL_ERROR: {
     condition: "internal-server-error",
     type: "wait",
@@ -144,7 +151,7 @@ export const ERRORS = {
     type: "cancel",
     app: "service-unavailable",
     http: 503,
-    description: "Nothing here answers this request (an unknown iq, or the router is shutting down).",
+    description: "Nothing here answers this request (an unknown iq, a channel without a route, a backend that cannot be reached now).",
   },
   INTERNAL_ERROR: {
     condition: "internal-server-error",

@@ -36,6 +36,11 @@ export const ConfigSchema = z.strictObject({
     /** Stanzas held in memory while the component is offline; beyond it a send fails and the outbox retries it later. */
     outboundQueueLimit: count,
     iqTimeoutMs: ms,
+    /**
+     * Messages received and not yet stored, plus deliveries running; beyond it
+     * new messages are answered resource-constraint (BUSY: send again later).
+     */
+    maxInFlight: count,
   }),
   database: z.strictObject({
     /** PostgreSQL URL; unset means embedded PGlite. */

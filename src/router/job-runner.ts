@@ -51,10 +51,8 @@ export class JobRunner {
 
   constructor(private readonly deps: JobRunnerDeps) {}
 
-  /** Jobs with work queued or running. */
-  get busy(): number {
-    return this.chains.size;
-  }
+  /** Jobs handed to this runner and not finished. */
+  inFlight = 0;
 
   idle(): Promise<void> {
     return this.chains.idle();
@@ -80,10 +78,12 @@ export class JobRunner {
       else groups.set(chain, [j]);
     }
     for (const [chain, group] of groups) {
+      this.inFlight += group.length;
       void this.chains
         .run(chain, () => this.runChain(group))
         .catch((err: unknown) => this.deps.log.error({ err }, "job chain failed"))
         .finally(() => {
+          this.inFlight -= group.length;
           // Rows that waited behind this chain's are free now: the worker takes them at once.
           if (this.waiting.delete(chain)) this.deps.wakeWorker();
         });

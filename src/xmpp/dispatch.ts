@@ -5,6 +5,11 @@
 // an error reply and a log line. Messages of one sender to one JID are handled
 // in arrival order (design.md rule 3): the connection does not await one
 // stanza before the next, so the order is kept here, before anything awaits.
+//
+// Messages wait in memory until they are stored, so their number is bounded
+// (rule 7): beyond the bound, and for every message still waiting when the
+// router stops, the sender is told BUSY (resource-constraint, wait): the
+// message was not stored, send it again. Nothing is dropped silently (rule 1).
 import jid from "@xmpp/jid";
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "../log.js";
@@ -61,17 +66,27 @@ export interface DispatchOptions {
   send: (stanza: Element) => Promise<void>;
   log: Logger;
   metrics: Metrics;
-  /** While false (stopping), messages are answered with service-unavailable. */
+  /** While false (stopping), messages are answered BUSY. */
   accepting: () => boolean;
+  /** Messages not yet handled here plus `othersInFlight()` may not exceed this; beyond it: BUSY. */
+  maxInFlight: number;
+  /** Work in flight elsewhere that the bound counts too (deliveries running). */
+  othersInFlight: () => number;
 }
 
 export function iqKey(type: string, ns: string, name: string): string {
   return `${type} ${ns} ${name}`;
 }
 
-export function createDispatcher(opts: DispatchOptions): StanzaHandler & { idle(): Promise<void> } {
+export function createDispatcher(opts: DispatchOptions): StanzaHandler & { idle(): Promise<void>; pending(): number } {
   const { routes, log, metrics } = opts;
   const ordered = new KeyedQueue();
+  let pending = 0;
+
+  const busy = (stanza: Element, why: string) => {
+    metrics.errors.inc({ code: "BUSY" });
+    void opts.send(errorReply(stanza, "BUSY", `the router ${why} and did not store this message: send it again later`, { namespace: opts.namespace })).catch(() => undefined);
+  };
 
   const failMessage = async (stanza: Element, err: unknown) => {
     log.error({ err }, "message handler failed");
@@ -98,17 +113,22 @@ export function createDispatcher(opts: DispatchOptions): StanzaHandler & { idle(
           log.debug({ channel: to.local }, "message bounced with an error");
           return;
         }
-        if (!opts.accepting()) {
-          void opts.send(errorReply(stanza, "SERVICE_UNAVAILABLE", "the router is shutting down; retry later", { namespace: opts.namespace })).catch(() => undefined);
-          return;
-        }
+        if (!opts.accepting()) return busy(stanza, "is shutting down");
+        if (pending + opts.othersInFlight() >= opts.maxInFlight) return busy(stanza, "is overloaded");
+        pending++;
         const run = to.local === "" ? () => routes.serviceMessage(stanza, from) : () => routes.channelMessage(stanza, to, from);
-        return ordered.run(`${from.bare}\u0000${to.bare}`, () => run().catch((err: unknown) => failMessage(stanza, err)));
+        return ordered
+          .run(`${from.bare}\u0000${to.bare}`, async () => {
+            // Still queued when the router began to stop: answered, never dropped.
+            if (!opts.accepting()) return busy(stanza, "is shutting down");
+            await run().catch((err: unknown) => failMessage(stanza, err));
+          })
+          .finally(() => pending--);
       }
       case "presence":
         metrics.stanzasIn.inc({ type: "presence" });
         return routes.presence(stanza, to, from).catch((err: unknown) => log.error({ err }, "presence handler failed"));
     }
   };
-  return Object.assign(handler, { idle: () => ordered.idle() });
+  return Object.assign(handler, { idle: () => ordered.idle(), pending: () => pending });
 }

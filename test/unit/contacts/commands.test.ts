@@ -20,7 +20,7 @@ const CARLA = "393473333333";
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
 const config = {
-  xmpp: { service: "xmpp://127.0.0.1:5347", domain: D, secret: "s", userDomain: U, serviceName: "EiMe", outboundQueueLimit: 10, iqTimeoutMs: 1000 },
+  xmpp: { service: "xmpp://127.0.0.1:5347", domain: D, secret: "s", userDomain: U, serviceName: "EiMe", outboundQueueLimit: 10, iqTimeoutMs: 1000, maxInFlight: 100 },
   protocol: {
     namespace: NS,
     defaultLang: "it",
