@@ -5,6 +5,7 @@
 // handed straight to the job runner; the rest wait for the outbox worker.
 // A concurrent update from another instance is met by reloading and deciding again.
 import { isDeepStrictEqual } from "node:util";
+import type { Element } from "@xmpp/xml";
 import NodeCache from "node-cache";
 import type { Config } from "../config/schema.js";
 import { decide, newConversation, withClientMeta, type ClientMeta, type ConversationKey, type Decision, type DecideContext } from "../core/conversation.js";
@@ -13,7 +14,7 @@ import type { ConversationEvent } from "../core/events.js";
 import type { Addressing, Conversation } from "../core/model.js";
 import type { Clock } from "../core/ports.js";
 import type { Logger } from "../log.js";
-import { isConcurrentUpdate, type EnqueuedItem, type NewOutboxItem, type Store, type TransactionStore } from "../store/index.js";
+import { ConcurrentUpdateError, isConcurrentUpdate, type EnqueuedItem, type NewOutboxItem, type OutboxItem, type Step, type Store } from "../store/index.js";
 import { encodeClientMessage } from "./client-encoder.js";
 import type { DirectoryCache } from "./directory-cache.js";
 import { botRequest, job, stanzaIdFor } from "./jobs.js";
@@ -21,7 +22,7 @@ import { KeyedQueue } from "./keyed-queue.js";
 
 /** Effects that are not worth a durable job: a typing hint is stale in seconds. */
 export interface EphemeralEffects {
-  sendToClient(stanza: import("@xmpp/xml").Element): Promise<void>;
+  sendToClient(stanza: Element): Promise<void>;
   operatorTyping(c: Conversation, episodeUuid: string, typing: boolean): Promise<void>;
 }
 
@@ -58,11 +59,21 @@ export interface ConversationServiceDeps {
   /** This instance, as owner of the outbox rows it runs itself. */
   owner: string;
   ephemeral: EphemeralEffects;
-  /** Receives the jobs this instance holds after each commit. */
-  runJobs: (jobs: EnqueuedItem[]) => void;
+  /** Receives the jobs written by each commit (`mine`: held by this instance, to run now). */
+  runJobs: (jobs: (EnqueuedItem & RunnableJob)[]) => void;
 }
 
 const MAX_CONFLICT_RETRIES = 5;
+
+/** A job as the runner takes it: a client job built here carries its stanza, so it is not parsed back. */
+export type RunnableJob = OutboxItem & { stanza?: Element };
+
+function withStanzas<J extends OutboxItem>(jobs: J[], stanzas: Map<string, Element>): (J & RunnableJob)[] {
+  return jobs.map((j) => {
+    const stanza = stanzas.get(j.idempotencyKey);
+    return stanza ? { ...j, stanza } : j;
+  });
+}
 
 function isEphemeral(e: Effect): boolean {
   return e.type === "operator_typing" || (e.type === "send_client" && e.message.kind === "chat_state");
@@ -164,12 +175,8 @@ export class ConversationService {
         const decision = decide(before, input.event, this.context(await this.routeOf(current.channel)));
         if (decision.refusal) return { status: "refused", refusal: decision.refusal } as const;
         const eventKey = `in:${current.id}:${input.message.dedupeKey ?? this.deps.newUuid()}`;
-        const committed = await this.deps.store.transaction(async (tx) => {
-          const rec = await tx.messages.recordInbound({ ...input.message, conversationId: current.id });
-          if (rec.duplicate) return null;
-          return this.commit(tx, current, decision, eventKey, {});
-        });
-        if (!committed) return { status: "duplicate", conversation: current } as const;
+        const committed = await this.commit(current, decision, eventKey, {}, input.message);
+        if (!committed.written) return { status: "duplicate", conversation: current } as const;
         this.afterCommit(committed.saved, decision, committed.jobs);
         return { status: "accepted", conversation: committed.saved } as const;
       }),
@@ -188,7 +195,7 @@ export class ConversationService {
           this.afterCommit(current, decision, []);
           return decision;
         }
-        const committed = await this.deps.store.transaction((tx) => this.commit(tx, current, decision, eventKey, hooks));
+        const committed = await this.commit(current, decision, eventKey, hooks);
         this.afterCommit(committed.saved, decision, committed.jobs);
         return { ...decision, conversation: committed.saved };
       }),
@@ -200,8 +207,15 @@ export class ConversationService {
     await this.queue.run(conversationId, async () => {
       const c = await this.load(conversationId);
       if (!c) return;
-      const jobs = await this.deps.store.outbox.enqueueOwned([this.clientJob(c, message, episodeUuid, key)], this.lock());
-      this.deps.runJobs(jobs);
+      const stanzas = new Map<string, Element>();
+      const { jobs } = await this.deps.store.steps.append({
+        conversationId,
+        version: null,
+        outbound: [],
+        enqueue: [this.clientJob(c, message, episodeUuid, key, stanzas)],
+        ...this.lock(),
+      });
+      this.deps.runJobs(withStanzas(jobs, stanzas));
     });
   }
 
@@ -224,34 +238,53 @@ export class ConversationService {
     }
   }
 
-  private async commit(tx: TransactionStore, current: Conversation, decision: Decision, eventKey: string, hooks: ApplyHooks) {
+  /**
+   * Writes a decided step (design.md rule 1): the user's message, the messages
+   * and jobs of the effects, the job it completes — one statement — and, when
+   * the conversation itself changed, its new state in the same transaction.
+   * Nothing is written for a duplicate; a conversation another instance moved
+   * meanwhile is a ConcurrentUpdateError (decide again).
+   */
+  private async commit(current: Conversation, decision: Decision, eventKey: string, hooks: ApplyHooks, inbound?: InboundInput["message"]) {
     const next = decision.conversation;
-    const saved = isDeepStrictEqual(current, next) ? current : await tx.conversations.save(next, this.deps.clock.now());
-    const items: NewOutboxItem[] = [];
-    const outbound: Parameters<TransactionStore["messages"]["recordOutbound"]>[0][] = [];
+    const step: Step = {
+      conversationId: current.id,
+      version: current.version,
+      ...(inbound ? { inbound } : {}),
+      outbound: [],
+      enqueue: [],
+      ...(hooks.completeJob ? { completeJob: hooks.completeJob } : {}),
+      ...this.lock(),
+    };
+    const stanzas = new Map<string, Element>();
     decision.effects.forEach((effect, i) => {
       const key = `${eventKey}/${i}`;
-      const item = this.jobFor(saved, effect, key);
+      const item = this.jobFor(next, effect, key, stanzas);
       if (!item) return;
-      items.push(item);
+      (step.enqueue as NewOutboxItem[]).push(item);
       if (effect.type === "send_client" && (effect.message.kind === "text" || effect.message.kind === "rich")) {
-        outbound.push({
-          conversationId: saved.id,
+        step.outbound.push({
           author: effect.message.kind === "text" ? effect.message.conversationType : "bot",
-          dedupeKey: key,
           kind: effect.message.kind === "text" ? "chat_text" : "chat_dynamic",
           text: effect.message.text,
-          payload: null,
+          dedupeKey: key,
         });
       }
     });
-    for (const m of outbound) await tx.messages.recordOutbound(m);
-    if (hooks.completeJob) await tx.outbox.complete(hooks.completeJob);
-    const jobs = await tx.outbox.enqueueOwned(items, this.lock());
-    return { saved, jobs };
+    const unchanged = isDeepStrictEqual(current, next);
+    const result = unchanged
+      ? { ...(await this.deps.store.steps.append(step)), saved: current }
+      : await this.deps.store.transaction(async (tx) => {
+          const r = await tx.steps.append(step);
+          // A duplicate changes nothing, not even the conversation.
+          const saved = r.written ? await tx.conversations.save(next, this.deps.clock.now()) : current;
+          return { ...r, saved };
+        });
+    if (!result.fresh) throw new ConcurrentUpdateError(current.id, current.version);
+    return { ...result, jobs: withStanzas(result.jobs, stanzas) };
   }
 
-  private afterCommit(saved: Conversation, decision: Decision, jobs: EnqueuedItem[]): void {
+  private afterCommit(saved: Conversation, decision: Decision, jobs: (EnqueuedItem & RunnableJob)[]): void {
     this.cache.set(saved.id, saved);
     this.deps.runJobs(jobs);
     for (const effect of decision.effects) this.runEphemeral(saved, effect);
@@ -272,16 +305,17 @@ export class ConversationService {
     return { domain: config.xmpp.domain, namespace: config.protocol.namespace, timeZone: config.protocol.timeZone };
   }
 
-  private clientJob(c: Conversation, message: ClientMessage, episodeUuid: string | null, key: string): NewOutboxItem {
+  private clientJob(c: Conversation, message: ClientMessage, episodeUuid: string | null, key: string, stanzas: Map<string, Element>): NewOutboxItem {
     const stanza = encodeClientMessage(c, message, episodeUuid, stanzaIdFor(key), this.encodeOptions());
+    stanzas.set(key, stanza);
     return job(c.id, key, { type: "send_client", xml: stanza.toString(), kind: message.kind });
   }
 
   /** The durable job of an effect; null for the ephemeral ones. */
-  private jobFor(c: Conversation, effect: Effect, key: string): NewOutboxItem | null {
+  private jobFor(c: Conversation, effect: Effect, key: string, stanzas: Map<string, Element>): NewOutboxItem | null {
     switch (effect.type) {
       case "send_client":
-        return isEphemeral(effect) ? null : this.clientJob(c, effect.message, effect.episodeUuid, key);
+        return isEphemeral(effect) ? null : this.clientJob(c, effect.message, effect.episodeUuid, key, stanzas);
       case "operator_typing":
         return null;
       case "call_bot":

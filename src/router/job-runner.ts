@@ -13,7 +13,7 @@ import type { Logger } from "../log.js";
 import { msisdnHash } from "../protocol/index.js";
 import type { Metrics } from "../metrics.js";
 import type { OutboxItem, Store } from "../store/index.js";
-import type { ConversationService } from "./conversation-service.js";
+import type { ConversationService, RunnableJob } from "./conversation-service.js";
 import type { DirectoryCache } from "./directory-cache.js";
 import type { JobPayload } from "./jobs.js";
 import { KeyedQueue } from "./keyed-queue.js";
@@ -69,8 +69,8 @@ export class JobRunner {
   }
 
   /** Runs the given rows (held by this instance), chain by chain. */
-  submit(jobs: OutboxItem[]): void {
-    const groups = new Map<string, OutboxItem[]>();
+  submit(jobs: RunnableJob[]): void {
+    const groups = new Map<string, RunnableJob[]>();
     for (const j of jobs) {
       const chain = chainOf(j);
       const group = groups.get(chain);
@@ -95,7 +95,7 @@ export class JobRunner {
     return Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.max(0, attempts - 1));
   }
 
-  private async runChain(group: OutboxItem[]): Promise<void> {
+  private async runChain(group: RunnableJob[]): Promise<void> {
     const { store } = this.deps;
     for (let i = 0; i < group.length; i++) {
       const item = group[i]!;
@@ -120,7 +120,7 @@ export class JobRunner {
     }
   }
 
-  private async execute(item: OutboxItem): Promise<Outcome> {
+  private async execute(item: RunnableJob): Promise<Outcome> {
     const payload = item.payload as JobPayload;
     switch (payload.type) {
       case "send_client":
@@ -139,9 +139,9 @@ export class JobRunner {
     }
   }
 
-  private async sendClient(item: OutboxItem, payload: Extract<JobPayload, { type: "send_client" }>): Promise<Outcome> {
+  private async sendClient(item: RunnableJob, payload: Extract<JobPayload, { type: "send_client" }>): Promise<Outcome> {
     try {
-      await this.deps.send(parse(payload.xml) as unknown as Element);
+      await this.deps.send(item.stanza ?? (parse(payload.xml) as unknown as Element));
     } catch (err) {
       // Offline with a full queue, or stopping: try again later, in order.
       return { done: false, error: err instanceof Error ? err.message : String(err), retryInMs: this.backoff(item.attempts) };

@@ -20,11 +20,12 @@ export class ConcurrentUpdateError extends RouterError {
   constructor(
     readonly conversationId: string,
     readonly expectedVersion: number,
-    readonly actualVersion: number,
+    /** Unknown when the write only saw that the version moved. */
+    readonly actualVersion?: number,
   ) {
     super(
       "SQL_ERROR",
-      `conversation ${conversationId} was updated concurrently (version ${actualVersion}, expected ${expectedVersion})`,
+      `conversation ${conversationId} was updated concurrently (version ${actualVersion ?? "newer"}, expected ${expectedVersion})`,
     );
     this.name = "ConcurrentUpdateError";
   }

@@ -8,6 +8,7 @@ import { messageRepository, type MessageRepository } from "./messages.js";
 import { migrate } from "./migrate.js";
 import { outboxRepository, type OutboxRepository } from "./outbox.js";
 import { rateLimitRepository, type RateLimitRepository } from "./rate-limits.js";
+import { stepRepository, type StepRepository } from "./steps.js";
 import { rootContext, savepoint, transaction, transactionContext, type RepoContext } from "./sql.js";
 import { userRepository, type UserRepository } from "./users.js";
 
@@ -18,6 +19,7 @@ export interface Repositories {
   messages: MessageRepository;
   outbox: OutboxRepository;
   rateLimits: RateLimitRepository;
+  steps: StepRepository;
 }
 
 /** Repositories bound to one open transaction. */
@@ -46,6 +48,7 @@ function repositories(ctx: RepoContext): Repositories {
     messages: messageRepository(ctx),
     outbox: outboxRepository(ctx),
     rateLimits: rateLimitRepository(ctx),
+    steps: stepRepository(ctx),
   };
 }
 
@@ -100,3 +103,4 @@ export type { InboundMessage, MessageRepository, OutboundMessage, RecordResult }
 export { OUTBOX_CHANNEL } from "./outbox.js";
 export type { ClaimOptions, EnqueuedItem, NewOutboxItem, OutboxItem, OutboxRepository, OutboxTarget } from "./outbox.js";
 export type { RateLimitRepository, RateLimitResult } from "./rate-limits.js";
+export type { Step, StepRepository, StepResult } from "./steps.js";

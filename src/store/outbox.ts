@@ -50,13 +50,6 @@ export interface OutboxRepository {
   /** Adds the items whose key is new; returns how many were added. Wakes onEnqueued listeners (on commit). */
   enqueue(items: readonly NewOutboxItem[]): Promise<number>;
   /**
-   * Adds the items like enqueue(). Each one whose (conversation, target) has
-   * no earlier row is taken by `owner` at once, so the caller can run it now
-   * without a claim; the others wait their turn for the worker (rule 3).
-   * Returns only the rows added, in the given order.
-   */
-  enqueueOwned(items: readonly NewOutboxItem[], options: { owner: string; lockMs: number }): Promise<EnqueuedItem[]>;
-  /**
    * Takes up to `limit` due rows, oldest first, for `owner`. Rows of one
    * (conversation, target) are taken in order: never while an earlier row of
    * theirs is taken by someone or waiting for its retry (design.md rule 3).
@@ -163,37 +156,6 @@ export function outboxRepository(ctx: RepoContext): OutboxRepository {
         }
         return rows.length;
       });
-    },
-
-    async enqueueOwned(items, { owner, lockMs }) {
-      if (items.length === 0) return [];
-      const { rows } = await run<OutboxRow & { mine: boolean }>(
-        ctx.q,
-        "outbox enqueue",
-        `WITH input AS (
-           SELECT t.target, t.conversation_id, t.payload, t.idempotency_key, t.n,
-             (t.conversation_id IS NOT NULL AND EXISTS (
-               SELECT 1 FROM outbox p WHERE p.conversation_id = t.conversation_id AND p.target = t.target)) AS behind
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-             WITH ORDINALITY AS t(target, conversation_id, payload, idempotency_key, n))
-         INSERT INTO outbox (target, conversation_id, payload, idempotency_key, next_attempt_at, attempts, locked_by, locked_until)
-         SELECT target, conversation_id, payload::jsonb, idempotency_key, now(),
-           CASE WHEN behind THEN 0 ELSE 1 END,
-           CASE WHEN behind THEN NULL ELSE $5::text END,
-           CASE WHEN behind THEN NULL ELSE clock_timestamp() + $6::double precision * interval '1 millisecond' END
-         FROM input ORDER BY n
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING ${COLUMNS}, locked_by IS NOT NULL AS mine`,
-        [
-          items.map((i) => i.target),
-          items.map((i) => i.conversationId ?? null),
-          items.map((i) => JSON.stringify(i.payload)),
-          items.map((i) => i.idempotencyKey),
-          owner,
-          lockMs,
-        ],
-      );
-      return rows.map((r) => ({ ...toItem(r), mine: r.mine })).sort(byId);
     },
 
     async claim({ owner, limit, lockMs = 60_000, now }) {

@@ -1,4 +1,5 @@
 // The Db port on node-postgres (production: `database.url` set).
+import { createHash } from "node:crypto";
 import pg from "pg";
 import type { Logger } from "../log.js";
 import { assertChannelName, MISSED_NOTIFICATIONS, type Db, type Queryable, type QueryResult } from "./db.js";
@@ -17,6 +18,23 @@ export interface PgDbOptions {
 
 type Listener = (payload: string) => void;
 
+/**
+ * Every parameterised statement is sent as a named prepared statement (its
+ * name a hash of the text): PostgreSQL parses and plans each once per
+ * connection instead of on every message. The repositories' SQL texts are
+ * constant (lists go in as arrays), so the set of names stays small.
+ */
+const statementNames = new Map<string, string>();
+function prepared(sql: string, params: unknown[] | undefined): pg.QueryConfig | string {
+  if (!params) return sql;
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = "eime_" + createHash("sha1").update(sql).digest("hex").slice(0, 20);
+    statementNames.set(sql, name);
+  }
+  return { name, text: sql, values: params };
+}
+
 function queryable(run: () => pg.ClientBase, isClosed: () => boolean): Queryable {
   const check = () => {
     if (isClosed()) throw new Error("this transaction has already ended");
@@ -24,7 +42,7 @@ function queryable(run: () => pg.ClientBase, isClosed: () => boolean): Queryable
   return {
     async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
       check();
-      const res = await run().query(sql, params);
+      const res = await run().query(prepared(sql, params) as pg.QueryConfig);
       return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
     },
     async exec(sql: string): Promise<void> {
@@ -196,7 +214,7 @@ export class PgDb implements Db {
   }
 
   async query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-    const res = await this.pool.query(sql, params);
+    const res = await this.pool.query(prepared(sql, params) as pg.QueryConfig);
     return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
   }
 

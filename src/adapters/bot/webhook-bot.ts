@@ -3,12 +3,11 @@
 // later than the timeout is retried with backoff, with the same messageId so
 // the bot can recognise it; after the last try the caller gets a
 // BotUnavailableError and keeps the message for a later retry (outbox).
-import axios, { type AxiosInstance } from "axios";
 import type { BotReply, BotRequest } from "../../core/bot.js";
 import type { BotPort } from "../../core/ports.js";
 import { RouterError } from "../../errors.js";
 import type { Logger } from "../../log.js";
-import { textHttpClient } from "../http-client.js";
+import { HttpPostError, postJson } from "./post-json.js";
 
 export class BotUnavailableError extends RouterError {
   constructor(message: string, cause: unknown) {
@@ -35,18 +34,13 @@ function parseReplies(body: string): BotReply[] {
   return parsed.filter((e): e is BotReply => typeof e === "object" && e !== null && !Array.isArray(e));
 }
 
-export function createWebhookBot(options: WebhookBotOptions, log: Logger, http?: AxiosInstance): BotPort {
-  const client = http ?? textHttpClient({ validateStatus: (s) => s >= 200 && s < 300 });
-
+export function createWebhookBot(options: WebhookBotOptions, log: Logger): BotPort {
   async function attempt(url: string, request: BotRequest, timeoutMs: number, secret?: string): Promise<BotReply[]> {
     const started = performance.now();
     try {
-      const res = await client.post<string>(url, request, {
-        timeout: timeoutMs,
-        signal: AbortSignal.timeout(timeoutMs + 1000),
-        headers: { "content-type": "application/json", ...(secret ? { authorization: `Bearer ${secret}` } : {}) },
-      });
-      const replies = parseReplies(res.data);
+      const res = await postJson(url, request, { timeoutMs, ...(secret ? { headers: { authorization: `Bearer ${secret}` } } : {}) });
+      if (res.status < 200 || res.status >= 300) throw new HttpPostError(`HTTP ${res.status}`, String(res.status));
+      const replies = parseReplies(res.body);
       options.onAttempt?.("ok", (performance.now() - started) / 1000);
       return replies;
     } catch (err) {
@@ -77,9 +71,5 @@ export function createWebhookBot(options: WebhookBotOptions, log: Logger, http?:
 }
 
 function describe(err: unknown): string {
-  if (axios.isAxiosError(err)) {
-    if (err.response) return `HTTP ${err.response.status}`;
-    return err.code ?? err.message;
-  }
   return err instanceof Error ? err.message : String(err);
 }

@@ -29,12 +29,13 @@
 //
 // The secure key never leaves this module in a message, a log line or an
 // error's cause (errors.ts).
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import axios, { type AxiosInstance } from "axios";
 import type { OperatorEvent } from "../../core/events.js";
 import type { GenesysChatIds } from "../../core/model.js";
 import type { OperatorChatRequest, OperatorPoll, OperatorPort } from "../../core/ports.js";
 import type { Logger } from "../../log.js";
-import { textHttpClient } from "../http-client.js";
 import { parseGmsAnswer, type GmsAnswer } from "./answer.js";
 import {
   GenesysError,
@@ -86,7 +87,13 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
   const maxTracked = Math.max(1, options.maxTrackedChats ?? 10_000);
   const client =
     http ??
-    textHttpClient({
+    axios.create({
+      httpAgent: new HttpAgent({ keepAlive: true }),
+      httpsAgent: new HttpsAgent({ keepAlive: true }),
+      // Read the body ourselves: axios would hand back a non-JSON body as a string silently.
+      responseType: "text",
+      transformResponse: [(data: unknown) => data],
+      maxRedirects: 0,
       // Every status comes back here: an HTTP error is classified below, not thrown with the request inside.
       validateStatus: () => true,
       maxContentLength: options.maxAnswerBytes ?? 5 * 1024 * 1024,

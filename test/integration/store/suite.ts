@@ -652,41 +652,6 @@ export function defineStoreSuite(harness: StoreHarness): void {
         expect(batch.map((i) => i.idempotencyKey)).toEqual(["o1", "o2", "o4"]);
       });
 
-      it("enqueueOwned hands new rows to the enqueuer unless an earlier row of their chain waits", async () => {
-        const c = "conv-own";
-        const first = await store.outbox.enqueueOwned(
-          [
-            { target: "bot", conversationId: c, payload: { n: 1 }, idempotencyKey: "e1" },
-            { target: "client", conversationId: c, payload: { n: 2 }, idempotencyKey: "e2" },
-            { target: "client", conversationId: null, payload: { n: 3 }, idempotencyKey: "e3" },
-          ],
-          { owner: "me", lockMs: 30_000 },
-        );
-        expect(first.map((i) => [i.idempotencyKey, i.mine, i.lockedBy, i.attempts])).toEqual([
-          ["e1", true, "me", 1],
-          ["e2", true, "me", 1],
-          ["e3", true, "me", 1],
-        ]);
-        // e1 is still running: a new bot row of the conversation waits; a duplicate key adds nothing.
-        const second = await store.outbox.enqueueOwned(
-          [
-            { target: "bot", conversationId: c, payload: { n: 4 }, idempotencyKey: "e4" },
-            { target: "bot", conversationId: c, payload: { n: 1 }, idempotencyKey: "e1" },
-            { target: "client", conversationId: "other", payload: { n: 5 }, idempotencyKey: "e5" },
-          ],
-          { owner: "me", lockMs: 30_000 },
-        );
-        expect(second.map((i) => [i.idempotencyKey, i.mine, i.lockedBy])).toEqual([
-          ["e4", false, null],
-          ["e5", true, "me"],
-        ]);
-        // The worker gets e4 only after e1 is done.
-        const later = ms(Date.now() + 1000);
-        expect(await store.outbox.claim({ owner: "worker", limit: 10, now: later })).toEqual([]);
-        expect(await store.outbox.completeMany([first[0]!.id, first[1]!.id, "junk"])).toBe(2);
-        expect((await store.outbox.claim({ owner: "worker", limit: 10, now: later })).map((i) => i.idempotencyKey)).toEqual(["e4"]);
-      });
-
       it("wakes listeners when something is enqueued", async () => {
         const targets: (string | null)[] = [];
         let wake!: () => void;
@@ -702,6 +667,70 @@ export function defineStoreSuite(harness: StoreHarness): void {
         } finally {
           await stop();
         }
+      });
+    });
+
+    describe("conversation steps", () => {
+      const lock = { owner: "me", lockMs: 30_000 };
+      const job = (target: string, key: string) => ({ target, payload: { key }, idempotencyKey: key });
+
+      it("writes the user's message, outbound messages and jobs in one go; a duplicate writes nothing", async () => {
+        const c = await store.conversations.create(newConversation());
+        const inbound = { sender: c.userJid, dedupeKey: "in-1", kind: "chat_text", text: "ciao", payload: { text: "ciao" } };
+        const first = await store.steps.append({
+          conversationId: c.id, version: c.version, inbound,
+          outbound: [{ author: "bot", kind: "chat_text", text: "hello", dedupeKey: "out-1" }],
+          enqueue: [job("bot", "j1"), job("client", "j2")], ...lock,
+        });
+        expect(first).toMatchObject({ fresh: true, written: true });
+        expect(first.jobs.map((j) => [j.idempotencyKey, j.mine, j.lockedBy, j.attempts, j.conversationId])).toEqual([
+          ["j1", true, "me", 1, c.id],
+          ["j2", true, "me", 1, c.id],
+        ]);
+        const again = await store.steps.append({ conversationId: c.id, version: c.version, inbound, outbound: [], enqueue: [job("bot", "j3")], ...lock });
+        expect(again).toEqual({ fresh: true, written: false, jobs: [] });
+        expect((await store.messages.transcript(c.id)).map((m) => [m.direction, m.text])).toEqual([["in", "ciao"], ["out", "hello"]]);
+        expect(await store.outbox.get("j3")).toBeNull();
+      });
+
+      it("new jobs wait behind an earlier row of their chain, except the one the step completes", async () => {
+        const c = await store.conversations.create(newConversation());
+        const [running] = (await store.steps.append({ conversationId: c.id, version: null, outbound: [], enqueue: [job("bot", "b1")], ...lock })).jobs;
+        const behind = await store.steps.append({ conversationId: c.id, version: null, outbound: [], enqueue: [job("bot", "b2"), job("client", "c1")], ...lock });
+        expect(behind.jobs.map((j) => [j.idempotencyKey, j.mine])).toEqual([["b2", false], ["c1", true]]);
+        // b1 completes and enqueues the next bot row in the same step: b2 still waits, the new one waits behind b2.
+        const next = await store.steps.append({ conversationId: c.id, version: null, outbound: [], completeJob: running!.id, enqueue: [job("bot", "b3")], ...lock });
+        expect(next.jobs.map((j) => [j.idempotencyKey, j.mine])).toEqual([["b3", false]]);
+        expect(await store.outbox.get("b1")).toBeNull();
+        // Completing the only row of a chain frees it for the step's own new row.
+        const d = await store.conversations.create(newConversation({ chatTitle: "other" }));
+        const [only] = (await store.steps.append({ conversationId: d.id, version: null, outbound: [], enqueue: [job("genesys", "g1")], ...lock })).jobs;
+        const follow = await store.steps.append({ conversationId: d.id, version: null, outbound: [], completeJob: only!.id, enqueue: [job("genesys", "g2")], ...lock });
+        expect(follow.jobs.map((j) => [j.idempotencyKey, j.mine])).toEqual([["g2", true]]);
+      });
+
+      it("a step decided on an old version writes nothing and says so", async () => {
+        const c = await store.conversations.create(newConversation());
+        await store.conversations.save({ ...c, lang: "en" });
+        const stale = await store.steps.append({
+          conversationId: c.id, version: c.version,
+          inbound: { sender: c.userJid, dedupeKey: "late", kind: "chat_text", text: "x", payload: null },
+          outbound: [], enqueue: [job("bot", "late-job")], ...lock,
+        });
+        expect(stale).toEqual({ fresh: false, written: false, jobs: [] });
+        expect(await store.messages.transcript(c.id)).toEqual([]);
+      });
+
+      it("rolls back with the transaction it runs in", async () => {
+        const c = await store.conversations.create(newConversation());
+        await expect(
+          store.transaction(async (tx) => {
+            await tx.steps.append({ conversationId: c.id, version: c.version, outbound: [{ author: "bot", kind: "chat_text", text: "x", dedupeKey: "rb" }], enqueue: [job("client", "rb-job")], ...lock });
+            throw new Error("boom");
+          }),
+        ).rejects.toThrow("boom");
+        expect(await store.outbox.get("rb-job")).toBeNull();
+        expect(await store.messages.transcript(c.id)).toEqual([]);
       });
     });
 
