@@ -47,6 +47,8 @@ export class Hub {
   lateErrors = 0;
   readonly errorSamples: string[] = [];
   errors = 0;
+  /** Messages timed out or abandoned that no answer (echo or error) has reached yet. */
+  private readonly unanswered = new Set<number>();
   /** Messages sent, and answered in time, since the start. */
   sent = 0;
   ok = 0;
@@ -75,6 +77,7 @@ export class Hub {
     if (!m) return;
     const p = this.pending.get(m.seq);
     if (!p) {
+      this.unanswered.delete(m.seq);
       if (m.error !== undefined) this.lateErrors++;
       else this.late++;
       return;
@@ -103,6 +106,7 @@ export class Hub {
     for (const p of this.pending.values()) {
       if (now - p.t0 < this.timeoutMs) break;
       this.pending.delete(p.seq);
+      this.unanswered.add(p.seq);
       p.done({ kind: "timeout" });
     }
   }
@@ -117,8 +121,14 @@ export class Hub {
   /** Forgets what is still pending (after a bounded drain): returns how many. */
   abandon(): number {
     const n = this.pending.size;
+    for (const seq of this.pending.keys()) this.unanswered.add(seq);
     this.pending.clear();
     return n;
+  }
+
+  /** Sequence numbers of the messages that never got any answer so far (not even a late one). */
+  neverAnswered(): number[] {
+    return [...this.unanswered];
   }
 
   stop(): void {

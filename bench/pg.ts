@@ -55,6 +55,11 @@ export async function countInbound(url: string): Promise<number> {
   return admin(url, async (c) => (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM messages WHERE direction = 'in'")).rows[0]!.n);
 }
 
+/** How many of these stanza ids (the duplicate keys) the router stored. */
+export async function countStored(url: string, ids: string[]): Promise<number> {
+  return admin(url, async (c) => (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM messages WHERE direction = 'in' AND dedupe_key = ANY($1::text[])", [ids])).rows[0]!.n);
+}
+
 /** Checks the server answers; a clear message otherwise. */
 export async function checkServer(adminUrl: string): Promise<string> {
   try {

@@ -34,7 +34,7 @@ import type { Element } from "@xmpp/xml";
 import { connectClient, type TestClient } from "../test/e2e/harness/client.js";
 import { startProsody, type Prosody } from "../test/e2e/harness/prosody.js";
 import { closedLoop, type Conv, Hub, latencySummary, type LoopResult, oneEach, openLoop, sleep } from "./load.js";
-import { checkServer, countInbound, createDatabase, dropAll, type BenchDatabase } from "./pg.js";
+import { checkServer, countInbound, countStored, createDatabase, dropAll, type BenchDatabase } from "./pg.js";
 import { benchFile, type Child, noDelay, cpuOfCommand, logTail, machineBusySeconds, procSample, selfCpuSeconds, startChild } from "./proc.js";
 import { summarizeProfile } from "./profile-summary.js";
 import { conv, echoTarget, msisdnOf, routerTarget } from "./targets.js";
@@ -577,7 +577,7 @@ async function routerOverload(p: Prosody, botUrl: string, botPid: number, engine
   const router = await startRouter(p, botUrl, engine, `${engine}-overload`);
   const notes: string[] = [];
   let sent = 0;
-  let lateErrors0 = hub.lateErrors;
+  const unanswered0 = new Set(hub.neverAnswered());
   let openedOk = 0;
   try {
     hub.target = routerTarget(p.componentDomain, name);
@@ -590,7 +590,6 @@ async function routerOverload(p: Prosody, botUrl: string, botPid: number, engine
     const open = await measureOpen(name, convs, rate, pids, engine === "pg");
     notes.push(...outcomeNotes(`${name} open loop at ½ ceiling`, open));
     sent = hub.sent - sent0;
-    lateErrors0 = hub.lateErrors;
     const counts = await router.child
       .request<{ type: string; inbound: number; error?: string }>("count", {}, 15_000)
       .catch((err: Error) => ({ type: "count", inbound: -1, error: err.message }));
@@ -601,13 +600,17 @@ async function routerOverload(p: Prosody, botUrl: string, botPid: number, engine
   } finally {
     log(`${name}: stopping the router`);
     await router.stop(async (db) => {
-      // What the stopped router left stored: the rest of what it was sent is lost or was bounced by Prosody.
+      // Every message is tracked until some answer reaches it (an echo, the router's BUSY, a late echo,
+      // or Prosody's bounce once the router is gone): what never got one is lost.
+      // A message stored but not yet answered when the router stopped is not lost: its reply waits in the outbox.
       const stored = await countInbound(db.url);
       await sleep(2000); // bounces of what Prosody still held for the component arrive as late errors
+      const silent = hub.neverAnswered().filter((seq) => !unanswered0.has(seq)).map((seq) => `b${seq}`);
+      const silentStored = silent.length > 0 ? await countStored(db.url, silent) : 0;
       notes.push(
         `${name} after the ½-ceiling run and stop: ${sent} messages sent, ${stored - openedOk} stored; ` +
-          `${hub.lateErrors - lateErrors0} answered late with an error (bounced by Prosody); ` +
-          `${Math.max(0, sent - (stored - openedOk) - (hub.lateErrors - lateErrors0))} neither stored nor answered (lost)`,
+          `${silent.length} never answered, of which ${silentStored} stored (reply waiting in the outbox) and ` +
+          `${silent.length - silentStored} neither stored nor answered (lost)`,
       );
     });
     const problems = logProblems(router.child.logFile);

@@ -41,9 +41,6 @@ export interface StepRepository {
   append(step: Step): Promise<StepResult>;
 }
 
-const OUTBOX_COLUMNS =
-  "jobs.id::text AS id, jobs.target, jobs.conversation_id, jobs.payload, jobs.idempotency_key, jobs.attempts, jobs.next_attempt_at, jobs.last_error, jobs.locked_by, jobs.locked_until, jobs.created_at";
-
 const APPEND = `
 WITH fresh AS (
   SELECT $19::int IS NULL OR EXISTS (SELECT 1 FROM conversations WHERE id = $1::text AND version = $19::int) AS ok),
@@ -66,16 +63,20 @@ jobs AS (
     CASE WHEN t.behind THEN 0 ELSE 1 END,
     CASE WHEN t.behind THEN NULL ELSE $16::text END,
     CASE WHEN t.behind THEN NULL ELSE clock_timestamp() + $17::double precision * interval '1 millisecond' END
-  FROM (
+  FROM unnest($13::text[], $14::text[], $15::text[]) WITH ORDINALITY AS u(target, payload, key, n)
+  -- Looked up once per new row (a column used in three CASEs would be looked up three times).
+  CROSS JOIN LATERAL (
     SELECT u.target, u.payload, u.key, u.n,
       EXISTS (SELECT 1 FROM outbox p
               WHERE p.conversation_id = $1::text AND p.target = u.target AND p.id IS DISTINCT FROM $12::bigint) AS behind
-    FROM unnest($13::text[], $14::text[], $15::text[]) WITH ORDINALITY AS u(target, payload, key, n)) t
+    OFFSET 0) t
   WHERE (SELECT ok FROM go)
   ORDER BY t.n
   ON CONFLICT (idempotency_key) DO NOTHING
-  RETURNING *)
-SELECT (SELECT ok FROM fresh) AS fresh, (SELECT ok FROM go) AS ok, ${OUTBOX_COLUMNS}, jobs.locked_by IS NOT NULL AS mine
+  RETURNING id, idempotency_key, attempts, locked_by, locked_until, next_attempt_at, created_at)
+-- Only what the caller does not know already: the payloads are not sent back.
+SELECT (SELECT ok FROM fresh) AS fresh, (SELECT ok FROM go) AS ok, jobs.id::text AS id, jobs.idempotency_key,
+  jobs.attempts, jobs.locked_by, jobs.locked_until, jobs.next_attempt_at, jobs.created_at
 FROM (SELECT 1) AS one LEFT JOIN jobs ON true
 ORDER BY jobs.id`;
 
@@ -83,17 +84,12 @@ interface Row {
   fresh: boolean;
   ok: boolean;
   id: string | null;
-  target: string;
-  conversation_id: string | null;
-  payload: Record<string, unknown>;
   idempotency_key: string;
   attempts: number;
-  next_attempt_at: Date;
-  last_error: string | null;
   locked_by: string | null;
   locked_until: Date | null;
+  next_attempt_at: Date;
   created_at: Date;
-  mine: boolean;
 }
 
 export function stepRepository(ctx: RepoContext): StepRepository {
@@ -122,22 +118,26 @@ export function stepRepository(ctx: RepoContext): StepRepository {
         step.version,
       ]);
       const written = rows[0]?.ok ?? false;
+      const given = new Map(step.enqueue.map((j) => [j.idempotencyKey, j]));
       const jobs = rows
         .filter((r): r is Row & { id: string } => r.id !== null)
-        .map((r) => ({
-          id: r.id,
-          target: r.target,
-          conversationId: r.conversation_id,
-          payload: r.payload,
-          idempotencyKey: r.idempotency_key,
-          attempts: r.attempts,
-          nextAttemptAt: r.next_attempt_at,
-          lastError: r.last_error,
-          lockedBy: r.locked_by,
-          lockedUntil: r.locked_until,
-          createdAt: r.created_at,
-          mine: r.mine,
-        }));
+        .map((r) => {
+          const item = given.get(r.idempotency_key)!;
+          return {
+            id: r.id,
+            target: item.target,
+            conversationId: step.conversationId,
+            payload: item.payload,
+            idempotencyKey: r.idempotency_key,
+            attempts: r.attempts,
+            nextAttemptAt: r.next_attempt_at,
+            lastError: null,
+            lockedBy: r.locked_by,
+            lockedUntil: r.locked_until,
+            createdAt: r.created_at,
+            mine: r.locked_by !== null,
+          };
+        });
       return { fresh: rows[0]?.fresh ?? false, written, jobs };
     },
   };
