@@ -188,6 +188,8 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
               if (operator && ep?.chat && ep.uuid === episodeUuid && !ep.endedAt) await operator.typing(ep.serviceName, ep.chat, typing);
             },
           },
+          takeDelivered: (id) => runner.takeDelivered(id),
+          giveBackDelivered: (id, ids) => runner.giveBackDelivered(id, ids),
           runJobs: (jobs) => {
             const mine = jobs.filter((j) => j.mine);
             if (mine.length > 0) runner.submit(mine);
@@ -273,6 +275,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
       await worker?.stop();
       runner?.stop();
       await within(3_000, runner ? runner.idle() : Promise.resolve());
+      await runner?.flushDelivered();
       await connection.stop();
       await directory?.stop();
       const s = store;

@@ -59,6 +59,9 @@ export interface ConversationServiceDeps {
   /** This instance, as owner of the outbox rows it runs itself. */
   owner: string;
   ephemeral: EphemeralEffects;
+  /** Rows of the conversation already delivered: deleted by its next step (given back if that fails). */
+  takeDelivered: (conversationId: string) => string[];
+  giveBackDelivered: (conversationId: string, ids: string[]) => void;
   /** Receives the jobs written by each commit (`mine`: held by this instance, to run now). */
   runJobs: (jobs: (EnqueuedItem & RunnableJob)[]) => void;
 }
@@ -271,15 +274,23 @@ export class ConversationService {
         });
       }
     });
+    const delivered = this.deps.takeDelivered(current.id);
+    if (delivered.length > 0) step.delivered = delivered;
     const unchanged = isDeepStrictEqual(current, next);
-    const result = unchanged
-      ? { ...(await this.deps.store.steps.append(step)), saved: current }
-      : await this.deps.store.transaction(async (tx) => {
-          const r = await tx.steps.append(step);
-          // A duplicate changes nothing, not even the conversation.
-          const saved = r.written ? await tx.conversations.save(next, this.deps.clock.now()) : current;
-          return { ...r, saved };
-        });
+    let result;
+    try {
+      result = unchanged
+        ? { ...(await this.deps.store.steps.append(step)), saved: current }
+        : await this.deps.store.transaction(async (tx) => {
+            const r = await tx.steps.append(step);
+            // A duplicate changes nothing, not even the conversation.
+            const saved = r.written ? await tx.conversations.save(next, this.deps.clock.now()) : current;
+            return { ...r, saved };
+          });
+    } catch (err) {
+      this.deps.giveBackDelivered(current.id, delivered);
+      throw err;
+    }
     if (!result.fresh) throw new ConcurrentUpdateError(current.id, current.version);
     return { ...result, jobs: withStanzas(result.jobs, stanzas) };
   }

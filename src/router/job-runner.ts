@@ -2,6 +2,11 @@
 // target) chain run one after another in id order; when one fails it is
 // rescheduled with backoff and the rest of its chain is handed back to the
 // outbox, where nothing overtakes it. Chains run in parallel.
+//
+// A delivered stanza's row is not deleted on its own: the deletion rides on
+// the conversation's next step (one statement), or on a batch every 50 ms.
+// Until then the row stays locked by this instance; after a crash it is sent
+// again, with the same stanza id, so clients can drop the repeat.
 import { parse } from "ltx";
 import axios from "axios";
 import type { Element } from "@xmpp/xml";
@@ -47,6 +52,9 @@ export class JobRunner {
   private readonly chains = new KeyedQueue();
   /** Chains with rows enqueued behind a running one: the worker takes them once that one is done. */
   private readonly waiting = new Set<string>();
+  /** Conversation id → rows delivered and not deleted yet. */
+  private readonly delivered = new Map<string, string[]>();
+  private flushTimer: NodeJS.Timeout | null = null;
   private stopping = false;
 
   constructor(private readonly deps: JobRunnerDeps) {}
@@ -60,6 +68,41 @@ export class JobRunner {
 
   stop(): void {
     this.stopping = true;
+  }
+
+  /** The delivered rows of a conversation, for its next step to delete (give them back if it fails). */
+  takeDelivered(conversationId: string): string[] {
+    const ids = this.delivered.get(conversationId) ?? [];
+    this.delivered.delete(conversationId);
+    return ids;
+  }
+
+  giveBackDelivered(conversationId: string, ids: string[]): void {
+    if (ids.length === 0) return;
+    this.delivered.set(conversationId, [...ids, ...(this.delivered.get(conversationId) ?? [])]);
+    this.scheduleFlush();
+  }
+
+  /** Deletes every delivered row now (also at stop). */
+  async flushDelivered(conversationId?: string): Promise<void> {
+    const ids = conversationId ? this.takeDelivered(conversationId) : [...this.delivered.values()].flat();
+    if (!conversationId) this.delivered.clear();
+    if (ids.length === 0) return;
+    try {
+      await this.deps.store.outbox.completeMany(ids);
+    } catch (err) {
+      // Not lost: they are sent again after their lock expires, with the same stanza ids.
+      this.deps.log.warn({ err, rows: ids.length }, "could not delete delivered outbox rows");
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      void this.flushDelivered();
+    }, 50);
+    this.flushTimer.unref();
   }
 
   /** Rows left for the worker because an earlier row of their chain is running here. */
@@ -82,10 +125,13 @@ export class JobRunner {
       void this.chains
         .run(chain, () => this.runChain(group))
         .catch((err: unknown) => this.deps.log.error({ err }, "job chain failed"))
-        .finally(() => {
+        .finally(async () => {
           this.inFlight -= group.length;
-          // Rows that waited behind this chain's are free now: the worker takes them at once.
-          if (this.waiting.delete(chain)) this.deps.wakeWorker();
+          // Rows that waited behind this chain's are free now (once its delivered rows are gone): the worker takes them at once.
+          if (this.waiting.delete(chain)) {
+            if (group[0]?.conversationId) await this.flushDelivered(group[0].conversationId);
+            this.deps.wakeWorker();
+          }
         });
     }
   }
@@ -147,7 +193,14 @@ export class JobRunner {
       return { done: false, error: err instanceof Error ? err.message : String(err), retryInMs: this.backoff(item.attempts) };
     }
     this.deps.metrics.stanzasOut.inc({ type: payload.kind });
-    await this.deps.store.outbox.complete(item.id);
+    if (item.conversationId) {
+      const list = this.delivered.get(item.conversationId);
+      if (list) list.push(item.id);
+      else this.delivered.set(item.conversationId, [item.id]);
+      this.scheduleFlush();
+    } else {
+      await this.deps.store.outbox.complete(item.id);
+    }
     return DONE;
   }
 

@@ -21,8 +21,10 @@ export interface Step {
   inbound?: { sender: string; dedupeKey: string | null; kind: string; text: string | null; payload: Record<string, unknown> | null };
   /** Messages to the user, for the transcript; a repeated dedupeKey is skipped. */
   outbound: { author: Exclude<StoredMessage["author"], "user">; kind: string; text: string | null; dedupeKey: string }[];
-  /** An outbox row this step completes (deleted). */
+  /** An outbox row this step completes (deleted, when the step is written). */
   completeJob?: string;
+  /** Rows already delivered, deleted whatever becomes of the step (their deletion rides on this statement). */
+  delivered?: readonly string[];
   enqueue: readonly NewOutboxItem[];
   owner: string;
   lockMs: number;
@@ -56,7 +58,7 @@ outbound AS (
   FROM unnest($8::text[], $9::text[], $10::text[], $11::text[]) AS t(author, kind, text, key)
   WHERE (SELECT ok FROM go)
   ON CONFLICT (sender, dedupe_key) DO NOTHING),
-done AS (DELETE FROM outbox WHERE id = $12::bigint AND (SELECT ok FROM go)),
+done AS (DELETE FROM outbox WHERE (id = $12::bigint AND (SELECT ok FROM go)) OR id = ANY($20::bigint[])),
 jobs AS (
   INSERT INTO outbox (target, conversation_id, payload, idempotency_key, next_attempt_at, attempts, locked_by, locked_until)
   SELECT t.target, $1::text, t.payload::jsonb, t.key, now(),
@@ -68,7 +70,8 @@ jobs AS (
   CROSS JOIN LATERAL (
     SELECT u.target, u.payload, u.key, u.n,
       EXISTS (SELECT 1 FROM outbox p
-              WHERE p.conversation_id = $1::text AND p.target = u.target AND p.id IS DISTINCT FROM $12::bigint) AS behind
+              WHERE p.conversation_id = $1::text AND p.target = u.target
+                AND p.id IS DISTINCT FROM $12::bigint AND p.id <> ALL($20::bigint[])) AS behind
     OFFSET 0) t
   WHERE (SELECT ok FROM go)
   ORDER BY t.n
@@ -116,6 +119,7 @@ export function stepRepository(ctx: RepoContext): StepRepository {
         step.lockMs,
         ROUTER_SENDER,
         step.version,
+        step.delivered ?? [],
       ]);
       const written = rows[0]?.ok ?? false;
       const given = new Map(step.enqueue.map((j) => [j.idempotencyKey, j]));

@@ -709,6 +709,22 @@ export function defineStoreSuite(harness: StoreHarness): void {
         expect(follow.jobs.map((j) => [j.idempotencyKey, j.mine])).toEqual([["g2", true]]);
       });
 
+      it("deletes rows already delivered, even when the step itself is not written, and never waits behind them", async () => {
+        const c = await store.conversations.create(newConversation());
+        const [sent] = (await store.steps.append({ conversationId: c.id, version: null, outbound: [], enqueue: [job("client", "d1")], ...lock })).jobs;
+        const next = await store.steps.append({
+          conversationId: c.id, version: null, outbound: [], delivered: [sent!.id], enqueue: [job("client", "d2")], ...lock,
+        });
+        expect(next.jobs.map((j) => [j.idempotencyKey, j.mine])).toEqual([["d2", true]]);
+        expect(await store.outbox.get("d1")).toBeNull();
+        const [d2] = next.jobs;
+        const dup = await store.steps.append({
+          conversationId: c.id, version: c.version + 5, outbound: [], delivered: [d2!.id], enqueue: [job("client", "d3")], ...lock,
+        });
+        expect(dup).toEqual({ fresh: false, written: false, jobs: [] });
+        expect(await store.outbox.get("d2")).toBeNull();
+      });
+
       it("a step decided on an old version writes nothing and says so", async () => {
         const c = await store.conversations.create(newConversation());
         await store.conversations.save({ ...c, lang: "en" });
