@@ -2,9 +2,16 @@
 // rows waiting behind an earlier one, and rows left by a crashed or stopped
 // instance (their lock expired). Woken by enqueues on any instance
 // (LISTEN/NOTIFY), by the job runner, and every pollIntervalMs.
+//
+// Every delivered row is deleted, so the outbox is all churn: where no
+// autovacuum runs (PGlite, or PostgreSQL with autovacuum off) the worker
+// vacuums it itself every few seconds, or its dead rows would make every
+// delete and claim slower, message after message.
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
 import type { JobRunner } from "./job-runner.js";
+
+const VACUUM_EVERY_MS = 5_000;
 
 export interface OutboxWorkerOptions {
   owner: string;
@@ -20,6 +27,7 @@ export class OutboxWorker {
   private again = false;
   private stopped = true;
   private unlisten: (() => Promise<void>) | null = null;
+  private vacuumTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly store: Store,
@@ -32,12 +40,23 @@ export class OutboxWorker {
     this.stopped = false;
     this.unlisten = await this.store.outbox.onEnqueued(() => this.wake());
     this.schedule(0);
+    if (!(await this.store.outbox.autovacuums())) {
+      if (this.store.db.engine === "pg") {
+        this.log.warn("autovacuum is off on this PostgreSQL server: the router vacuums its outbox itself; turn autovacuum on for the other tables");
+      }
+      this.vacuumTimer = setInterval(() => {
+        this.store.outbox.vacuum().catch((err: unknown) => this.log.warn({ err }, "outbox vacuum failed"));
+      }, VACUUM_EVERY_MS);
+      this.vacuumTimer.unref();
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.vacuumTimer) clearInterval(this.vacuumTimer);
+    this.vacuumTimer = null;
     await this.unlisten?.();
     this.unlisten = null;
   }

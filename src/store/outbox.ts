@@ -63,6 +63,10 @@ export interface OutboxRepository {
   retry(id: string, error: string, nextAttemptAt: Date): Promise<boolean>;
   /** Frees every row `owner` holds (at start-up: what this instance held when it stopped is due again). */
   releaseOwner(owner: string): Promise<number>;
+  /** Whether the database vacuums the outbox by itself (autovacuum on a server that runs it). */
+  autovacuums(): Promise<boolean>;
+  /** Removes dead rows now (for databases where no autovacuum runs). */
+  vacuum(): Promise<void>;
   /** Rows waiting (due or not, taken or not). */
   depth(): Promise<number>;
   get(idempotencyKey: string): Promise<OutboxItem | null>;
@@ -199,6 +203,20 @@ export function outboxRepository(ctx: RepoContext): OutboxRepository {
     async releaseOwner(owner) {
       const { rowCount } = await run(ctx.q, "outbox release", "UPDATE outbox SET locked_by = NULL, locked_until = NULL WHERE locked_by = $1::text", [owner]);
       return rowCount;
+    },
+
+    async autovacuums() {
+      if (ctx.db.engine === "pglite") return false; // one process, no autovacuum launcher
+      const { rows } = await run<{ on: string }>(ctx.q, "outbox settings", "SELECT current_setting('autovacuum') AS on", []);
+      return rows[0]?.on === "on";
+    },
+
+    async vacuum() {
+      try {
+        await ctx.db.exec("VACUUM outbox");
+      } catch (err) {
+        throw toSqlError("outbox vacuum", err);
+      }
     },
 
     async depth() {

@@ -2,6 +2,7 @@
 // (NNN_name.ts, exporting its SQL) and append it here. They are TypeScript
 // modules rather than .sql files because the build (tsc) copies no .sql files.
 import { migration001 } from "./001_initial.js";
+import { migration002 } from "./002_outbox_vacuum.js";
 
 export interface Migration {
   /** 1, 2, 3…: applied in this order, each exactly once. */
@@ -11,4 +12,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002];

@@ -652,6 +652,16 @@ export function defineStoreSuite(harness: StoreHarness): void {
         expect(batch.map((i) => i.idempotencyKey)).toEqual(["o1", "o2", "o4"]);
       });
 
+      it("can be vacuumed by the router where no autovacuum runs", async () => {
+        await store.outbox.enqueue(Array.from({ length: 50 }, (_, i) => ({ target: "client", payload: { i }, idempotencyKey: `v-${i}` })));
+        const { rows } = await store.db.query<{ id: string }>("SELECT id::text AS id FROM outbox");
+        await store.outbox.completeMany(rows.map((r) => r.id));
+        await store.outbox.vacuum();
+        expect(await store.outbox.depth()).toBe(0);
+        expect(typeof (await store.outbox.autovacuums())).toBe("boolean");
+        if (harness.engine === "pglite") expect(await store.outbox.autovacuums()).toBe(false);
+      });
+
       it("wakes listeners when something is enqueued", async () => {
         const targets: (string | null)[] = [];
         let wake!: () => void;
