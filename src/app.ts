@@ -13,7 +13,7 @@ import { systemClock, type Clock, type OperatorPort } from "./core/ports.js";
 import { baseUrl, buildHttp } from "./http/index.js";
 import { createLogging, type Logging } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics.js";
-import { errorReply, parseDirectoryTree, protocolErrorText } from "./protocol/index.js";
+import { parseDirectoryTree, protocolErrorText } from "./protocol/index.js";
 import { ConversationService } from "./router/conversation-service.js";
 import { DirectoryCache } from "./router/directory-cache.js";
 import { ChannelInbound } from "./router/inbound.js";
@@ -116,11 +116,9 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
       presence: (stanza, to, from) => presence(stanza, to, from),
     },
   });
+  // Set in start(), before the component connects: no stanza arrives earlier.
   let iqRoutes: ReturnType<typeof directoryHandlers> = {};
-  // Messages to the service JID: commands (protocol.md section 7), set in start().
-  let serviceMessage: Routes["serviceMessage"] = async (stanza) => {
-    await send(errorReply(stanza, "SERVICE_UNAVAILABLE", "to: commands are not available yet", { namespace: config.protocol.namespace }));
-  };
+  let serviceMessage: Routes["serviceMessage"] = async () => undefined;
   let presence: ReturnType<typeof presenceHandler> = async () => undefined;
   connection.onStanza(dispatcher);
 

@@ -93,6 +93,17 @@ describe("node src/main.ts", () => {
     const port = await freeHttpPort();
     const configFile = join(tmp, "router.json");
     writeFileSync(configFile, JSON.stringify({ log: { level: "info" } }));
+    const seedFile = join(tmp, "directory.json");
+    const seed = {
+      items: [
+        {
+          address: "supporto", type: "channel", mobileIsPublished: true, webIsPublished: true,
+          info: { name: "Supporto", status: "Assistenza", imageUrl: "", thumbUrl: "", defaultMessage: "" },
+          route: { mode: "bot", bot: { url: "http://127.0.0.1:9/webhook" } },
+        },
+      ],
+    };
+    writeFileSync(seedFile, JSON.stringify(seed));
     const run = router(
       {
         EIME_XMPP_SERVICE: prosody.componentService,
@@ -102,6 +113,7 @@ describe("node src/main.ts", () => {
         EIME_DATA_DIR: join(tmp, "data"),
         EIME_HTTP_PORT: String(port),
         EIME_ADMIN_TOKEN: "admin-token-123",
+        EIME_DIRECTORY_SEED: seedFile,
       },
       ["--config", configFile],
     );
@@ -116,6 +128,9 @@ describe("node src/main.ts", () => {
       }
       expect(ready).toBe(200);
       expect((await axios.get(`http://127.0.0.1:${port}/status`)).data).toBe("ONLINE");
+      // The empty database was seeded from EIME_DIRECTORY_SEED.
+      const directory = await axios.get(`http://127.0.0.1:${port}/admin/directory`, { headers: { authorization: "Bearer admin-token-123" } });
+      expect(directory.data).toEqual(seed);
       // Logs are JSON lines, per module; the secret never appears.
       const lines = run.stdout().trim().split("\n").map((l) => JSON.parse(l) as { module?: string; msg: string });
       expect(lines.find((l) => l.msg === "router started")).toMatchObject({ module: "app" });
