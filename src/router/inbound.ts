@@ -146,7 +146,7 @@ export class ChannelInbound {
     const { config } = this.deps;
     const view = await this.deps.directory.get();
     const viaServer = message.thread !== undefined ? view.channels.get(message.thread) : undefined;
-    if (viaServer && viaServer.serverAddress === to.local && view.serverAddresses.has(to.local)) {
+    if (viaServer && viaServer.serverAddress === to.local) {
       return {
         ok: true,
         channel: viaServer,
