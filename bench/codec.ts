@@ -10,7 +10,14 @@ import { chatText } from "../src/protocol/outbound.js";
 import { decodePayload } from "../src/protocol/payloads.js";
 import { buildRouterThread, checkIdentity, parseThread } from "../src/protocol/thread.js";
 
-const protocol = { namespace: "urn:eime:x:0", defaultLang: "it", defaultCountryCode: "39", maxPayloadBytes: 65536, maxTextLength: 4096, maxListEntries: 500 };
+const protocol = {
+  namespace: "urn:eime:x:0",
+  defaultLang: "it",
+  defaultCountryCode: "39",
+  maxPayloadBytes: 65536,
+  maxTextLength: 4096,
+  maxListEntries: 500,
+};
 const thread = `${encodeBase64(msisdnHash("393471111111"))}|$|${encodeBase64("Supporto")}`;
 const STANZA =
   `<message xmlns="jabber:component:accept" from="393471111111@eime.local/android-7" to="supporto@router.eime.local" type="chat" id="c2a9" xml:lang="it">` +
@@ -63,4 +70,6 @@ function run(ms: number): { ops: number; elapsed: number } {
 run(1000); // warm-up
 const { ops, elapsed } = run(4000);
 const perSec = Math.round((ops / elapsed) * 1000);
-console.log(`codec round trip (decode v2.1 chat_text + encode reply): ${perSec.toLocaleString("en-US")} ops/s, ${(1e6 / perSec).toFixed(1)} µs/op (${ops} ops in ${(elapsed / 1000).toFixed(2)} s; checksum ${sink % 1000})`);
+console.log(
+  `codec round trip (decode v2.1 chat_text + encode reply): ${perSec.toLocaleString("en-US")} ops/s, ${(1e6 / perSec).toFixed(1)} µs/op (${ops} ops in ${(elapsed / 1000).toFixed(2)} s; checksum ${sink % 1000})`,
+);

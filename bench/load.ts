@@ -280,7 +280,12 @@ export async function openLoop(hub: Hub, convs: Conv[], o: OpenOptions, w: Windo
 }
 
 /** One message on each conversation (at most `concurrency` at once), each awaited: opens conversations. */
-export async function oneEach(hub: Hub, convs: Conv[], concurrency: number, drainMs: number): Promise<{ ok: number; timeouts: number; errors: number; ms: number }> {
+export async function oneEach(
+  hub: Hub,
+  convs: Conv[],
+  concurrency: number,
+  drainMs: number,
+): Promise<{ ok: number; timeouts: number; errors: number; ms: number }> {
   let next = 0;
   let ok = 0;
   let timeouts = 0;

@@ -52,12 +52,23 @@ export async function dropAll(): Promise<void> {
 
 /** Inbound (user) messages stored in a bench database. */
 export async function countInbound(url: string): Promise<number> {
-  return admin(url, async (c) => (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM messages WHERE direction = 'in'")).rows[0]!.n);
+  return admin(
+    url,
+    async (c) => (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM messages WHERE direction = 'in'")).rows[0]!.n,
+  );
 }
 
 /** How many of these stanza ids (the duplicate keys) the router stored. */
 export async function countStored(url: string, ids: string[]): Promise<number> {
-  return admin(url, async (c) => (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM messages WHERE direction = 'in' AND dedupe_key = ANY($1::text[])", [ids])).rows[0]!.n);
+  return admin(
+    url,
+    async (c) =>
+      (
+        await c.query<{ n: number }>("SELECT count(*)::int AS n FROM messages WHERE direction = 'in' AND dedupe_key = ANY($1::text[])", [
+          ids,
+        ])
+      ).rows[0]!.n,
+  );
 }
 
 /** Checks the server answers; a clear message otherwise. */
@@ -65,6 +76,8 @@ export async function checkServer(adminUrl: string): Promise<string> {
   try {
     return await admin(adminUrl, async (c) => (await c.query<{ server_version: string }>("SHOW server_version")).rows[0]!.server_version);
   } catch (err) {
-    throw new Error(`PostgreSQL at ${adminUrl} does not answer (${(err as Error).message}); start it or pass --pg-url, or --db pglite`, { cause: err });
+    throw new Error(`PostgreSQL at ${adminUrl} does not answer (${(err as Error).message}); start it or pass --pg-url, or --db pglite`, {
+      cause: err,
+    });
   }
 }

@@ -179,7 +179,9 @@ export function startChild(module: string, args: string[], opts: { logFile: stri
 
 export function logTail(file: string, lines: number): string {
   try {
-    const all = readFileSync(file, "utf8").split("\n").filter((l) => l !== "");
+    const all = readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l !== "");
     return all.slice(-lines).join("\n");
   } catch {
     return "(no log)";

@@ -99,7 +99,14 @@ serveParent({
       gc();
     }
     const m = process.memoryUsage();
-    return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, gc: !!(msg.gc && gc) };
+    return {
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
+      arrayBuffers: m.arrayBuffers,
+      gc: !!(msg.gc && gc),
+    };
   },
   async count() {
     const { rows } = await app.store.db.query<{ direction: string; n: number }>(

@@ -35,7 +35,17 @@ import { connectClient, type TestClient } from "../test/e2e/harness/client.js";
 import { startProsody, type Prosody } from "../test/e2e/harness/prosody.js";
 import { closedLoop, type Conv, Hub, latencySummary, type LoopResult, oneEach, openLoop, sleep } from "./load.js";
 import { checkServer, countInbound, countStored, createDatabase, dropAll, type BenchDatabase } from "./pg.js";
-import { benchFile, type Child, noDelay, cpuOfCommand, logTail, machineBusySeconds, procSample, selfCpuSeconds, startChild } from "./proc.js";
+import {
+  benchFile,
+  type Child,
+  noDelay,
+  cpuOfCommand,
+  logTail,
+  machineBusySeconds,
+  procSample,
+  selfCpuSeconds,
+  startChild,
+} from "./proc.js";
 import { summarizeProfile } from "./profile-summary.js";
 import { conv, echoTarget, msisdnOf, routerTarget } from "./targets.js";
 
@@ -64,7 +74,15 @@ const { values: argv } = parseArgs({
 
 if (argv.help) {
   const lines = readFileSync(new URL(import.meta.url), "utf8").split("\n");
-  console.log(lines.slice(0, lines.findIndex((l) => !l.startsWith("//"))).map((l) => l.slice(3)).join("\n"));
+  console.log(
+    lines
+      .slice(
+        0,
+        lines.findIndex((l) => !l.startsWith("//")),
+      )
+      .map((l) => l.slice(3))
+      .join("\n"),
+  );
   process.exit(0);
 }
 
@@ -81,10 +99,15 @@ const opts = {
   seconds: num(argv.seconds, quick ? 3 : 10, "seconds"),
   warmup: num(argv.warmup, quick ? 1 : 3, "warmup"),
   timeoutMs: num(argv.timeout, 10, "timeout") * 1000,
-  dbs: argv.db.split(",").map((s) => s.trim()).filter(Boolean) as ("pg" | "pglite")[],
+  dbs: argv.db
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean) as ("pg" | "pglite")[],
   pgUrl: argv["pg-url"],
   scenario: argv.scenario as "all" | "table" | "conversations",
-  checkpoints: (argv.conversations ?? (quick ? "100,1000" : "100,1000,10000")).split(",").map((s) => Math.round(num(s, 0, "conversations"))),
+  checkpoints: (argv.conversations ?? (quick ? "100,1000" : "100,1000,10000"))
+    .split(",")
+    .map((s) => Math.round(num(s, 0, "conversations"))),
   conversationsDb: argv["conversations-db"] as "pg" | "pglite",
   cpuProf: argv["cpu-prof"],
   cpuProfProcess: argv["cpu-prof-process"],
@@ -94,7 +117,8 @@ const opts = {
 // Children read it from the environment they inherit.
 if (opts.nodelay) process.env.BENCH_NODELAY = "1";
 for (const d of [...opts.dbs, opts.conversationsDb]) if (d !== "pg" && d !== "pglite") throw new Error(`--db: pg or pglite, not ${d}`);
-if (!["all", "table", "conversations"].includes(opts.scenario)) throw new Error(`--scenario: all, table or conversations, not ${opts.scenario}`);
+if (!["all", "table", "conversations"].includes(opts.scenario))
+  throw new Error(`--scenario: all, table or conversations, not ${opts.scenario}`);
 const runTable = opts.scenario !== "conversations";
 const runConversations = opts.scenario !== "table";
 
@@ -131,7 +155,14 @@ function snapshot(pids: Record<string, number | undefined>, withPostgres: boolea
     procs[name] = p?.cpuSeconds ?? 0;
     sys[name] = p?.systemSeconds ?? 0;
   }
-  return { t: performance.now(), machine: machineBusySeconds(), self: selfCpuSeconds(), procs, sys, postgres: withPostgres ? cpuOfCommand("postgres") : 0 };
+  return {
+    t: performance.now(),
+    machine: machineBusySeconds(),
+    self: selfCpuSeconds(),
+    procs,
+    sys,
+    postgres: withPostgres ? cpuOfCommand("postgres") : 0,
+  };
 }
 
 /** CPU seconds per process (and the machine) between two snapshots. */
@@ -193,7 +224,21 @@ const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b
 
 function table(rows: PhaseResult[]): string {
   const ceiling = rows.find((r) => r.name === "ceiling");
-  const head = ["", "msgs/s", "×ceil", "p50 ms", "×ceil", "p95 ms", "×ceil", "p99 ms", "×ceil", "+p99 ms", "RSS MB", "CPU s/1k msgs", "other cores"];
+  const head = [
+    "",
+    "msgs/s",
+    "×ceil",
+    "p50 ms",
+    "×ceil",
+    "p95 ms",
+    "×ceil",
+    "p99 ms",
+    "×ceil",
+    "+p99 ms",
+    "RSS MB",
+    "CPU s/1k msgs",
+    "other cores",
+  ];
   // "other cores": CPU used by processes outside the benchmark, closed loop / open loop (noise when > 0.1).
   const lines = [head];
   for (const r of rows) {
@@ -254,7 +299,9 @@ async function startBot(): Promise<{ child: Child; url: string }> {
 }
 
 async function startEcho(p: Prosody): Promise<Child> {
-  const child = startChild(benchFile("echo-component.ts"), [p.componentService, p.componentDomain, p.secret], { logFile: join(workDir, "echo.log") });
+  const child = startChild(benchFile("echo-component.ts"), [p.componentService, p.componentDomain, p.secret], {
+    logFile: join(workDir, "echo.log"),
+  });
   children.add(child);
   await child.next("ready", 15_000);
   return child;
@@ -272,7 +319,13 @@ async function startRouter(p: Prosody, botUrl: string, engine: "pg" | "pglite", 
   const db = engine === "pg" ? await createDatabase(opts.pgUrl) : undefined;
   const config = {
     instanceId: `bench-${tag}`,
-    xmpp: { service: p.componentService, domain: p.componentDomain, secret: p.secret, userDomain: p.userDomain, outboundQueueLimit: 1_000_000 },
+    xmpp: {
+      service: p.componentService,
+      domain: p.componentDomain,
+      secret: p.secret,
+      userDomain: p.userDomain,
+      outboundQueueLimit: 1_000_000,
+    },
     database: db ? { url: db.url } : { dataDir: "memory://" },
     http: { port: 0 },
     tokens: { verifier: "none" },
@@ -341,7 +394,8 @@ async function settle(p: Prosody, what: string): Promise<void> {
 
 function outcomeNotes(name: string, r: LoopResult): string[] {
   const notes: string[] = [];
-  if (r.timeouts || r.errors || r.lost) notes.push(`${name}: ${r.timeouts} timeouts (> ${opts.timeoutMs / 1000} s), ${r.errors} errors, ${r.lost} unanswered after the drain`);
+  if (r.timeouts || r.errors || r.lost)
+    notes.push(`${name}: ${r.timeouts} timeouts (> ${opts.timeoutMs / 1000} s), ${r.errors} errors, ${r.lost} unanswered after the drain`);
   return notes;
 }
 
@@ -365,7 +419,13 @@ async function measure(
   const closed = await closedLoop(
     hub,
     convs,
-    { inflight: opts.inflight, warmupMs: opts.warmup * 1000, measureMs: opts.seconds * 1000, drainMs: opts.timeoutMs + 2000, spread: "fixed" },
+    {
+      inflight: opts.inflight,
+      warmupMs: opts.warmup * 1000,
+      measureMs: opts.seconds * 1000,
+      drainMs: opts.timeoutMs + 2000,
+      spread: "fixed",
+    },
     {
       start: () => {
         for (const h of hooks) h.start();
@@ -388,13 +448,27 @@ async function measure(
   const notes = outcomeNotes(`${name} closed loop`, closed);
   let open: PhaseResult["open"] | undefined;
   if (openRate !== undefined) open = await measureOpen(name, convs, openRate, pids, withPostgres);
-  return { name, closed, closedCpu, open, rssBytes: rss, cpuPer1k: closed.replies > 0 ? (componentCpu / closed.replies) * 1000 : Number.NaN, notes };
+  return {
+    name,
+    closed,
+    closedCpu,
+    open,
+    rssBytes: rss,
+    cpuPer1k: closed.replies > 0 ? (componentCpu / closed.replies) * 1000 : Number.NaN,
+    notes,
+  };
 }
 
 type OpenResult = PhaseResult["open"] & { componentMicrosPerMsg?: number; otherCores?: number };
 
 /** The open loop at `rate`; `pids` (with `component`) are charged for the window's CPU. */
-async function measureOpen(name: string, convs: Conv[], rate: number, pids: Record<string, number | undefined> = {}, withPostgres = false): Promise<OpenResult> {
+async function measureOpen(
+  name: string,
+  convs: Conv[],
+  rate: number,
+  pids: Record<string, number | undefined> = {},
+  withPostgres = false,
+): Promise<OpenResult> {
   log(`${name}: open loop at ${rate.toFixed(0)} msgs/s, ${opts.warmup} s warm-up + ${opts.seconds} s`);
   let a: Snapshot | undefined;
   let b: Snapshot | undefined;
@@ -485,13 +559,18 @@ async function routerPhase(p: Prosody, botUrl: string, botPid: number, engine: "
   log(`${name}: starting the router (${engine === "pg" ? "fresh PostgreSQL database" : "PGlite in memory"})`);
   const t0 = performance.now();
   const router = await startRouter(p, botUrl, engine, engine);
-  log(`${name}: router ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (pid ${router.child.pid}${router.db ? `, database ${router.db.name}` : ""})`);
+  log(
+    `${name}: router ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (pid ${router.child.pid}${router.db ? `, database ${router.db.name}` : ""})`,
+  );
   try {
     hub.target = routerTarget(p.componentDomain, name);
     const convs = phaseConvs();
     // The first message of a conversation gets a greeting and the echo: open them all first.
     const opened = await oneEach(hub, convs, opts.inflight, opts.timeoutMs + 2000);
-    log(`${name}: ${opened.ok}/${convs.length} conversations opened in ${(opened.ms / 1000).toFixed(1)} s` + (opened.timeouts || opened.errors ? ` (${opened.timeouts} timeouts, ${opened.errors} errors)` : ""));
+    log(
+      `${name}: ${opened.ok}/${convs.length} conversations opened in ${(opened.ms / 1000).toFixed(1)} s` +
+        (opened.timeouts || opened.errors ? ` (${opened.timeouts} timeouts, ${opened.errors} errors)` : ""),
+    );
     const pids = { prosody: p.pid, component: router.child.pid, bot: botPid };
     let profiling: Promise<unknown> = Promise.resolve();
     const profile = opts.cpuProf
@@ -540,7 +619,16 @@ async function routerPhase(p: Prosody, botUrl: string, botPid: number, engine: "
     const ok0 = hub.ok;
     if (profile) hooks.push(profile);
     // The window's reply count, known once the closed loop returns (the hooks' stop() runs after it).
-    const m = await measure(name, convs, pids, router.child.pid, engine === "pg", undefined, hooks, (r) => (closedReplies = () => r.replies));
+    const m = await measure(
+      name,
+      convs,
+      pids,
+      router.child.pid,
+      engine === "pg",
+      undefined,
+      hooks,
+      (r) => (closedReplies = () => r.replies),
+    );
     if (perMessage) log(perMessage);
     log(loopLine);
     // Informational: latency at half of the router's own throughput (a load it sustains).
@@ -552,7 +640,11 @@ async function routerPhase(p: Prosody, botUrl: string, botPid: number, engine: "
     await router.child.request("idle", {}, 15_000);
     const sentToRouter = hub.sent - sent0 + convs.length;
     const repliedByRouter = hub.ok - ok0 + opened.ok;
-    const counts = await router.child.request<{ type: string; inbound: number; outbound: number; conversations: number; outbox: number }>("count", {}, 15_000);
+    const counts = await router.child.request<{ type: string; inbound: number; outbound: number; conversations: number; outbox: number }>(
+      "count",
+      {},
+      15_000,
+    );
     notes.push(
       `${name}: persisted ${counts.inbound} inbound and ${counts.outbound} outbound messages in ${counts.conversations} conversations, outbox depth ${counts.outbox}; ` +
         `${sentToRouter} messages sent to this router, ${repliedByRouter} echoes received`,
@@ -570,7 +662,13 @@ async function routerPhase(p: Prosody, botUrl: string, botPid: number, engine: "
  * The router at half the ceiling's throughput, on a fresh database: run after
  * everything else, since it overloads the router (and Prosody behind it).
  */
-async function routerOverload(p: Prosody, botUrl: string, botPid: number, engine: "pg" | "pglite", rate: number): Promise<{ open: PhaseResult["open"]; notes: string[] }> {
+async function routerOverload(
+  p: Prosody,
+  botUrl: string,
+  botPid: number,
+  engine: "pg" | "pglite",
+  rate: number,
+): Promise<{ open: PhaseResult["open"]; notes: string[] }> {
   const name = `router-${engine}`;
   await settle(p, `${name} overload`);
   log(`${name}: starting a fresh router for the run at ½ ceiling`);
@@ -594,7 +692,9 @@ async function routerOverload(p: Prosody, botUrl: string, botPid: number, engine
       .request<{ type: string; inbound: number; error?: string }>("count", {}, 15_000)
       .catch((err: Error) => ({ type: "count", inbound: -1, error: err.message }));
     if (counts.inbound >= 0) {
-      notes.push(`${name} at ½ ceiling: ${sent} messages sent; ${counts.inbound - opened.ok} of them stored by the time the run ended (the rest queued in the router's memory)`);
+      notes.push(
+        `${name} at ½ ceiling: ${sent} messages sent; ${counts.inbound - opened.ok} of them stored by the time the run ended (the rest queued in the router's memory)`,
+      );
     }
     return { open, notes };
   } finally {
@@ -605,7 +705,10 @@ async function routerOverload(p: Prosody, botUrl: string, botPid: number, engine
       // A message stored but not yet answered when the router stopped is not lost: its reply waits in the outbox.
       const stored = await countInbound(db.url);
       await sleep(2000); // bounces of what Prosody still held for the component arrive as late errors
-      const silent = hub.neverAnswered().filter((seq) => !unanswered0.has(seq)).map((seq) => `b${seq}`);
+      const silent = hub
+        .neverAnswered()
+        .filter((seq) => !unanswered0.has(seq))
+        .map((seq) => `b${seq}`);
       const silentStored = silent.length > 0 ? await countStored(db.url, silent) : 0;
       notes.push(
         `${name} after the ½-ceiling run and stop: ${sent} messages sent, ${stored - openedOk} stored; ` +
@@ -636,7 +739,11 @@ interface Checkpoint {
   problems: string;
 }
 
-async function conversationsScenario(p: Prosody, botUrl: string, botPid: number): Promise<{ rows: Checkpoint[]; base: { heapUsed: number; rss: number } }> {
+async function conversationsScenario(
+  p: Prosody,
+  botUrl: string,
+  botPid: number,
+): Promise<{ rows: Checkpoint[]; base: { heapUsed: number; rss: number } }> {
   const engine = opts.conversationsDb;
   const name = `conversations-${engine}`;
   const max = Math.max(...opts.checkpoints);
@@ -658,7 +765,10 @@ async function conversationsScenario(p: Prosody, botUrl: string, botPid: number)
       const batch = all.slice(opened, target);
       const o = await oneEach(hub, batch, opts.inflight, opts.timeoutMs + 2000);
       opened = target;
-      log(`${name}: ${target} open (${o.ok} of ${batch.length} new ones in ${(o.ms / 1000).toFixed(1)} s, ${(batch.length / (o.ms / 1000)).toFixed(0)}/s)` + (o.timeouts || o.errors ? `; ${o.timeouts} timeouts, ${o.errors} errors` : ""));
+      log(
+        `${name}: ${target} open (${o.ok} of ${batch.length} new ones in ${(o.ms / 1000).toFixed(1)} s, ${(batch.length / (o.ms / 1000)).toFixed(0)}/s)` +
+          (o.timeouts || o.errors ? `; ${o.timeouts} timeouts, ${o.errors} errors` : ""),
+      );
       await router.child.request("idle", {}, 15_000);
       const mem = await router.child.request<Mem>("mem", { gc: true });
       const convs = all.slice(0, target);
@@ -668,7 +778,13 @@ async function conversationsScenario(p: Prosody, botUrl: string, botPid: number)
       const r = await closedLoop(
         hub,
         convs,
-        { inflight: Math.min(opts.inflight, target), warmupMs: opts.warmup * 1000, measureMs: opts.seconds * 1000, drainMs: opts.timeoutMs + 2000, spread: "random" },
+        {
+          inflight: Math.min(opts.inflight, target),
+          warmupMs: opts.warmup * 1000,
+          measureMs: opts.seconds * 1000,
+          drainMs: opts.timeoutMs + 2000,
+          spread: "random",
+        },
         { start: () => (a = snapshot(pids, engine === "pg")), end: () => (b = snapshot(pids, engine === "pg")) },
       );
       const cpu = cpuBetween(a!, b!);
@@ -684,9 +800,17 @@ async function conversationsScenario(p: Prosody, botUrl: string, botPid: number)
         p99: l.p99,
         heapUsed: mem.heapUsed,
         rss: mem.rss,
-        problems: [o.timeouts + r.timeouts && `${o.timeouts + r.timeouts} timeouts`, o.errors + r.errors && `${o.errors + r.errors} errors`, r.lost && `${r.lost} lost`].filter(Boolean).join(", "),
+        problems: [
+          o.timeouts + r.timeouts && `${o.timeouts + r.timeouts} timeouts`,
+          o.errors + r.errors && `${o.errors + r.errors} errors`,
+          r.lost && `${r.lost} lost`,
+        ]
+          .filter(Boolean)
+          .join(", "),
       });
-      log(`${name}: ${target} conversations: ${r.rate.toFixed(0)} msgs/s, router ${rows.at(-1)!.cpuMicrosPerMsg.toFixed(0)} µs CPU/msg, heap ${(mem.heapUsed / 2 ** 20).toFixed(1)} MB, RSS ${(mem.rss / 2 ** 20).toFixed(0)} MB`);
+      log(
+        `${name}: ${target} conversations: ${r.rate.toFixed(0)} msgs/s, router ${rows.at(-1)!.cpuMicrosPerMsg.toFixed(0)} µs CPU/msg, heap ${(mem.heapUsed / 2 ** 20).toFixed(1)} MB, RSS ${(mem.rss / 2 ** 20).toFixed(0)} MB`,
+      );
     }
     return { rows, base: { heapUsed: base.heapUsed, rss: base.rss } };
   } finally {
@@ -705,8 +829,26 @@ function ownHalfTable(rows: { router: PhaseResult; ceiling: OpenResult }[]): str
     const c = latencySummary(ceiling.latencies);
     const us = (v: number | undefined) => (v === undefined ? "" : v.toFixed(0));
     const oc = (v: number | undefined) => (v === undefined ? "" : v.toFixed(2));
-    lines.push([`ceiling @ ${router.name} rate`, ceiling.sendRate.toFixed(0), fmt(c.p50, 2), fmt(c.p95, 2), fmt(c.p99, 2), us(ceiling.componentMicrosPerMsg), String(ceiling.timeouts + ceiling.lost), oc(ceiling.otherCores)]);
-    lines.push([router.name, own.sendRate.toFixed(0), fmt(r.p50, 2), fmt(r.p95, 2), fmt(r.p99, 2), us(own.componentMicrosPerMsg), String(own.timeouts + own.lost), oc(own.otherCores)]);
+    lines.push([
+      `ceiling @ ${router.name} rate`,
+      ceiling.sendRate.toFixed(0),
+      fmt(c.p50, 2),
+      fmt(c.p95, 2),
+      fmt(c.p99, 2),
+      us(ceiling.componentMicrosPerMsg),
+      String(ceiling.timeouts + ceiling.lost),
+      oc(ceiling.otherCores),
+    ]);
+    lines.push([
+      router.name,
+      own.sendRate.toFixed(0),
+      fmt(r.p50, 2),
+      fmt(r.p95, 2),
+      fmt(r.p99, 2),
+      us(own.componentMicrosPerMsg),
+      String(own.timeouts + own.lost),
+      oc(own.otherCores),
+    ]);
     lines.push([`  added by the router`, "", fmt(r.p50 - c.p50, 2), fmt(r.p95 - c.p95, 2), fmt(r.p99 - c.p99, 2), "", "", ""]);
   }
   const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
@@ -716,7 +858,20 @@ function ownHalfTable(rows: { router: PhaseResult; ceiling: OpenResult }[]): str
 }
 
 function conversationsTable(rows: Checkpoint[], base: { heapUsed: number; rss: number }): string {
-  const head = ["open convs", "msgs/s", "router µs CPU/msg", "postgres µs/msg", "p50 ms", "p99 ms", "heap MB", "RSS MB", "Δheap/conv KB", "ΔRSS/conv KB", "other cores", "problems"];
+  const head = [
+    "open convs",
+    "msgs/s",
+    "router µs CPU/msg",
+    "postgres µs/msg",
+    "p50 ms",
+    "p99 ms",
+    "heap MB",
+    "RSS MB",
+    "Δheap/conv KB",
+    "ΔRSS/conv KB",
+    "other cores",
+    "problems",
+  ];
   const lines = [head];
   let prev = { conversations: 0, heapUsed: base.heapUsed, rss: base.rss };
   for (const r of rows) {
@@ -738,7 +893,9 @@ function conversationsTable(rows: Checkpoint[], base: { heapUsed: number; rss: n
     prev = r;
   }
   const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-  const out = lines.map((l) => l.map((c, i) => (i === 0 || i === head.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "));
+  const out = lines.map((l) =>
+    l.map((c, i) => (i === 0 || i === head.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "),
+  );
   out.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
   return out.join("\n");
 }
@@ -755,7 +912,9 @@ async function main(): Promise<void> {
   })();
   const cpu = cpus()[0]?.model ?? "?";
   console.log(
-    `eime-router benchmark — ${new Date().toISOString()} — commit ${commit}, node ${process.version}, ${cpus().length} × ${cpu}, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`,
+    `eime-router benchmark — ${new Date().toISOString()} — commit ${commit}, node ${process.version}, ${cpus().length} × ${cpu}, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
   );
   console.log(
     `clients ${opts.clients}, in flight ${opts.inflight}, warm-up ${opts.warmup} s, window ${opts.seconds} s, timeout ${opts.timeoutMs / 1000} s, databases ${opts.dbs.join(", ")}${opts.cpuProf || opts.cpuProfProcess ? ", router CPU profile on" : ""}${opts.nodelay ? ", TCP_NODELAY on every XMPP socket" : ""}; logs in ${workDir}`,
@@ -768,7 +927,9 @@ async function main(): Promise<void> {
     const busy = (machineBusySeconds() - m0) / 2;
     const quiet = busy < 0.25;
     if (quiet || performance.now() >= deadline) {
-      console.log(`machine busy before start: ${busy.toFixed(2)} cores${quiet ? "" : " — other processes are running: figures will be lower and noisier"}`);
+      console.log(
+        `machine busy before start: ${busy.toFixed(2)} cores${quiet ? "" : " — other processes are running: figures will be lower and noisier"}`,
+      );
       break;
     }
     log(`machine busy ${busy.toFixed(2)} cores: waiting for it to calm down (--wait-quiet)`);
@@ -786,7 +947,11 @@ async function main(): Promise<void> {
   t = performance.now();
   for (let i = 0; i < users.length; i += 10) {
     const batch = users.slice(i, i + 10);
-    clients.push(...(await Promise.all(batch.map((u) => connectClient({ prosody: prosody!, username: u.username, password: u.password, resource: "android-bench" })))));
+    clients.push(
+      ...(await Promise.all(
+        batch.map((u) => connectClient({ prosody: prosody!, username: u.username, password: u.password, resource: "android-bench" })),
+      )),
+    );
   }
   for (const c of clients) {
     if (opts.nodelay) noDelay(c.xmpp as unknown as Parameters<typeof noDelay>[0]);
@@ -821,7 +986,13 @@ async function main(): Promise<void> {
     const echo = await startEcho(prosody);
     hub.target = echoTarget(prosody.componentDomain);
     for (const r of routersWithOwnHalf) {
-      atOwnHalf.push({ router: r, ceiling: await measureOpen(`ceiling @½ ${r.name}`, phaseConvs(), r.ownHalf!.sendRate, { prosody: prosody.pid, component: echo.pid }) });
+      atOwnHalf.push({
+        router: r,
+        ceiling: await measureOpen(`ceiling @½ ${r.name}`, phaseConvs(), r.ownHalf!.sendRate, {
+          prosody: prosody.pid,
+          component: echo.pid,
+        }),
+      });
     }
     await echo.stop();
     children.delete(echo);
@@ -842,7 +1013,9 @@ async function main(): Promise<void> {
     console.log(
       `Throughput: ${opts.inflight} messages in flight over ${opts.clients} clients (closed loop). Latency: send→reply at ${ceiling.openRate.toFixed(0)} msgs/s = ½ ceiling (open loop).`,
     );
-    console.log(`RSS and CPU: the component's process (echo component or router, PGlite included); CPU per 1,000 replies in the closed loop.`);
+    console.log(
+      `RSS and CPU: the component's process (echo component or router, PGlite included); CPU per 1,000 replies in the closed loop.`,
+    );
     console.log(`other cores: CPU used by processes outside the benchmark during the closed / open loop (noise when above 0.1).\n`);
     console.log(table(results));
     console.log("");
@@ -867,12 +1040,18 @@ async function main(): Promise<void> {
     }
     if (hub.errorSamples.length > 0) console.log(`error replies (first ${hub.errorSamples.length}): ${hub.errorSamples.join(" | ")}`);
     if (hub.late + hub.lateErrors > 0) {
-      console.log(`${hub.late} echoes and ${hub.lateErrors} error replies arrived after their message had timed out or was abandoned (the runs at ½ ceiling)`);
+      console.log(
+        `${hub.late} echoes and ${hub.lateErrors} error replies arrived after their message had timed out or was abandoned (the runs at ½ ceiling)`,
+      );
     }
   }
   if (scenario) {
-    console.log(`\nConversations scenario (${opts.conversationsDb}): ${Math.min(opts.inflight, Math.max(...opts.checkpoints))} in flight, each message to a random open conversation; memory after a forced GC in the router, before the measurement.`);
-    console.log(`Baseline before any conversation: heap ${(scenario.base.heapUsed / 2 ** 20).toFixed(1)} MB, RSS ${(scenario.base.rss / 2 ** 20).toFixed(0)} MB\n`);
+    console.log(
+      `\nConversations scenario (${opts.conversationsDb}): ${Math.min(opts.inflight, Math.max(...opts.checkpoints))} in flight, each message to a random open conversation; memory after a forced GC in the router, before the measurement.`,
+    );
+    console.log(
+      `Baseline before any conversation: heap ${(scenario.base.heapUsed / 2 ** 20).toFixed(1)} MB, RSS ${(scenario.base.rss / 2 ** 20).toFixed(0)} MB\n`,
+    );
     console.log(conversationsTable(scenario.rows, scenario.base));
   }
 

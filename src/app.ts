@@ -46,8 +46,7 @@ export interface App {
   readonly httpAddress: string | undefined;
 }
 
-const within = <T>(ms: number, p: Promise<T>) =>
-  Promise.race([p, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
+const within = <T>(ms: number, p: Promise<T>) => Promise.race([p, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
 
 export function buildApp(config: Config, options: AppOptions = {}): App {
   const logging = options.logging ?? createLogging(config.log);

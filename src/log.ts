@@ -17,7 +17,13 @@ function paths(keys: string[]): string[] {
 
 /** A stable, non-reversible tag for an MSISDN in logs (not the protocol hash). */
 export function msisdnTag(msisdn: string): string {
-  return "msisdn#" + createHash("sha256").update("eime-log:" + msisdn).digest("hex").slice(0, 12);
+  return (
+    "msisdn#" +
+    createHash("sha256")
+      .update("eime-log:" + msisdn)
+      .digest("hex")
+      .slice(0, 12)
+  );
 }
 
 function censor(value: unknown, path: string[]): unknown {

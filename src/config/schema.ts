@@ -11,10 +11,7 @@ const httpUrl = z.url({ protocol: /^https?$/ });
 /** `none`, `hmac:SECRET` or `http:URL` (operations.md, EIME_TOKEN_VERIFIER). */
 const tokenVerifier = z
   .string()
-  .refine(
-    (v) => v === "none" || /^hmac:.+/.test(v) || /^http:https?:\/\/.+/.test(v),
-    "must be none, hmac:SECRET or http:URL",
-  );
+  .refine((v) => v === "none" || /^hmac:.+/.test(v) || /^http:https?:\/\/.+/.test(v), "must be none, hmac:SECRET or http:URL");
 
 export const ConfigSchema = z.strictObject({
   /**
@@ -44,7 +41,10 @@ export const ConfigSchema = z.strictObject({
   }),
   database: z.strictObject({
     /** PostgreSQL URL; unset means embedded PGlite. */
-    url: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+      .optional(),
     /** Where PGlite keeps its files; `memory://` keeps nothing. */
     dataDir: z.string().min(1),
     poolMax: count,

@@ -50,14 +50,23 @@ import {
   type InboundMessage,
 } from "../protocol/index.js";
 import type { Repositories } from "../store/index.js";
-import { cleanName, DEFAULT_GROUPS, jidKey, planEntry, resolveAddress, searchHits, searchKeys, type RosterGroups, type WantedEntry } from "./rules.js";
+import {
+  cleanName,
+  DEFAULT_GROUPS,
+  jidKey,
+  planEntry,
+  resolveAddress,
+  searchHits,
+  searchKeys,
+  type RosterGroups,
+  type WantedEntry,
+} from "./rules.js";
 
 /** The section 7 codes plus the two registry codes this module adds (see the top of the file). */
 export type ContactsErrorCode = CommandErrorCode | "ROSTER_NOT_PERMITTED" | "INTERNAL_ERROR";
 
 export type ContactsResult =
-  | ({ status: 0 } & CommandFields)
-  | ({ status: 1; errorCode: ContactsErrorCode; errorMessages: string[] } & CommandFields);
+  ({ status: 0 } & CommandFields) | ({ status: 1; errorCode: ContactsErrorCode; errorMessages: string[] } & CommandFields);
 
 /** The sender of a command, as the dispatcher parsed it. */
 export interface CommandSender {
@@ -90,8 +99,12 @@ const PHONE_LIKE = /^[\d\s+\-().\/]+$/;
 
 const isCommand = (t: string): t is "cmd_add_to_roster" | "cmd_search_users" => t === "cmd_add_to_roster" || t === "cmd_search_users";
 
-const failure = (errorCode: ContactsErrorCode, errorMessages: string[], fields: CommandFields = {}): ContactsResult => ({ status: 1, errorCode, errorMessages, ...fields });
-
+const failure = (errorCode: ContactsErrorCode, errorMessages: string[], fields: CommandFields = {}): ContactsResult => ({
+  status: 1,
+  errorCode,
+  errorMessages,
+  ...fields,
+});
 
 /** A failed store call: SQL_ERROR, anything else is a bug and goes up. */
 class StoreFailure extends Error {}
@@ -187,11 +200,10 @@ export class ContactsCommands {
     const { config, roster, store, log } = this.deps;
     await this.rosterSettled();
     if (!roster.permitted()) {
-      return failure(
-        "ROSTER_NOT_PERMITTED",
-        ["the XMPP server granted the router no roster privilege (XEP-0356): nothing was added"],
-        { added: [], unchanged: [] },
-      );
+      return failure("ROSTER_NOT_PERMITTED", ["the XMPP server granted the router no roster privilege (XEP-0356): nothing was added"], {
+        added: [],
+        unchanged: [],
+      });
     }
     const channels = await this.storeCall(() => this.deps.channels());
     const resolved = entries.map((e) => ({ entry: e, r: resolveAddress(e.address, channels, config.protocol.defaultCountryCode) }));
@@ -313,7 +325,9 @@ export class ContactsCommands {
     const { keys } = searchKeys(userList, hashed, config.protocol.defaultCountryCode);
     const now = this.clock.now();
     const limits = config.contacts;
-    const requests = await this.storeCall(() => store.rateLimits.hit(`search-requests:${sender.msisdn}`, HOUR_MS, 1, limits.searchRequestsPerHour, now));
+    const requests = await this.storeCall(() =>
+      store.rateLimits.hit(`search-requests:${sender.msisdn}`, HOUR_MS, 1, limits.searchRequestsPerHour, now),
+    );
     if (!requests.allowed) {
       return failure("RATE_LIMITED", [`at most ${limits.searchRequestsPerHour} searches per hour: retry later`], { users: [] });
     }
@@ -324,7 +338,9 @@ export class ContactsCommands {
       if (!numbers.allowed) {
         return failure(
           "RATE_LIMITED",
-          [`at most ${limits.searchNumbersPerHour} numbers searched per hour (${numbers.count} so far, this search has ${keys.length}): retry later`],
+          [
+            `at most ${limits.searchNumbersPerHour} numbers searched per hour (${numbers.count} so far, this search has ${keys.length}): retry later`,
+          ],
           { users: [] },
         );
       }

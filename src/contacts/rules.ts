@@ -108,7 +108,7 @@ export function groupsFor(existing: RosterItem | undefined, kind: "user" | "chan
  */
 export function planEntry(wanted: WantedEntry, existing: RosterItem | undefined, groups: RosterGroups = DEFAULT_GROUPS): RosterPlan {
   const present = existing !== undefined && existing.subscription !== "remove" ? existing : undefined;
-  const name = wanted.requestedName ?? present?.name ?? (cleanName(wanted.knownName ?? undefined) ?? wanted.fallbackName);
+  const name = wanted.requestedName ?? present?.name ?? cleanName(wanted.knownName ?? undefined) ?? wanted.fallbackName;
   const item = { jid: wanted.jid, name, groups: groupsFor(present, wanted.kind, groups) };
   const reasons: WriteReason[] = [];
   if (present === undefined) {
@@ -155,5 +155,7 @@ export function searchKeys(userList: readonly string[], hashed: boolean, default
 
 /** cmd_search_users answer entries: only registered users, `name` when they have one. */
 export function searchHits(users: readonly User[], userDomain: string): { msisdn: string; jid: string; name?: string }[] {
-  return users.map((u) => (u.name ? { msisdn: u.msisdn, jid: `${u.msisdn}@${userDomain}`, name: u.name } : { msisdn: u.msisdn, jid: `${u.msisdn}@${userDomain}` }));
+  return users.map((u) =>
+    u.name ? { msisdn: u.msisdn, jid: `${u.msisdn}@${userDomain}`, name: u.name } : { msisdn: u.msisdn, jid: `${u.msisdn}@${userDomain}` },
+  );
 }

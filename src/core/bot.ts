@@ -80,9 +80,7 @@ export function readBotReplies(replies: BotReply[]): BotOutcome {
       }
       if (router.close) outcome.close = true;
     }
-    const otherCustom = isObject(reply.custom)
-      ? Object.fromEntries(Object.entries(reply.custom).filter(([k]) => k !== "router"))
-      : {};
+    const otherCustom = isObject(reply.custom) ? Object.fromEntries(Object.entries(reply.custom).filter(([k]) => k !== "router")) : {};
     const buttons = (reply.buttons ?? []).filter(
       (b): b is BotOption => isObject(b) && typeof b.title === "string" && typeof b.payload === "string",
     );

@@ -140,11 +140,7 @@ export function decide(conversation: Conversation, event: ConversationEvent, ctx
   }
 }
 
-function onUserText(
-  conversation: Conversation,
-  event: Extract<ConversationEvent, { type: "user_text" }>,
-  ctx: DecideContext,
-): Decision {
+function onUserText(conversation: Conversation, event: Extract<ConversationEvent, { type: "user_text" }>, ctx: DecideContext): Decision {
   const d = new Draft(conversation, ctx);
   const c = d.c;
   if (c.state === "voting" && c.votingUntil && ctx.now <= c.votingUntil && c.episode) {

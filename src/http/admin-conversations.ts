@@ -17,7 +17,11 @@ import { badRequest, zodFields } from "./errors.js";
 import type { AdminDeps } from "./admin.js";
 
 const QuerySchema = z.strictObject({
-  state: z.enum(CONVERSATION_STATES as readonly [ConversationState, ...ConversationState[]], { error: `must be one of ${CONVERSATION_STATES.join(", ")}` }).optional(),
+  state: z
+    .enum(CONVERSATION_STATES as readonly [ConversationState, ...ConversationState[]], {
+      error: `must be one of ${CONVERSATION_STATES.join(", ")}`,
+    })
+    .optional(),
   limit: z
     .string()
     .regex(/^\d{1,4}$/, "must be an integer from 1 to 1000")
@@ -28,7 +32,13 @@ const QuerySchema = z.strictObject({
 
 export function userTag(c: Pick<Conversation, "msisdn" | "userJid">): string {
   if (c.msisdn) return msisdnTag(c.msisdn);
-  return "jid#" + createHash("sha256").update("eime-log:" + c.userJid).digest("hex").slice(0, 12);
+  return (
+    "jid#" +
+    createHash("sha256")
+      .update("eime-log:" + c.userJid)
+      .digest("hex")
+      .slice(0, 12)
+  );
 }
 
 export function maskJid(jid: string): string {

@@ -16,7 +16,8 @@ const UserSchema = z.strictObject({
   name: z.string().max(256).nullable().optional(),
 });
 
-const BAD_MSISDN = "not an MSISDN: after dropping non-digits and a leading 00 (and prefixing the country code to 10 digits or fewer) it must have 11 to 15 digits";
+const BAD_MSISDN =
+  "not an MSISDN: after dropping non-digits and a leading 00 (and prefixing the country code to 10 digits or fewer) it must have 11 to 15 digits";
 
 export function userRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const cc = deps.config.protocol.defaultCountryCode;
@@ -25,9 +26,13 @@ export function userRoutes(app: FastifyInstance, deps: AdminDeps): void {
     const body = request.body;
     if (!Array.isArray(body)) throw badRequest([{ field: "body", message: 'must be a JSON array of {"msisdn","name"}' }]);
     if (body.length > deps.maxUsersPerImport) {
-      throw new HttpError("PAYLOAD_TOO_LARGE", `at most ${deps.maxUsersPerImport} users per request; this one has ${body.length}: split it`, {
-        fields: [{ field: "body", message: `more than ${deps.maxUsersPerImport} entries` }],
-      });
+      throw new HttpError(
+        "PAYLOAD_TOO_LARGE",
+        `at most ${deps.maxUsersPerImport} users per request; this one has ${body.length}: split it`,
+        {
+          fields: [{ field: "body", message: `more than ${deps.maxUsersPerImport} entries` }],
+        },
+      );
     }
     const users: UserInput[] = [];
     const fields: FieldError[] = [];

@@ -58,16 +58,27 @@ export function errorBody(code: ErrorCode, message: string, fields?: FieldError[
 }
 
 export function sendError(reply: FastifyReply, code: ErrorCode, message: string, fields?: FieldError[]): FastifyReply {
-  return reply.code(ERRORS[code].http).type("application/json; charset=utf-8").send(errorBody(code, message, fields));
+  return reply
+    .code(ERRORS[code].http)
+    .type("application/json; charset=utf-8")
+    .send(errorBody(code, message, fields));
 }
 
 /** Fastify's own client errors (body parsing, size, media type) as codes of the registry. */
 function fromFastify(err: FastifyError): { code: ErrorCode; message: string; fields?: FieldError[] } {
   switch (err.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return { code: "PAYLOAD_TOO_LARGE", message: "the request body is larger than this endpoint accepts", fields: [{ field: "body", message: "too large" }] };
+      return {
+        code: "PAYLOAD_TOO_LARGE",
+        message: "the request body is larger than this endpoint accepts",
+        fields: [{ field: "body", message: "too large" }],
+      };
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return { code: "BAD_REQUEST", message: "the body must be application/json", fields: [{ field: "content-type", message: "must be application/json" }] };
+      return {
+        code: "BAD_REQUEST",
+        message: "the body must be application/json",
+        fields: [{ field: "content-type", message: "must be application/json" }],
+      };
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
       return { code: "BAD_REQUEST", message: "the JSON body is empty", fields: [{ field: "body", message: "empty" }] };
     default:
@@ -86,7 +97,8 @@ export function installErrorHandling(app: FastifyInstance): void {
         // The message of a database error may quote SQL: the client gets the description only.
         return sendError(reply, err.code, ERRORS[err.code].description);
       }
-      const fields = err instanceof HttpError ? err.fields : err.field !== undefined ? [{ field: err.field, message: err.message }] : undefined;
+      const fields =
+        err instanceof HttpError ? err.fields : err.field !== undefined ? [{ field: err.field, message: err.message }] : undefined;
       return sendError(reply, err.code, err.message, fields);
     }
     const statusCode = (err as FastifyError).statusCode;

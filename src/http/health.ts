@@ -50,7 +50,8 @@ function databaseCheck(deps: HealthDeps): () => Promise<string | undefined> {
         return undefined;
       }
       // The detail (host names, SQL states) goes to the log, not to an unauthenticated probe.
-      if (!failing) deps.logger.warn({ err: outcome === "timeout" ? undefined : outcome, timeoutMs: deps.dbCheckTimeoutMs }, "database check failed");
+      if (!failing)
+        deps.logger.warn({ err: outcome === "timeout" ? undefined : outcome, timeoutMs: deps.dbCheckTimeoutMs }, "database check failed");
       failing = true;
       return outcome === "timeout" ? `database: no answer within ${deps.dbCheckTimeoutMs} ms` : "database: query failed";
     } finally {

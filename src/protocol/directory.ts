@@ -79,7 +79,9 @@ export const DirectoryGroupSchema = z.strictObject({
  */
 export const DirectoryTreeSchema = z
   .strictObject({
-    items: z.array(z.discriminatedUnion("type", [DirectoryGroupSchema, DirectoryChannelSchema], { error: 'type must be "group" or "channel"' })),
+    items: z.array(
+      z.discriminatedUnion("type", [DirectoryGroupSchema, DirectoryChannelSchema], { error: 'type must be "group" or "channel"' }),
+    ),
   })
   .superRefine((tree, ctx) => {
     const seen = new Set<string>();

@@ -43,9 +43,7 @@ function pickBody(el: Element): string | undefined {
   const bodies = stanzaChildren(el, "body");
   const stanzaLang = attr(el, "xml:lang");
   const chosen =
-    bodies.find((b) => attr(b, "xml:lang") === undefined) ??
-    bodies.find((b) => attr(b, "xml:lang") === stanzaLang) ??
-    bodies[0];
+    bodies.find((b) => attr(b, "xml:lang") === undefined) ?? bodies.find((b) => attr(b, "xml:lang") === stanzaLang) ?? bodies[0];
   return chosen?.getText();
 }
 

@@ -119,15 +119,19 @@ export const NOTICES = {
         (f.position !== undefined ? `Sei il numero ${f.position} in coda per un operatore.` : "Sei in coda per un operatore.") +
         (f.minutes !== undefined ? ` Attesa stimata: circa ${minutesIt(f.minutes)}.` : ""),
       en: (f) =>
-        (f.position !== undefined ? `You are number ${f.position} in the queue for an operator.` : "You are in the queue for an operator.") +
-        (f.minutes !== undefined ? ` Estimated wait: about ${minutesEn(f.minutes)}.` : ""),
+        (f.position !== undefined
+          ? `You are number ${f.position} in the queue for an operator.`
+          : "You are in the queue for an operator.") + (f.minutes !== undefined ? ` Estimated wait: about ${minutesEn(f.minutes)}.` : ""),
     },
   },
   "ROUTER_OPERATOR_JOINED#0001": {
     direction: "toClient",
     meaning: "an operator joined: {nickname}",
     text: {
-      it: (f) => (f.nickname !== undefined ? `${f.nickname} ha preso in carico la conversazione.` : "Un operatore ha preso in carico la conversazione."),
+      it: (f) =>
+        f.nickname !== undefined
+          ? `${f.nickname} ha preso in carico la conversazione.`
+          : "Un operatore ha preso in carico la conversazione.",
       en: (f) => (f.nickname !== undefined ? `${f.nickname} has joined the conversation.` : "An operator has joined the conversation."),
     },
   },

@@ -42,7 +42,12 @@ function serverData(d: ServerData): Record<string, unknown> {
   return out;
 }
 
-function conversationMessage(m: OutboundEnvelope, type: "chat_text" | "chat_dynamic" | "chat_interactive" | "chat_notice", payload: Record<string, unknown>, body: string): Element {
+function conversationMessage(
+  m: OutboundEnvelope,
+  type: "chat_text" | "chat_dynamic" | "chat_interactive" | "chat_notice",
+  payload: Record<string, unknown>,
+  body: string,
+): Element {
   return buildChatMessage({
     from: m.from,
     to: m.to,
@@ -83,9 +88,7 @@ export function flattenRich(c: RichContent): string {
  * chatTitle?, operator?, buttons?, image?, custom?}}`. `custom` carries a
  * bot's extra JSON for clients that know it. Body = the flattened text.
  */
-export function chatDynamic(
-  m: OutboundEnvelope & RichContent & { data: ServerData; custom?: Record<string, unknown> },
-): Element {
+export function chatDynamic(m: OutboundEnvelope & RichContent & { data: ServerData; custom?: Record<string, unknown> }): Element {
   const data = serverData(m.data);
   if (m.buttons !== undefined && m.buttons.length > 0) data["buttons"] = m.buttons.map((b) => ({ title: b.title, payload: b.payload }));
   if (m.image !== undefined && m.image !== "") data["image"] = m.image;
@@ -120,7 +123,15 @@ export function chatNotice(
  * errorCode values: the five of §7, and two registry codes the spec has no
  * word for (no roster privilege on the server; a roster write that failed).
  */
-export const COMMAND_ERROR_CODES = ["SQL_ERROR", "NO_USER_FOUND", "NO_CHANNEL_FOUND", "BAD_REQUEST", "RATE_LIMITED", "ROSTER_NOT_PERMITTED", "INTERNAL_ERROR"] as const;
+export const COMMAND_ERROR_CODES = [
+  "SQL_ERROR",
+  "NO_USER_FOUND",
+  "NO_CHANNEL_FOUND",
+  "BAD_REQUEST",
+  "RATE_LIMITED",
+  "ROSTER_NOT_PERMITTED",
+  "INTERNAL_ERROR",
+] as const;
 export type CommandErrorCode = (typeof COMMAND_ERROR_CODES)[number];
 
 export interface SearchUserHit {
@@ -137,8 +148,7 @@ export interface CommandFields {
 }
 
 export type CommandResult =
-  | ({ status: 0 } & CommandFields)
-  | ({ status: 1; errorCode: CommandErrorCode; errorMessages: string[] } & CommandFields);
+  ({ status: 0 } & CommandFields) | ({ status: 1; errorCode: CommandErrorCode; errorMessages: string[] } & CommandFields);
 
 const COMMAND_BODY = {
   it: { done: (t: string) => `Comando ${t} eseguito.`, failed: (t: string, c: string) => `Comando ${t} non riuscito (${c})` },
@@ -160,7 +170,9 @@ export function commandResult(request: InboundMessage, result: CommandResult, op
   if (result.added !== undefined) payload["added"] = result.added;
   if (result.unchanged !== undefined) payload["unchanged"] = result.unchanged;
   if (result.users !== undefined) {
-    payload["users"] = result.users.map((u) => (u.name === undefined ? { msisdn: u.msisdn, jid: u.jid } : { msisdn: u.msisdn, jid: u.jid, name: u.name }));
+    payload["users"] = result.users.map((u) =>
+      u.name === undefined ? { msisdn: u.msisdn, jid: u.jid } : { msisdn: u.msisdn, jid: u.jid, name: u.name },
+    );
   }
   const words = COMMAND_BODY[noticeLang(request.x.lang)];
   const body =

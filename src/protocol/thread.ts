@@ -90,7 +90,9 @@ export function parseThread(thread: string, apiVersion: ApiVersion, defaultCount
     if (thread.includes("_")) return bad("an episode UUID is only valid in a router thread (routeKey:...)");
     const c = parseClientForm(thread);
     if (!c.ok) return c;
-    return ok(c.value.title === undefined ? { form: "client", hash: c.value.hash } : { form: "client", hash: c.value.hash, title: c.value.title });
+    return ok(
+      c.value.title === undefined ? { form: "client", hash: c.value.hash } : { form: "client", hash: c.value.hash, title: c.value.title },
+    );
   }
 
   const routeKey = thread.slice(0, colon);
@@ -125,11 +127,7 @@ function sameHex(a: string, b: string): boolean {
  * localpart). A mismatch is IDENTITY_MISMATCH on "thread"; the message never
  * says whose the thread is. On success returns the sender's normalised MSISDN.
  */
-export function checkIdentity(
-  parsed: ParsedThread,
-  senderLocalpart: string,
-  defaultCountryCode: string,
-): Result<{ msisdn: string }> {
+export function checkIdentity(parsed: ParsedThread, senderLocalpart: string, defaultCountryCode: string): Result<{ msisdn: string }> {
   const mismatch = fail("IDENTITY_MISMATCH", "thread", "the thread does not belong to the sender");
   const sender = normalizeMsisdn(senderLocalpart, defaultCountryCode);
   if (sender === null) return mismatch;

@@ -3,14 +3,7 @@
 import xml, { type Element } from "@xmpp/xml";
 import { fail, ok, type Result } from "./result.js";
 
-export const X_TYPES = [
-  "chat_text",
-  "chat_notice",
-  "chat_dynamic",
-  "chat_interactive",
-  "cmd_add_to_roster",
-  "cmd_search_users",
-] as const;
+export const X_TYPES = ["chat_text", "chat_notice", "chat_dynamic", "chat_interactive", "cmd_add_to_roster", "cmd_search_users"] as const;
 
 export type XType = (typeof X_TYPES)[number];
 

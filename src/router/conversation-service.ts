@@ -8,13 +8,29 @@ import { isDeepStrictEqual } from "node:util";
 import type { Element } from "@xmpp/xml";
 import NodeCache from "node-cache";
 import type { Config } from "../config/schema.js";
-import { decide, newConversation, withClientMeta, type ClientMeta, type ConversationKey, type Decision, type DecideContext } from "../core/conversation.js";
+import {
+  decide,
+  newConversation,
+  withClientMeta,
+  type ClientMeta,
+  type ConversationKey,
+  type Decision,
+  type DecideContext,
+} from "../core/conversation.js";
 import type { ClientMessage, Effect } from "../core/effects.js";
 import type { ConversationEvent } from "../core/events.js";
 import type { Addressing, Conversation } from "../core/model.js";
 import type { Clock } from "../core/ports.js";
 import type { Logger } from "../log.js";
-import { ConcurrentUpdateError, isConcurrentUpdate, type EnqueuedItem, type NewOutboxItem, type OutboxItem, type Step, type Store } from "../store/index.js";
+import {
+  ConcurrentUpdateError,
+  isConcurrentUpdate,
+  type EnqueuedItem,
+  type NewOutboxItem,
+  type OutboxItem,
+  type Step,
+  type Store,
+} from "../store/index.js";
 import { encodeClientMessage } from "./client-encoder.js";
 import type { DirectoryCache } from "./directory-cache.js";
 import { botRequest, job, stanzaIdFor } from "./jobs.js";
@@ -146,7 +162,11 @@ export class ConversationService {
     const known = id ? await this.load(id) : null;
     if (known) return known;
     const route = await this.routeOf(input.key.channel);
-    const fresh = newConversation({ ...input.key, msisdn: input.msisdn, addressing: input.addressing }, fullMeta(input.meta), this.context(route));
+    const fresh = newConversation(
+      { ...input.key, msisdn: input.msisdn, addressing: input.addressing },
+      fullMeta(input.meta),
+      this.context(route),
+    );
     const { conversation } = await this.deps.store.conversations.createIfAbsent({ ...fresh, now: fresh.createdAt });
     this.cache.set(conversation.id, conversation);
     this.idsByKey.set(k, conversation.id);
@@ -316,7 +336,13 @@ export class ConversationService {
     return { domain: config.xmpp.domain, namespace: config.protocol.namespace, timeZone: config.protocol.timeZone };
   }
 
-  private clientJob(c: Conversation, message: ClientMessage, episodeUuid: string | null, key: string, stanzas: Map<string, Element>): NewOutboxItem {
+  private clientJob(
+    c: Conversation,
+    message: ClientMessage,
+    episodeUuid: string | null,
+    key: string,
+    stanzas: Map<string, Element>,
+  ): NewOutboxItem {
     const stanza = encodeClientMessage(c, message, episodeUuid, stanzaIdFor(key), this.encodeOptions());
     stanzas.set(key, stanza);
     return job(c.id, key, { type: "send_client", xml: stanza.toString(), kind: message.kind });
@@ -332,7 +358,12 @@ export class ConversationService {
       case "call_bot":
         return job(c.id, key, { type: "call_bot", channel: c.channel, request: botRequest(c, effect) });
       case "request_operator":
-        return job(c.id, key, { type: "request_operator", episodeUuid: effect.episodeUuid, serviceName: effect.serviceName, handoff: effect.handoff });
+        return job(c.id, key, {
+          type: "request_operator",
+          episodeUuid: effect.episodeUuid,
+          serviceName: effect.serviceName,
+          handoff: effect.handoff,
+        });
       case "send_operator":
         return job(c.id, key, { type: "send_operator", episodeUuid: effect.episodeUuid, text: effect.text });
       case "disconnect_operator":

@@ -79,12 +79,20 @@ export class ChannelInbound {
     if (!payload.ok) return this.reply(stanza, payload.error);
     const p = payload.value;
     if (p.type !== "chat_text" && p.type !== "chat_notice") {
-      return this.reply(stanza, { code: "BAD_REQUEST", field: "type", message: `a channel accepts chat_text and chat_notice, not ${p.type}` });
+      return this.reply(stanza, {
+        code: "BAD_REQUEST",
+        field: "type",
+        message: `a channel accepts chat_text and chat_notice, not ${p.type}`,
+      });
     }
     if (p.data.apiVersion === "1") {
       this.deps.metrics.v1Messages.inc();
       if (!config.protocol.acceptV1) {
-        return this.reply(stanza, { code: "API_VERSION_DISABLED", field: "payload.data.apiVersion", message: "apiVersion 1 is no longer accepted: use 2 or 2.1" });
+        return this.reply(stanza, {
+          code: "API_VERSION_DISABLED",
+          field: "payload.data.apiVersion",
+          message: "apiVersion 1 is no longer accepted: use 2 or 2.1",
+        });
       }
       this.noteV1(from);
     }
@@ -99,7 +107,11 @@ export class ChannelInbound {
       }
     } catch (err) {
       this.deps.log.error({ err }, "token check failed");
-      return this.reply(stanza, { code: isRouterError(err) ? err.code : "INTERNAL_ERROR", field: "payload.data.token", message: "the token could not be checked now; retry later" });
+      return this.reply(stanza, {
+        code: isRouterError(err) ? err.code : "INTERNAL_ERROR",
+        field: "payload.data.token",
+        message: "the token could not be checked now; retry later",
+      });
     }
 
     const messageId = message.dedupeKey ?? randomUUID();
@@ -134,7 +146,13 @@ export class ChannelInbound {
     }
     // XEP-0184: a receipt once the message is stored (again for a duplicate: it was stored before).
     if (message.id && stanza.getChild("request", NS_RECEIPTS)) {
-      await this.deps.send(xml("message", { from: message.to, to: message.from, id: `rcpt-${message.id}` }, xml("received", { xmlns: NS_RECEIPTS, id: message.id })));
+      await this.deps.send(
+        xml(
+          "message",
+          { from: message.to, to: message.from, id: `rcpt-${message.id}` },
+          xml("received", { xmlns: NS_RECEIPTS, id: message.id }),
+        ),
+      );
     }
   }
 
@@ -183,7 +201,10 @@ export class ChannelInbound {
     const identity = checkIdentity(parsed.value, from.local, cc);
     if (!identity.ok) {
       // A security event: somebody tried to write into, or read, another user's conversation.
-      this.deps.log.warn({ security: true, msisdn: from.local, channel: channel.address, apiVersion }, "thread names another user: refused");
+      this.deps.log.warn(
+        { security: true, msisdn: from.local, channel: channel.address, apiVersion },
+        "thread names another user: refused",
+      );
       return identity;
     }
     return { ok: true, thread: parsed.value, msisdn: identity.value.msisdn };
@@ -204,7 +225,10 @@ export class ChannelInbound {
       // A chat state carries no apiVersion: a thread of digits is v1, anything else the v2 forms.
       const parsed = this.parseOwnThread(thread, /^\+?\d+$/.test(thread) ? "1" : "2.1", channel, from);
       if (!parsed.ok) return;
-      key = { channel: channel.address, title: parsed.thread.form === "v1" ? channel.info.name : (parsed.thread.title ?? channel.info.name) };
+      key = {
+        channel: channel.address,
+        title: parsed.thread.form === "v1" ? channel.info.name : (parsed.thread.title ?? channel.info.name),
+      };
     }
     if (!key) return;
     const c = await this.deps.service.find({ userJid: from.bare, channel: key.channel, chatTitle: key.title });

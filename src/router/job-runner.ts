@@ -223,16 +223,17 @@ export class JobRunner {
       this.deps.metrics.errors.inc({ code: "BOT_UNAVAILABLE" });
       if (item.attempts <= 1) {
         // backends.md section 1: the user is told once; the message stays queued.
-        await this.deps.service().tell(conversationId, { kind: "notice", code: "ROUTER_BOT_UNAVAILABLE#0001" }, `${item.idempotencyKey}/unavailable`);
+        await this.deps
+          .service()
+          .tell(conversationId, { kind: "notice", code: "ROUTER_BOT_UNAVAILABLE#0001" }, `${item.idempotencyKey}/unavailable`);
       }
       return { done: false, error: err instanceof Error ? err.message : String(err), retryInMs: this.backoff(item.attempts) };
     }
-    await this.deps.service().apply(
-      conversationId,
-      { type: "bot_replied", replies, cause: payload.request.metadata.event },
-      `bot:${item.idempotencyKey}`,
-      { completeJob: item.id },
-    );
+    await this.deps
+      .service()
+      .apply(conversationId, { type: "bot_replied", replies, cause: payload.request.metadata.event }, `bot:${item.idempotencyKey}`, {
+        completeJob: item.id,
+      });
     return DONE;
   }
 
@@ -257,12 +258,17 @@ export class JobRunner {
           if (episode.endedAt) break;
           const ids = await operator.requestChat(await this.chatRequest(c, payload));
           const { nextPosition, ...chat } = ids;
-          await service.apply(conversationId, { type: "operator_accepted", episodeUuid: episode.uuid, chat }, `acc:${item.idempotencyKey}`, {
-            completeJob: item.id,
-            patch: (next) => {
-              if (next.episode?.uuid === episode.uuid) next.episode.transcriptPosition = nextPosition;
+          await service.apply(
+            conversationId,
+            { type: "operator_accepted", episodeUuid: episode.uuid, chat },
+            `acc:${item.idempotencyKey}`,
+            {
+              completeJob: item.id,
+              patch: (next) => {
+                if (next.episode?.uuid === episode.uuid) next.episode.transcriptPosition = nextPosition;
+              },
             },
-          });
+          );
           return DONE;
         }
         case "send_operator":
@@ -281,12 +287,18 @@ export class JobRunner {
       const error = err instanceof Error ? err.message : String(err);
       // A refusal that a retry will not change (statusCode 2, a 4xx, the chat ended) is final at once.
       const final = (err as { transient?: boolean }).transient === false;
-      if (!final && item.attempts < GENESYS_ATTEMPTS) return { done: false, error, retryInMs: Math.min(this.backoff(item.attempts), 5_000) };
+      if (!final && item.attempts < GENESYS_ATTEMPTS)
+        return { done: false, error, retryInMs: Math.min(this.backoff(item.attempts), 5_000) };
       log.warn({ conversationId, job: payload.type, err: error }, "operator call failed for good");
       if (payload.type === "request_operator") {
-        await service.apply(conversationId, { type: "operator_request_failed", episodeUuid: episode.uuid, reason: error }, `reqfail:${item.idempotencyKey}`, {
-          completeJob: item.id,
-        });
+        await service.apply(
+          conversationId,
+          { type: "operator_request_failed", episodeUuid: episode.uuid, reason: error },
+          `reqfail:${item.idempotencyKey}`,
+          {
+            completeJob: item.id,
+          },
+        );
         return DONE;
       }
       if (payload.type !== "disconnect_operator") {

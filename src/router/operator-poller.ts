@@ -113,11 +113,16 @@ export class OperatorPoller {
       }
       events = this.withoutRepeatedWarnings(c.id, events);
       if (events.length > 0 || nextPosition !== ep.transcriptPosition) {
-        await this.service.apply(c.id, { type: "operator_update", episodeUuid: ep.uuid, events }, `op:${ep.uuid}:${ep.transcriptPosition}:${this.failures.get(c.id) ?? 0}`, {
-          patch: (next) => {
-            if (next.episode?.uuid === ep.uuid) next.episode.transcriptPosition = Math.max(next.episode.transcriptPosition, nextPosition);
+        await this.service.apply(
+          c.id,
+          { type: "operator_update", episodeUuid: ep.uuid, events },
+          `op:${ep.uuid}:${ep.transcriptPosition}:${this.failures.get(c.id) ?? 0}`,
+          {
+            patch: (next) => {
+              if (next.episode?.uuid === ep.uuid) next.episode.transcriptPosition = Math.max(next.episode.transcriptPosition, nextPosition);
+            },
           },
-        });
+        );
       }
       if ((this.failures.get(c.id) ?? 0) >= this.opts.maxFailures) this.failures.delete(c.id);
     }

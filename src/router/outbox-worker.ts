@@ -42,7 +42,9 @@ export class OutboxWorker {
     this.schedule(0);
     if (!(await this.store.outbox.autovacuums())) {
       if (this.store.db.engine === "pg") {
-        this.log.warn("autovacuum is off on this PostgreSQL server: the router vacuums its outbox itself; turn autovacuum on for the other tables");
+        this.log.warn(
+          "autovacuum is off on this PostgreSQL server: the router vacuums its outbox itself; turn autovacuum on for the other tables",
+        );
       }
       this.vacuumTimer = setInterval(() => {
         this.store.outbox.vacuum().catch((err: unknown) => this.log.warn({ err }, "outbox vacuum failed"));

@@ -2,15 +2,7 @@
 // chat title), the operator episode inline, optimistic versioning for saves
 // and a lease so one instance polls Genesys for a conversation (design.md rule 4).
 import { randomUUID } from "node:crypto";
-import type {
-  Addressing,
-  ApiVersion,
-  BotOption,
-  Conversation,
-  ConversationState,
-  OperatorEpisode,
-  Platform,
-} from "../core/model.js";
+import type { Addressing, ApiVersion, BotOption, Conversation, ConversationState, OperatorEpisode, Platform } from "../core/model.js";
 import { CONVERSATION_STATES } from "../core/model.js";
 import { RouterError } from "../errors.js";
 import { at, json, run, type RepoContext } from "./sql.js";
@@ -208,8 +200,7 @@ export function toConversation(row: ConversationRow): Conversation {
     msisdn: row.msisdn,
     channel: row.channel,
     chatTitle: row.chat_title,
-    addressing:
-      row.addressing_kind === "server" ? { kind: "server", serverAddress: row.server_address ?? "" } : { kind: "channel" },
+    addressing: row.addressing_kind === "server" ? { kind: "server", serverAddress: row.server_address ?? "" } : { kind: "channel" },
     apiVersion: row.api_version,
     os: row.os,
     appVersion: row.app_version,
@@ -261,7 +252,9 @@ export function conversationRepository(ctx: RepoContext): ConversationRepository
   };
 
   const get = async (id: string) => {
-    const { rows } = await run<ConversationRow>(ctx.q, "conversation get", `SELECT ${COLUMNS} FROM conversations WHERE id = $1::text`, [id]);
+    const { rows } = await run<ConversationRow>(ctx.q, "conversation get", `SELECT ${COLUMNS} FROM conversations WHERE id = $1::text`, [
+      id,
+    ]);
     return rows[0] ? toConversation(rows[0]) : null;
   };
 

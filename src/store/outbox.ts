@@ -201,7 +201,12 @@ export function outboxRepository(ctx: RepoContext): OutboxRepository {
     },
 
     async releaseOwner(owner) {
-      const { rowCount } = await run(ctx.q, "outbox release", "UPDATE outbox SET locked_by = NULL, locked_until = NULL WHERE locked_by = $1::text", [owner]);
+      const { rowCount } = await run(
+        ctx.q,
+        "outbox release",
+        "UPDATE outbox SET locked_by = NULL, locked_until = NULL WHERE locked_by = $1::text",
+        [owner],
+      );
       return rowCount;
     },
 

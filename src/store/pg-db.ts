@@ -231,7 +231,12 @@ export class PgDb implements Db {
     let broken: Error | undefined;
     try {
       await client.query("BEGIN");
-      const result = await fn(queryable(() => client, () => ended));
+      const result = await fn(
+        queryable(
+          () => client,
+          () => ended,
+        ),
+      );
       await client.query("COMMIT");
       return result;
     } catch (err) {

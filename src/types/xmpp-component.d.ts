@@ -62,16 +62,7 @@ declare module "@xmpp/component" {
    * disconnecting, disconnect.
    */
   export type ComponentStatus =
-    | "offline"
-    | "connecting"
-    | "connect"
-    | "opening"
-    | "open"
-    | "online"
-    | "closing"
-    | "close"
-    | "disconnecting"
-    | "disconnect";
+    "offline" | "connecting" | "connect" | "opening" | "open" | "online" | "closing" | "close" | "disconnecting" | "disconnect";
   export interface Component extends EventEmitter {
     status: ComponentStatus;
     jid: { toString(): string } | null;

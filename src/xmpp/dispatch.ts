@@ -85,14 +85,20 @@ export function createDispatcher(opts: DispatchOptions): StanzaHandler & { idle(
 
   const busy = (stanza: Element, why: string) => {
     metrics.errors.inc({ code: "BUSY" });
-    void opts.send(errorReply(stanza, "BUSY", `the router ${why} and did not store this message: send it again later`, { namespace: opts.namespace })).catch(() => undefined);
+    void opts
+      .send(
+        errorReply(stanza, "BUSY", `the router ${why} and did not store this message: send it again later`, { namespace: opts.namespace }),
+      )
+      .catch(() => undefined);
   };
 
   const failMessage = async (stanza: Element, err: unknown) => {
     log.error({ err }, "message handler failed");
     metrics.errors.inc({ code: "INTERNAL_ERROR" });
     if (!canReplyWithError(stanza)) return;
-    await opts.send(errorReply(stanza, "INTERNAL_ERROR", "the router failed to handle this message; it is logged", { namespace: opts.namespace })).catch(() => undefined);
+    await opts
+      .send(errorReply(stanza, "INTERNAL_ERROR", "the router failed to handle this message; it is logged", { namespace: opts.namespace }))
+      .catch(() => undefined);
   };
 
   const handler = (stanza: Element): void | Element | Promise<void | Element> => {

@@ -22,7 +22,9 @@ export function presenceHandler(deps: PresenceDeps) {
     const reply = (attrs: Record<string, string>) => deps.send(xml("presence", { from: to.bare, to: from.bare, ...attrs }));
     if (!known) {
       if (type === "subscribe") {
-        await deps.send(errorReply(stanza, "NO_CHANNEL_FOUND", `to: no channel ${to.local}`, { namespace: deps.config.protocol.namespace }));
+        await deps.send(
+          errorReply(stanza, "NO_CHANNEL_FOUND", `to: no channel ${to.local}`, { namespace: deps.config.protocol.namespace }),
+        );
       }
       return;
     }

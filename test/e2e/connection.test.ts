@@ -86,7 +86,11 @@ describe("component connection on a private Prosody", () => {
   it("comes online, gets its XEP-0356 privileges and a client's message to someone@D", async () => {
     expect(conn.status()).toEqual({ online: true });
     expect(conn.isOnline()).toBe(true);
-    const privilege = await inbox.waitFor((s) => s.is("message") && !!s.getChild("privilege", "urn:xmpp:privilege:2"), 3000, "the privilege message");
+    const privilege = await inbox.waitFor(
+      (s) => s.is("message") && !!s.getChild("privilege", "urn:xmpp:privilege:2"),
+      3000,
+      "the privilege message",
+    );
     expect(privilege.attrs.from).toBe(prosody.userDomain);
 
     await alice.send(message({ to: `someone@${D}` }, "hello router"));
@@ -153,7 +157,10 @@ describe("component connection on a private Prosody", () => {
     expect(performance.now() - t0).toBeLessThan(900); // before the first reconnect (1 s)
     await sleep(1300);
     expect(prosody.log().match(/Component authentication failed/g)).toHaveLength(1);
-    expect(bad.status()).toEqual({ online: false, reason: "XMPP server refused the component secret for router.localhost (not-authorized)" });
+    expect(bad.status()).toEqual({
+      online: false,
+      reason: "XMPP server refused the component secret for router.localhost (not-authorized)",
+    });
     expect(fatal).toEqual([]); // start() got it; `fatal` is for after the first start
     await expect(bad.send(message({ to: alice.jid }, "x"))).rejects.toThrow(/not-authorized/);
     await bad.stop();
@@ -178,7 +185,9 @@ describe("component connection on a private Prosody", () => {
     expect(dead.queued()).toBe(3);
     await sleep(50);
     expect(dead.status()).toMatchObject({ online: false, reason: expect.stringMatching(/ECONNREFUSED/) });
-    await expect(dead.request(xml("iq", { type: "get", to: "localhost" }, xml("ping", { xmlns: "urn:xmpp:ping" })))).rejects.toThrow(/offline/);
+    await expect(dead.request(xml("iq", { type: "get", to: "localhost" }, xml("ping", { xmlns: "urn:xmpp:ping" })))).rejects.toThrow(
+      /offline/,
+    );
 
     await dead.stop();
     for (const p of pending) await expect(p).rejects.toThrow(/stopped; stanza not sent/);

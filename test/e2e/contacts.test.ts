@@ -113,7 +113,10 @@ async function rosterOf(client: TestClient): Promise<Map<string, Item>> {
   for (const el of result.getChild("query", NS_ROSTER)?.getChildren("item") ?? []) {
     const item: Item = {
       jid: String(el.attrs.jid),
-      groups: el.getChildren("group").map((g: Element) => g.getText()).sort(),
+      groups: el
+        .getChildren("group")
+        .map((g: Element) => g.getText())
+        .sort(),
       subscription: String(el.attrs.subscription ?? "none"),
     };
     if (el.attrs.name !== undefined) item.name = String(el.attrs.name);
@@ -174,14 +177,23 @@ describe("cmd_add_to_roster", () => {
 
   it("an address that is neither a channel nor a number is NO_CHANNEL_FOUND", async () => {
     const answer = await command(alice, "cmd_add_to_roster", { channelUsers: [{ address: "no_such_channel" }] });
-    expect(answer.payload).toMatchObject({ status: 1, errorCode: "NO_CHANNEL_FOUND", errorMessage: [{ message: "no_such_channel" }], added: [] });
+    expect(answer.payload).toMatchObject({
+      status: 1,
+      errorCode: "NO_CHANNEL_FOUND",
+      errorMessage: [{ message: "no_such_channel" }],
+      added: [],
+    });
   });
 
   it("completes what the user's own entries lack, keeping their name and a group other than OTHERS", async () => {
     // Entries the client made itself: Dave without a group, Mario renamed by the user under OTHERS.
     await alice.iq(xml("iq", { type: "set" }, xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: `${DAVE}@${U}`, name: "Davide" }))));
     await alice.iq(
-      xml("iq", { type: "set" }, xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: `${MARIO}@${U}`, name: "Mario" }, xml("group", {}, "OTHERS")))),
+      xml(
+        "iq",
+        { type: "set" },
+        xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: `${MARIO}@${U}`, name: "Mario" }, xml("group", {}, "OTHERS"))),
+      ),
     );
     const answer = await command(alice, "cmd_add_to_roster", {
       channelUsers: [{ address: DAVE }, { address: MARIO }, { name: "Mario Rossi", address: "+393476666666" }],

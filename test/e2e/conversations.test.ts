@@ -82,7 +82,10 @@ describe("apiVersion 1 (plain MSISDN thread)", () => {
       body: "Hai scritto: buongiorno",
     });
     expect(echo!.payload.data).not.toHaveProperty("chatTitle");
-    expect(botRequestsFor("v1-a")[0]).toMatchObject({ message: "buongiorno", metadata: { event: "message", apiVersion: "1", channel: "supporto", chatTitle: "Supporto" } });
+    expect(botRequestsFor("v1-a")[0]).toMatchObject({
+      message: "buongiorno",
+      metadata: { event: "message", apiVersion: "1", channel: "supporto", chatTitle: "Supporto" },
+    });
     expect(JSON.stringify(bot.requests)).not.toContain(token(ALICE).split(".")[1]); // the token never reaches the bot
   });
 
@@ -126,7 +129,10 @@ describe("apiVersion 2.1", () => {
   it("carries data.chatTitle and accepts its own router thread echoed back", async () => {
     await alice.send(chatText("prima", data(ALICE, 2.1), { to: SUPPORTO, thread: v2Thread(ALICE, "Ordini"), id: "v21-a" }));
     const [, echo] = await replies(alice, 2);
-    expect(echo).toMatchObject({ thread: routerThread("supporto", ALICE, "Ordini"), payload: { data: { conversationType: "bot", chatTitle: "Ordini" } } });
+    expect(echo).toMatchObject({
+      thread: routerThread("supporto", ALICE, "Ordini"),
+      payload: { data: { conversationType: "bot", chatTitle: "Ordini" } },
+    });
     await alice.send(chatText("seconda", data(ALICE, 2.1), { to: SUPPORTO, thread: echo!.thread!, id: "v21-b" }));
     const [second] = await replies(alice, 1);
     expect(second).toMatchObject({ payload: { text: "Hai scritto: seconda", data: { chatTitle: "Ordini" } } });
@@ -150,7 +156,14 @@ describe("apiVersion 2.1", () => {
 
 describe("duplicates and checks", () => {
   it("a stanza sent twice reaches the bot once; both get a receipt", async () => {
-    const stanza = () => chatText("una volta", data(ALICE, 2), { to: SUPPORTO, thread: v2Thread(ALICE, "Dup"), id: "dup-1", originId: "origin-dup-1", receipt: true });
+    const stanza = () =>
+      chatText("una volta", data(ALICE, 2), {
+        to: SUPPORTO,
+        thread: v2Thread(ALICE, "Dup"),
+        id: "dup-1",
+        originId: "origin-dup-1",
+        receipt: true,
+      });
     await alice.send(stanza());
     await alice.send(stanza());
     const receipts = alice.collect((s) => s.getChild("received", "urn:xmpp:receipts")?.attrs.id === "dup-1");
@@ -158,7 +171,9 @@ describe("duplicates and checks", () => {
     await replies(alice, 2);
     await router.idle();
     expect(botRequestsFor("origin-dup-1")).toHaveLength(1);
-    const { rows } = await router.store.db.query<{ n: number }>("SELECT count(*)::int AS n FROM messages WHERE dedupe_key = 'origin-dup-1'");
+    const { rows } = await router.store.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM messages WHERE dedupe_key = 'origin-dup-1'",
+    );
     expect(rows[0]!.n).toBe(1);
     receipts.stop();
   });
@@ -193,7 +208,19 @@ describe("rich replies", () => {
     const thread = v2Thread(ALICE, "Rich");
     await alice.send(chatText("immagine", data(ALICE, 2.1, { useChatDynamic: true }), { to: SUPPORTO, thread, id: "rich-1" }));
     const [greeting, text, image] = await replies(alice, 3);
-    expect(greeting).toMatchObject({ type: "chat_dynamic", payload: { data: { conversationType: "bot", chatTitle: "Rich", buttons: [{ title: "Offerte", payload: "/offers" }, { title: "Parla con un operatore", payload: "/operator" }] } } });
+    expect(greeting).toMatchObject({
+      type: "chat_dynamic",
+      payload: {
+        data: {
+          conversationType: "bot",
+          chatTitle: "Rich",
+          buttons: [
+            { title: "Offerte", payload: "/offers" },
+            { title: "Parla con un operatore", payload: "/operator" },
+          ],
+        },
+      },
+    });
     expect(text).toMatchObject({ type: "chat_text", payload: { text: "Ecco un'immagine:" } });
     expect(image).toMatchObject({ type: "chat_dynamic", payload: { data: { image: `${bot.baseUrl}/static/sample.png` } } });
     expect(image!.body).toBe(`\n${bot.baseUrl}/static/sample.png`);

@@ -61,17 +61,33 @@ describe("directory vCard (protocol.md section 6)", () => {
       JSON.stringify({
         items: [
           {
-            address: "mobile_ticketing_group", type: "group", mobileIsPublished: true, webIsPublished: false,
+            address: "mobile_ticketing_group",
+            type: "group",
+            mobileIsPublished: true,
+            webIsPublished: false,
             info: { name: "Mobile Ticketing", status: "Acquista qui i tuoi biglietti", imageUrl: "", thumbUrl: "" },
             items: [
               {
-                address: "atm_milano", type: "channel", serverAddress: "myticket", mobileIsPublished: true, webIsPublished: false,
-                info: { name: "ATM Milano", status: "Qui i biglietti di Milano", imageUrl: "http://img.example/atm.png", thumbUrl: "", defaultMessage: "Ciao da ATM" },
+                address: "atm_milano",
+                type: "channel",
+                serverAddress: "myticket",
+                mobileIsPublished: true,
+                webIsPublished: false,
+                info: {
+                  name: "ATM Milano",
+                  status: "Qui i biglietti di Milano",
+                  imageUrl: "http://img.example/atm.png",
+                  thumbUrl: "",
+                  defaultMessage: "Ciao da ATM",
+                },
               },
             ],
           },
           {
-            address: "supporto", type: "channel", mobileIsPublished: true, webIsPublished: true,
+            address: "supporto",
+            type: "channel",
+            mobileIsPublished: true,
+            webIsPublished: true,
             info: { name: "Supporto", status: "Assistenza clienti", imageUrl: "", thumbUrl: "", defaultMessage: "Come possiamo aiutarti?" },
           },
         ],
@@ -160,14 +176,68 @@ describe("presence of channels", () => {
 describe("bad input gets an answer that names the field", () => {
   // Built lazily: the component domain is known once Prosody runs.
   const cases: [string, () => Element, string, string, RegExp][] = [
-    ["malformed JSON", () => xMessage("chat_text", "{not json", { to: `supporto@${D}`, thread: v2Thread(USER), id: "bad-json" }), "bad-request", "invalid-payload", /^payload:/],
-    ["type and action differ", () => xml("message", { to: `supporto@${D}`, id: "bad-action", type: "chat" }, xml("thread", {}, v2Thread(USER)), xml("x", { xmlns: "urn:eime:x:0" }, xml("type", {}, "chat_text"), xml("action", {}, "chat_notice"), xml("payload", {}, "{}"))), "bad-request", "invalid-payload", /^action:/],
-    ["no x element", () => xml("message", { to: `supporto@${D}`, id: "no-x", type: "chat" }, xml("body", {}, "hi")), "bad-request", "invalid-payload", /^x:/],
-    ["unknown apiVersion", () => chatText("x", { apiVersion: 3 }, { to: `supporto@${D}`, thread: v2Thread(USER), id: "bad-api" }), "bad-request", "unsupported-api-version", /^payload\.data\.apiVersion:/],
-    ["bad os", () => chatText("x", { apiVersion: 2, os: "symbian" }, { to: `supporto@${D}`, thread: v2Thread(USER), id: "bad-os" }), "bad-request", "invalid-payload", /^payload\.data\.os:/],
-    ["unknown channel", () => chatText("x", { apiVersion: 2 }, { to: `nessuno@${D}`, thread: v2Thread(USER), id: "no-channel" }), "item-not-found", "no-channel-found", /^to:/],
-    ["missing thread", () => chatText("x", { apiVersion: 2 }, { to: `supporto@${D}`, id: "no-thread" }), "bad-request", "invalid-payload", /^thread:/],
-    ["router thread of another channel", () => chatText("x", { apiVersion: 2 }, { to: `supporto@${D}`, thread: routerThread("webchat", USER, "Supporto"), id: "other-route" }), "bad-request", "invalid-payload", /^thread:/],
+    [
+      "malformed JSON",
+      () => xMessage("chat_text", "{not json", { to: `supporto@${D}`, thread: v2Thread(USER), id: "bad-json" }),
+      "bad-request",
+      "invalid-payload",
+      /^payload:/,
+    ],
+    [
+      "type and action differ",
+      () =>
+        xml(
+          "message",
+          { to: `supporto@${D}`, id: "bad-action", type: "chat" },
+          xml("thread", {}, v2Thread(USER)),
+          xml("x", { xmlns: "urn:eime:x:0" }, xml("type", {}, "chat_text"), xml("action", {}, "chat_notice"), xml("payload", {}, "{}")),
+        ),
+      "bad-request",
+      "invalid-payload",
+      /^action:/,
+    ],
+    [
+      "no x element",
+      () => xml("message", { to: `supporto@${D}`, id: "no-x", type: "chat" }, xml("body", {}, "hi")),
+      "bad-request",
+      "invalid-payload",
+      /^x:/,
+    ],
+    [
+      "unknown apiVersion",
+      () => chatText("x", { apiVersion: 3 }, { to: `supporto@${D}`, thread: v2Thread(USER), id: "bad-api" }),
+      "bad-request",
+      "unsupported-api-version",
+      /^payload\.data\.apiVersion:/,
+    ],
+    [
+      "bad os",
+      () => chatText("x", { apiVersion: 2, os: "symbian" }, { to: `supporto@${D}`, thread: v2Thread(USER), id: "bad-os" }),
+      "bad-request",
+      "invalid-payload",
+      /^payload\.data\.os:/,
+    ],
+    [
+      "unknown channel",
+      () => chatText("x", { apiVersion: 2 }, { to: `nessuno@${D}`, thread: v2Thread(USER), id: "no-channel" }),
+      "item-not-found",
+      "no-channel-found",
+      /^to:/,
+    ],
+    [
+      "missing thread",
+      () => chatText("x", { apiVersion: 2 }, { to: `supporto@${D}`, id: "no-thread" }),
+      "bad-request",
+      "invalid-payload",
+      /^thread:/,
+    ],
+    [
+      "router thread of another channel",
+      () => chatText("x", { apiVersion: 2 }, { to: `supporto@${D}`, thread: routerThread("webchat", USER, "Supporto"), id: "other-route" }),
+      "bad-request",
+      "invalid-payload",
+      /^thread:/,
+    ],
   ];
 
   it.each(cases)("%s", async (_name, build, condition, app, text) => {
@@ -181,7 +251,11 @@ describe("bad input gets an answer that names the field", () => {
   });
 
   it("an oversize payload (65,537 bytes) is refused", async () => {
-    const big = chatText("x".repeat(10), { apiVersion: 2, pad: "y".repeat(65_537) }, { to: `supporto@${D}`, thread: v2Thread(USER), id: "too-big" });
+    const big = chatText(
+      "x".repeat(10),
+      { apiVersion: 2, pad: "y".repeat(65_537) },
+      { to: `supporto@${D}`, thread: v2Thread(USER), id: "too-big" },
+    );
     await android.send(big);
     expect(readError(await android.waitFor(isError("too-big")))).toMatchObject({ condition: "bad-request", app: "payload-too-large" });
   });
@@ -191,14 +265,20 @@ describe("surviving a Prosody restart", () => {
   it("Prosody killed and restarted: the router reconnects, a reply produced meanwhile is delivered, the next exchange works", async () => {
     await bot.setMode({ delayMs: 1500 });
     const thread = v2Thread(USER, "Restart");
-    await android.send(chatText("prima del crash", { apiVersion: 2, os: "android" }, { to: `supporto@${D}`, thread, id: "before-crash", receipt: true }));
+    await android.send(
+      chatText("prima del crash", { apiVersion: 2, os: "android" }, { to: `supporto@${D}`, thread, id: "before-crash", receipt: true }),
+    );
     await android.waitFor((s) => !!s.getChild("received", "urn:xmpp:receipts"), 5000, "receipt: the message is stored");
     await prosody.kill();
     await new Promise((r) => setTimeout(r, 300));
     await prosody.restart();
     await bot.setMode("normal");
     await android.waitOnline(10_000);
-    const echo = await android.waitFor((s) => isX("chat_text")(s) && readX(s)!.payload.text === "Hai scritto: prima del crash", 15_000, "reply produced while Prosody was down");
+    const echo = await android.waitFor(
+      (s) => isX("chat_text")(s) && readX(s)!.payload.text === "Hai scritto: prima del crash",
+      15_000,
+      "reply produced while Prosody was down",
+    );
     expect(readX(echo)!.thread).toBe(routerThread("supporto", USER, "Restart"));
     await android.send(chatText("dopo", { apiVersion: 2, os: "android" }, { to: `supporto@${D}`, thread }));
     const next = await android.waitFor((s) => isX("chat_text")(s) && readX(s)!.payload.text === "Hai scritto: dopo", 10_000);

@@ -87,7 +87,12 @@ afterAll(async () => {
   const t0 = performance.now();
   await Promise.all([ejabberd?.stop(), balanced?.stop()]);
   timings["ejabberd stop (two at once)"] = performance.now() - t0;
-  if (process.env.EIME_TEST_TIMINGS) console.log(Object.entries(timings).map(([k, v]) => `${k}: ${v.toFixed(0)} ms`).join("\n"));
+  if (process.env.EIME_TEST_TIMINGS)
+    console.log(
+      Object.entries(timings)
+        .map(([k, v]) => `${k}: ${v.toFixed(0)} ms`)
+        .join("\n"),
+    );
 });
 
 async function waitUntil(cond: () => boolean, what: string, timeoutMs = 5000, server = ejabberd): Promise<void> {
@@ -105,7 +110,10 @@ describe("the component on ejabberd", () => {
   it("connects with the listener's password, and mod_privilege grants it roster both", async () => {
     await waitUntil(() => router.connection.isOnline(), "the router online");
     expect(ejabberd.version).toMatch(/^\d+\.\d+/);
-    await waitUntil(() => /Granting permissions to external component 'router\.localhost': roster = both/.test(ejabberd.log()), "the privilege grant in the log");
+    await waitUntil(
+      () => /Granting permissions to external component 'router\.localhost': roster = both/.test(ejabberd.log()),
+      "the privilege grant in the log",
+    );
   });
 
   it("a wrong password is refused at once with the router's clear message", async () => {
@@ -124,7 +132,11 @@ describe("the component on ejabberd", () => {
     const card = payload(await alice.iq(xml("iq", { type: "get", to: D }, xml("vCard", { xmlns: "vcard-temp" }))));
     expect(card.getChildText("FN")).toBe("EiMe");
     const desc = JSON.parse(card.getChildText("DESC")!) as { items: { address: string; items?: { address: string }[] }[] };
-    expect(desc.items.flatMap((i) => [i.address, ...(i.items ?? []).map((c) => c.address)])).toEqual(["mobile_ticketing_group", "atm_milano", "supporto"]);
+    expect(desc.items.flatMap((i) => [i.address, ...(i.items ?? []).map((c) => c.address)])).toEqual([
+      "mobile_ticketing_group",
+      "atm_milano",
+      "supporto",
+    ]);
     expect(JSON.stringify(desc)).not.toContain("route");
   });
 });
@@ -180,7 +192,10 @@ describe("contacts through ejabberd's mod_privilege", () => {
     for (const el of result.getChild("query", NS_ROSTER)?.getChildren("item") ?? []) {
       items.set(String(el.attrs.jid), {
         ...(el.attrs.name === undefined ? {} : { name: String(el.attrs.name) }),
-        groups: el.getChildren("group").map((g: Element) => g.getText()).sort(),
+        groups: el
+          .getChildren("group")
+          .map((g: Element) => g.getText())
+          .sort(),
         subscription: String(el.attrs.subscription ?? "none"),
       });
     }
@@ -189,9 +204,23 @@ describe("contacts through ejabberd's mod_privilege", () => {
 
   it("reads the user's roster through the privilege: entries the user already has are unchanged", async () => {
     // Alice's own client writes the entries the command would write: only a privileged roster get can see them.
-    await alice.iq(xml("iq", { type: "set" }, xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: `${BOB}@${U}`, name: "Bob" }, xml("group", {}, "CONTACTS")))));
-    await alice.iq(xml("iq", { type: "set" }, xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: SUPPORTO, name: "Supporto" }, xml("group", {}, "CHANNELS")))));
-    const answer = await command(alice, "cmd_add_to_roster", { channelUsers: [{ name: "Bob", address: "+39 347 222 2222" }, { address: "supporto" }] });
+    await alice.iq(
+      xml(
+        "iq",
+        { type: "set" },
+        xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: `${BOB}@${U}`, name: "Bob" }, xml("group", {}, "CONTACTS"))),
+      ),
+    );
+    await alice.iq(
+      xml(
+        "iq",
+        { type: "set" },
+        xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: SUPPORTO, name: "Supporto" }, xml("group", {}, "CHANNELS"))),
+      ),
+    );
+    const answer = await command(alice, "cmd_add_to_roster", {
+      channelUsers: [{ name: "Bob", address: "+39 347 222 2222" }, { address: "supporto" }],
+    });
     expect(answer.payload).toEqual({ status: 0, added: [], unchanged: ["+39 347 222 2222", "supporto"] });
   });
 
@@ -202,9 +231,11 @@ describe("contacts through ejabberd's mod_privilege", () => {
       // mod_roster crashes on the component's set ({module_not_loaded, mod_roster, <<"router.localhost">>}) and
       // ejabberd answers internal-server-error: nothing is written, the router answers INTERNAL_ERROR and stays online.
       expect(answer.payload).toMatchObject({ status: 1, errorCode: "INTERNAL_ERROR", added: [], unchanged: [] });
-      expect((answer.payload.errorMessage as { message: string }[])[0]!.message).toMatch(/^roster set: the XMPP server answered internal-server-error/);
+      expect((answer.payload.errorMessage as { message: string }[])[0]!.message).toMatch(
+        /^roster set: the XMPP server answered internal-server-error/,
+      );
       expect(roster.has(`${CARLA}@${U}`)).toBe(false);
-      expect(ejabberd.logTail(200)).toContain("{module_not_loaded,mod_roster,<<\"router.localhost\">>}");
+      expect(ejabberd.logTail(200)).toContain('{module_not_loaded,mod_roster,<<"router.localhost">>}');
       expect(router.connection.isOnline()).toBe(true);
       // The user's own roster is intact (the entries of the previous test are still there).
       expect(roster.get(`${BOB}@${U}`)).toEqual({ name: "Bob", groups: ["CONTACTS"], subscription: "none" });
@@ -251,15 +282,23 @@ describe("two router instances on one component domain (domain_balancing, bare_s
   it("each user sticks to one instance; a user whose instance is down gets nothing back, not even an error", async () => {
     // Two independent routers (each its own in-memory database): ejabberd accepts both connections for the domain.
     const t0 = performance.now();
-    routers = await Promise.all([0, 1].map(() => startRouter(routerConfig(balanced, { tokens: { verifier: `hmac:${SECRET}` } }), testDirectory(bot.url))));
+    routers = await Promise.all(
+      [0, 1].map(() => startRouter(routerConfig(balanced, { tokens: { verifier: `hmac:${SECRET}` } }), testDirectory(bot.url))),
+    );
     timings["two routers started at once"] = performance.now() - t0;
     await waitUntil(() => routers.every((r) => r.connection.isOnline()), "both routers online", 5000, balanced);
-    clients = await Promise.all(BALANCED_USERS.map((u) => connectClient({ prosody: balanced, username: u, password: "pw", resource: "android-1" })));
+    clients = await Promise.all(
+      BALANCED_USERS.map((u) => connectClient({ prosody: balanced, username: u, password: "pw", resource: "android-1" })),
+    );
     const to = `supporto@${balanced.componentDomain}`;
     const roundTrip = async (i: number, text: string) => {
       const u = BALANCED_USERS[i]!;
       await clients[i]!.send(chatText(text, data(u), { to, thread: v2Thread(u, "Bilanciato") }));
-      const echo = await clients[i]!.waitFor((el) => isX("chat_text", to)(el) && readX(el)!.payload.text === `Hai scritto: ${text}`, 8000, `the echo for ${u}`);
+      const echo = await clients[i]!.waitFor(
+        (el) => isX("chat_text", to)(el) && readX(el)!.payload.text === `Hai scritto: ${text}`,
+        8000,
+        `the echo for ${u}`,
+      );
       expect(readX(echo)!.thread).toBe(routerThread("supporto", u, "Bilanciato"));
     };
     for (let round = 1; round <= 2; round++) await Promise.all(BALANCED_USERS.map((_, i) => roundTrip(i, `giro ${round}`)));
@@ -273,8 +312,12 @@ describe("two router instances on one component domain (domain_balancing, bare_s
     await routers[1]!.stop();
     const orphan = BALANCED_USERS.indexOf(b![0]!);
     const kept = BALANCED_USERS.indexOf(a![0]!);
-    const answers = clients[orphan]!.collect((el) => isError("orphan-1")(el) || (isX(undefined, to)(el) && readX(el)!.payload.text === "Hai scritto: nessuno?"));
-    await clients[orphan]!.send(chatText("nessuno?", data(BALANCED_USERS[orphan]!), { to, thread: v2Thread(BALANCED_USERS[orphan]!, "Bilanciato"), id: "orphan-1" }));
+    const answers = clients[orphan]!.collect(
+      (el) => isError("orphan-1")(el) || (isX(undefined, to)(el) && readX(el)!.payload.text === "Hai scritto: nessuno?"),
+    );
+    await clients[orphan]!.send(
+      chatText("nessuno?", data(BALANCED_USERS[orphan]!), { to, thread: v2Thread(BALANCED_USERS[orphan]!, "Bilanciato"), id: "orphan-1" }),
+    );
     await roundTrip(kept, "ancora qui"); // the other slot still works meanwhile
     await new Promise((r) => setTimeout(r, 1000));
     expect(answers.items.map((el) => el.toString())).toEqual([]);

@@ -150,7 +150,9 @@ describe("voting window", () => {
     chat.agentLeave();
     await alice.waitFor(isNotice("GENESYS#0002"), 5000);
     await new Promise((r) => setTimeout(r, 1200));
-    await alice.send(chatNotice("GENESYS_OPEN_FOR_VOTING#0001", data(), { to: SUPPORTO, thread: v2Thread(ALICE, "Tardi"), id: "vote-late" }));
+    await alice.send(
+      chatNotice("GENESYS_OPEN_FOR_VOTING#0001", data(), { to: SUPPORTO, thread: v2Thread(ALICE, "Tardi"), id: "vote-late" }),
+    );
     const err = readError(await alice.waitFor(isError("vote-late")))!;
     expect(err).toMatchObject({ condition: "not-allowed", app: "voting-closed" });
     expect(err.text).toMatch(/^payload\.code: voting is open only/);

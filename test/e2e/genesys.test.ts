@@ -80,21 +80,34 @@ describe("bot → operator → bot", () => {
     const chat = await handover(alice, ALICE, "Assistenza");
     // backends.md section 2: userData with the hashed MSISDN, channel, title, client data and the bot transcript; no raw MSISDN.
     expect(chat.serviceName).toBe(SERVICE);
-    expect(chat.userData).toMatchObject({ channel: "supporto", chatTitle: "Assistenza", os: "android", appVersion: "0.4.65", premium: "false" });
+    expect(chat.userData).toMatchObject({
+      channel: "supporto",
+      chatTitle: "Assistenza",
+      os: "android",
+      appVersion: "0.4.65",
+      premium: "false",
+    });
     expect(chat.userData.msisdnHash).toMatch(/^[0-9a-f]{64}$/);
     expect(chat.userData.botTranscript).toContain("user: buongiorno");
     expect(chat.userData.botTranscript).toContain("bot: Hai scritto: buongiorno");
     expect(JSON.stringify(chat.userData)).not.toContain(ALICE);
 
     // Waiting: the queue position from Genesys, on change.
-    const position = readX(await alice.waitFor((s) => isNotice("ROUTER_QUEUED#0001")(s) && readX(s)!.payload.data?.position !== undefined, 5000))!;
-    expect(position.payload).toMatchObject({ data: { position: 1, chatTitle: "Assistenza" }, text: "Sei il numero 1 in coda per un operatore." });
+    const position = readX(
+      await alice.waitFor((s) => isNotice("ROUTER_QUEUED#0001")(s) && readX(s)!.payload.data?.position !== undefined, 5000),
+    )!;
+    expect(position.payload).toMatchObject({
+      data: { position: 1, chatTitle: "Assistenza" },
+      text: "Sei il numero 1 in coda per un operatore.",
+    });
 
     chat.agentJoin("Giulia");
     const joined = readX(await alice.waitFor(isNotice("ROUTER_OPERATOR_JOINED#0001")))!;
     expect(joined.payload).toMatchObject({ data: { nickname: "Giulia" }, text: "Giulia ha preso in carico la conversazione." });
     const uuid = joined.thread!.split("_").at(-1)!;
-    expect(readX(await alice.waitFor(isNotice("FOREGROUND_CONVERSATION#0001")))!.thread).toBe(routerThread("supporto", ALICE, "Assistenza", uuid));
+    expect(readX(await alice.waitFor(isNotice("FOREGROUND_CONVERSATION#0001")))!.thread).toBe(
+      routerThread("supporto", ALICE, "Assistenza", uuid),
+    );
 
     // Agent typing and message reach the user in the episode's thread.
     chat.agentTyping(true);
@@ -104,13 +117,23 @@ describe("bot → operator → bot", () => {
     const said = readX(await alice.waitFor((s) => isX("chat_text")(s) && readX(s)!.payload.data?.conversationType === "operator"))!;
     expect(said).toMatchObject({
       thread: routerThread("supporto", ALICE, "Assistenza", uuid),
-      payload: { text: "Buongiorno, sono Giulia. Come posso aiutarla?", data: { conversationType: "operator", chatTitle: "Assistenza", operator: { nickname: "Giulia" } } },
+      payload: {
+        text: "Buongiorno, sono Giulia. Come posso aiutarla?",
+        data: { conversationType: "operator", chatTitle: "Assistenza", operator: { nickname: "Giulia" } },
+      },
       body: "Buongiorno, sono Giulia. Come posso aiutarla?",
     });
 
     // The user's typing and messages reach the agent, never the bot; the echoed router thread (with uuid) is accepted.
     const botCalls = bot.requests.length;
-    await alice.send(xml("message", { to: SUPPORTO, type: "chat" }, xml("thread", {}, said.thread!), xml("composing", { xmlns: "http://jabber.org/protocol/chatstates" })));
+    await alice.send(
+      xml(
+        "message",
+        { to: SUPPORTO, type: "chat" },
+        xml("thread", {}, said.thread!),
+        xml("composing", { xmlns: "http://jabber.org/protocol/chatstates" }),
+      ),
+    );
     await sim.waitFor(chat.chatId, (c) => c.typingFromClient === true, 5000);
     await alice.send(chatText("Il mio modem non funziona, operatore!", data(), { to: SUPPORTO, thread: said.thread! }));
     await sim.waitFor(chat.chatId, (c) => c.clientMessages().some((m) => m.text === "Il mio modem non funziona, operatore!"), 5000);
@@ -139,8 +162,13 @@ describe("bot → operator → bot", () => {
   });
 
   it("closing with no operator conversation open is refused", async () => {
-    await bob.send(chatNotice("GENESYS_CLOSE_BY_USER#0001", data(), { to: SUPPORTO, thread: v2Thread(BOB, "Mai aperta"), id: "close-none" }));
-    expect(readError(await bob.waitFor(isError("close-none")))).toMatchObject({ condition: "unexpected-request", app: "no-operator-episode" });
+    await bob.send(
+      chatNotice("GENESYS_CLOSE_BY_USER#0001", data(), { to: SUPPORTO, thread: v2Thread(BOB, "Mai aperta"), id: "close-none" }),
+    );
+    expect(readError(await bob.waitFor(isError("close-none")))).toMatchObject({
+      condition: "unexpected-request",
+      app: "no-operator-episode",
+    });
   });
 
   it("a second operator request while one is open answers FOREGROUND_CONVERSATION#0002", async () => {

@@ -38,7 +38,9 @@ afterAll(async () => {
 
 const admin = { headers: { authorization: `Bearer ${TOKEN}` } };
 
-async function desc(client: TestClient): Promise<{ items: { address: string; info: { status: string }; items?: { address: string }[] }[] }> {
+async function desc(
+  client: TestClient,
+): Promise<{ items: { address: string; info: { status: string }; items?: { address: string }[] }[] }> {
   const iq = await client.iq(xml("iq", { type: "get", to: D, id: `v-${Math.random()}` }, xml("vCard", { xmlns: "vcard-temp" })));
   const card = iq.children.find((c): c is Element => typeof c !== "string")!;
   return JSON.parse(card.getChildText("DESC")!);
@@ -55,11 +57,21 @@ describe("admin API over HTTP", () => {
   it("a channel put and a channel deleted through the API are in the next directory vCard", async () => {
     expect((await desc(web)).items.map((i) => i.address)).toEqual(["supporto", "webchat"]);
     const supporto = (await http.get("/admin/channels/supporto", admin)).data as Record<string, unknown>;
-    const changed = await http.put("/admin/channels/supporto", { ...supporto, info: { ...(supporto.info as object), status: "Cambiato via HTTP" } }, admin);
+    const changed = await http.put(
+      "/admin/channels/supporto",
+      { ...supporto, info: { ...(supporto.info as object), status: "Cambiato via HTTP" } },
+      admin,
+    );
     expect(changed.status).toBe(200);
     const added = await http.put(
       "/admin/channels/novita",
-      { type: "channel", mobileIsPublished: false, webIsPublished: true, info: { name: "Novità" }, route: { mode: "bot", bot: { url: BOT_URL } } },
+      {
+        type: "channel",
+        mobileIsPublished: false,
+        webIsPublished: true,
+        info: { name: "Novità" },
+        route: { mode: "bot", bot: { url: BOT_URL } },
+      },
       admin,
     );
     expect(added.status).toBe(201);
@@ -73,7 +85,11 @@ describe("admin API over HTTP", () => {
 
   it("a bad edit is 400 with the field and the vCard does not change", async () => {
     const before = await desc(web);
-    const res = await http.put("/admin/channels/novita", { type: "channel", mobileIsPublished: true, webIsPublished: true, info: { name: "x" }, route: { mode: "bot", bot: { url: "nope" } } }, admin);
+    const res = await http.put(
+      "/admin/channels/novita",
+      { type: "channel", mobileIsPublished: true, webIsPublished: true, info: { name: "x" }, route: { mode: "bot", bot: { url: "nope" } } },
+      admin,
+    );
     expect(res.status).toBe(400);
     expect(res.data.error.fields).toContainEqual({ field: "route.bot.url", message: expect.any(String) });
     expect(await desc(web)).toEqual(before);
@@ -89,7 +105,9 @@ describe("readiness follows the component connection", () => {
   it("200 while online; 503 naming xmpp when Prosody is killed; 200 again once the router reconnected", async () => {
     expect(await ready()).toEqual({ status: 200, body: { status: "ready" } });
     await prosody.kill();
-    await expect.poll(ready, { timeout: 5000, interval: 50 }).toMatchObject({ status: 503, body: { status: "not ready", reasons: [expect.stringMatching(/^xmpp: /)] } });
+    await expect
+      .poll(ready, { timeout: 5000, interval: 50 })
+      .toMatchObject({ status: 503, body: { status: "not ready", reasons: [expect.stringMatching(/^xmpp: /)] } });
     expect((await http.get("/status")).data).toMatch(/^OFFLINE \(.+\)$/);
     // The rest of the HTTP side keeps answering while the component is down.
     expect((await http.get("/health/live")).status).toBe(200);

@@ -97,7 +97,10 @@ describe("node src/main.ts", () => {
     const seed = {
       items: [
         {
-          address: "supporto", type: "channel", mobileIsPublished: true, webIsPublished: true,
+          address: "supporto",
+          type: "channel",
+          mobileIsPublished: true,
+          webIsPublished: true,
           info: { name: "Supporto", status: "Assistenza", imageUrl: "", thumbUrl: "", defaultMessage: "" },
           route: { mode: "bot", bot: { url: "http://127.0.0.1:9/webhook" } },
         },
@@ -121,18 +124,25 @@ describe("node src/main.ts", () => {
       const deadline = Date.now() + 45_000;
       let ready = 0;
       while (Date.now() < deadline && ready !== 200) {
-        ready = await axios
-          .get(`http://127.0.0.1:${port}/health/ready`, { validateStatus: () => true, timeout: 1000 })
-          .then((r) => r.status, () => 0);
+        ready = await axios.get(`http://127.0.0.1:${port}/health/ready`, { validateStatus: () => true, timeout: 1000 }).then(
+          (r) => r.status,
+          () => 0,
+        );
         if (ready !== 200) await new Promise((r) => setTimeout(r, 200));
       }
       expect(ready).toBe(200);
       expect((await axios.get(`http://127.0.0.1:${port}/status`)).data).toBe("ONLINE");
       // The empty database was seeded from EIME_DIRECTORY_SEED.
-      const directory = await axios.get(`http://127.0.0.1:${port}/admin/directory`, { headers: { authorization: "Bearer admin-token-123" } });
+      const directory = await axios.get(`http://127.0.0.1:${port}/admin/directory`, {
+        headers: { authorization: "Bearer admin-token-123" },
+      });
       expect(directory.data).toEqual(seed);
       // Logs are JSON lines, per module; the secret never appears.
-      const lines = run.stdout().trim().split("\n").map((l) => JSON.parse(l) as { module?: string; msg: string });
+      const lines = run
+        .stdout()
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { module?: string; msg: string });
       expect(lines.find((l) => l.msg === "router started")).toMatchObject({ module: "app" });
       expect(run.stdout()).not.toContain(prosody.secret);
 

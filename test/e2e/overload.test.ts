@@ -44,10 +44,18 @@ const receiptOf = (el: Element) => el.getChild("received", "urn:xmpp:receipts")?
 /** Sends `n` messages on `n` conversations at once; resolves with what came back for each id. */
 async function flood(n: number, tag: string, during?: () => Promise<void>) {
   const ids = Array.from({ length: n }, (_, i) => `${tag}-${i}`);
-  const answers = client.collect((el) => ids.includes(receiptOf(el) ?? "") || (el.attrs.type === "error" && ids.includes(String(el.attrs.id))));
+  const answers = client.collect(
+    (el) => ids.includes(receiptOf(el) ?? "") || (el.attrs.type === "error" && ids.includes(String(el.attrs.id))),
+  );
   await Promise.all(
     ids.map((id, i) =>
-      client.send(chatText(`m ${id}`, { apiVersion: 2.1, os: "android" }, { to: `supporto@${prosody.componentDomain}`, thread: v2Thread(USER, `${tag} ${i}`), id, receipt: true })),
+      client.send(
+        chatText(
+          `m ${id}`,
+          { apiVersion: 2.1, os: "android" },
+          { to: `supporto@${prosody.componentDomain}`, thread: v2Thread(USER, `${tag} ${i}`), id, receipt: true },
+        ),
+      ),
     ),
   );
   await during?.();
@@ -56,7 +64,9 @@ async function flood(n: number, tag: string, during?: () => Promise<void>) {
   while (answered().size < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   answers.stop();
   const receipts = new Set(answers.items.flatMap((el) => (receiptOf(el) ? [receiptOf(el)!] : [])));
-  const errors = new Map(answers.items.filter((el) => el.attrs.type === "error").map((el) => [String(el.attrs.id), readError(el)!] as const));
+  const errors = new Map(
+    answers.items.filter((el) => el.attrs.type === "error").map((el) => [String(el.attrs.id), readError(el)!] as const),
+  );
   return { ids, receipts, errors };
 }
 
@@ -83,7 +93,10 @@ describe("more messages than the router may hold", () => {
       const echoes = new Set<string>();
       const deadline = Date.now() + 20_000;
       while (echoes.size < receipts.size && Date.now() < deadline) {
-        const el = await client.waitFor((s) => isX("chat_text")(s) && (readX(s)!.payload.text ?? "").startsWith("Hai scritto: m over-"), 20_000);
+        const el = await client.waitFor(
+          (s) => isX("chat_text")(s) && (readX(s)!.payload.text ?? "").startsWith("Hai scritto: m over-"),
+          20_000,
+        );
         echoes.add(readX(el)!.payload.text!.slice("Hai scritto: m ".length));
       }
       expect(echoes).toEqual(receipts);
@@ -105,6 +118,8 @@ describe("stopped in the middle of a flood", () => {
     // Each message is stored, or the client was told (BUSY from the router, or the server's bounce once the router was gone).
     const lost = ids.filter((id) => !stored.has(id) && !errors.has(id));
     expect(lost).toEqual([]);
-    for (const [id, e] of errors) if (!stored.has(id)) expect(["resource-constraint", "service-unavailable", "remote-server-timeout", "recipient-unavailable"]).toContain(e.condition);
+    for (const [id, e] of errors)
+      if (!stored.has(id))
+        expect(["resource-constraint", "service-unavailable", "remote-server-timeout", "recipient-unavailable"]).toContain(e.condition);
   }, 90_000);
 });

@@ -13,7 +13,12 @@ const rows = new Map(
   doc
     .split("\n")
     .filter((l) => l.startsWith("| `"))
-    .map((l) => l.split("|").slice(1, -1).map((c) => c.trim()))
+    .map((l) =>
+      l
+        .split("|")
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    )
     .map(([key, def, env]) => [key!.replace(/`/g, ""), { def: def!, env: env!.replace(/`/g, "") }] as const),
 );
 

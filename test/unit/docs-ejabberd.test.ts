@@ -50,7 +50,10 @@ describe("docs/ejabberd.md", () => {
   it.each(yamlSnippets.map((s, i) => [i, s] as const))("YAML snippet %i is part of the tested configuration, verbatim", (_i, snippet) => {
     const lines = meaningful(snippet);
     expect(lines.length).toBeGreaterThan(0);
-    expect(indexOfRun(lines), `not found as a block in the harness config:\n${lines.join("\n")}\n--- harness config ---\n${tested.join("\n")}`).toBeGreaterThanOrEqual(0);
+    expect(
+      indexOfRun(lines),
+      `not found as a block in the harness config:\n${lines.join("\n")}\n--- harness config ---\n${tested.join("\n")}`,
+    ).toBeGreaterThanOrEqual(0);
   });
 
   it("without domain_balancing the harness config has none (one connection per domain)", () => {

@@ -17,7 +17,12 @@ const tested = configText({
   privilege: true,
   logLevel: "info",
 });
-const testedLines = new Set(tested.split("\n").map((l) => l.trim()).filter(Boolean));
+const testedLines = new Set(
+  tested
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean),
+);
 
 describe("docs/prosody.md", () => {
   it("has the component and privilege snippets", () => {
@@ -25,7 +30,10 @@ describe("docs/prosody.md", () => {
   });
 
   it.each(snippets.map((s, i) => [i, s] as const))("snippet %i is part of the tested configuration", (_i, snippet) => {
-    const lines = snippet.split("\n").map((l) => l.trim()).filter(Boolean);
+    const lines = snippet
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
     expect(lines.filter((l) => !testedLines.has(l))).toEqual([]);
   });
 });

@@ -4,18 +4,40 @@ import { ERROR_CODES, ERRORS, RouterError } from "../../src/errors.js";
 
 // RFC 6120 section 8.3.3: the defined stanza error conditions.
 const RFC6120_CONDITIONS = new Set([
-  "bad-request", "conflict", "feature-not-implemented", "forbidden", "gone", "internal-server-error",
-  "item-not-found", "jid-malformed", "not-acceptable", "not-allowed", "not-authorized", "policy-violation",
-  "recipient-unavailable", "redirect", "registration-required", "remote-server-not-found",
-  "remote-server-timeout", "resource-constraint", "service-unavailable", "subscription-required",
-  "undefined-condition", "unexpected-request",
+  "bad-request",
+  "conflict",
+  "feature-not-implemented",
+  "forbidden",
+  "gone",
+  "internal-server-error",
+  "item-not-found",
+  "jid-malformed",
+  "not-acceptable",
+  "not-allowed",
+  "not-authorized",
+  "policy-violation",
+  "recipient-unavailable",
+  "redirect",
+  "registration-required",
+  "remote-server-not-found",
+  "remote-server-timeout",
+  "resource-constraint",
+  "service-unavailable",
+  "subscription-required",
+  "undefined-condition",
+  "unexpected-request",
 ]);
 
 const docRows = new Map(
   readFileSync(new URL("../../docs/errors.md", import.meta.url), "utf8")
     .split("\n")
     .filter((l) => l.startsWith("| `"))
-    .map((l) => l.split("|").slice(1, -1).map((c) => c.trim().replace(/`/g, "")))
+    .map((l) =>
+      l
+        .split("|")
+        .slice(1, -1)
+        .map((c) => c.trim().replace(/`/g, "")),
+    )
     .map((cells) => [cells[0]!, cells] as const),
 );
 

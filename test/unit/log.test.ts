@@ -17,7 +17,15 @@ describe("logging", () => {
   it("redacts tokens and secrets at any depth and hashes MSISDNs", () => {
     const { lines, stream } = capture();
     const log = createLogging({ level: "info", modules: {} }, stream).child("core");
-    log.info({ token: "T0K", data: { token: "T1", msisdn: "393471111111" }, req: { headers: { authorization: "Bearer x" } }, msisdn: "393472222222" }, "hello");
+    log.info(
+      {
+        token: "T0K",
+        data: { token: "T1", msisdn: "393471111111" },
+        req: { headers: { authorization: "Bearer x" } },
+        msisdn: "393472222222",
+      },
+      "hello",
+    );
     const text = JSON.stringify(lines);
     expect(text).not.toMatch(/T0K|T1|Bearer x|393471111111|393472222222/);
     expect(lines[0]).toMatchObject({ module: "core", msg: "hello", token: "[redacted]", msisdn: msisdnTag("393472222222") });

@@ -84,7 +84,14 @@ function xMessage(to: string, threadValue: string, type: "chat_text" | "chat_not
     "message",
     { to, type: "chat", id: `demo-${Math.random().toString(36).slice(2)}` },
     xml("thread", {}, threadValue),
-    xml("x", { xmlns: NS_X }, xml("type", {}, type), xml("action", {}, type), xml("payload", {}, JSON.stringify(payload)), xml("lang", {}, "it")),
+    xml(
+      "x",
+      { xmlns: NS_X },
+      xml("type", {}, type),
+      xml("action", {}, type),
+      xml("payload", {}, JSON.stringify(payload)),
+      xml("lang", {}, "it"),
+    ),
     ...(typeof payload.text === "string" ? [xml("body", {}, payload.text)] : []),
   );
 }
@@ -129,7 +136,12 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function showcase(prosody: Prosody, sim: Awaited<ReturnType<typeof startGmsSimulator>>): Promise<void> {
   const D = prosody.componentDomain;
-  const client = await connectClient({ prosody, username: SHOWCASE_USER.msisdn, password: SHOWCASE_USER.password, resource: "android-demo" });
+  const client = await connectClient({
+    prosody,
+    username: SHOWCASE_USER.msisdn,
+    password: SHOWCASE_USER.password,
+    resource: "android-demo",
+  });
   try {
     say(bold("\n— Showcase: a real XMPP client talks to the router —\n"));
     // 1. The directory, from the vCard of the component domain (protocol.md section 6).
@@ -167,7 +179,10 @@ async function showcase(prosody: Prosody, sim: Awaited<ReturnType<typeof startGm
     await greeting;
     await pause(300);
     const chat = sim.chats().at(-1)!;
-    await userSays("Il mio modem non si connette da stamattina.", (r) => r.data.conversationType === "operator" && r.text.includes("modem"));
+    await userSays(
+      "Il mio modem non si connette da stamattina.",
+      (r) => r.data.conversationType === "operator" && r.text.includes("modem"),
+    );
     // 4. The agent closes; the bot takes the conversation back.
     say(dim(`${stamp()} (the agent closes the chat in Genesys)`));
     const back = client.waitFor((el) => (readX(el)?.text ?? "").startsWith("Bentornato"), 10_000);
@@ -228,7 +243,12 @@ async function main(): Promise<void> {
       argv: [],
       overrides: {
         instanceId: "demo",
-        xmpp: { service: prosody.componentService, domain: prosody.componentDomain, secret: prosody.secret, userDomain: prosody.userDomain },
+        xmpp: {
+          service: prosody.componentService,
+          domain: prosody.componentDomain,
+          secret: prosody.secret,
+          userDomain: prosody.userDomain,
+        },
         database: { dataDir: "memory://" },
         http: { port: httpPort, adminToken: ADMIN_TOKEN },
         genesys: { url: sim.url, pollIntervalMs: 500, queuedNoticeIntervalMs: 1000 },
@@ -257,7 +277,7 @@ async function main(): Promise<void> {
     say(`  admin API   curl -H 'Authorization: Bearer ${ADMIN_TOKEN}' ${router.httpAddress}/admin/directory`);
     say(`\n  Ctrl-C stops everything the demo started.`);
   } catch (err) {
-    process.stderr.write(`demo failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`demo failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     await stopAll(1);
   }
 }

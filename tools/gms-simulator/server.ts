@@ -47,15 +47,7 @@
 import { fastify } from "fastify";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { CHAT_OPS, ChatEndedError, GmsEngine } from "./simulator.js";
-import type {
-  AgentScript,
-  FormBody,
-  GmsOp,
-  GmsRequestRecord,
-  Injection,
-  ScriptSource,
-  SimChat,
-} from "./simulator.js";
+import type { AgentScript, FormBody, GmsOp, GmsRequestRecord, Injection, ScriptSource, SimChat } from "./simulator.js";
 
 export * from "./simulator.js";
 
@@ -122,8 +114,7 @@ function asForm(body: unknown): FormBody {
 }
 
 type Json = Record<string, unknown>;
-const asJson = (body: unknown): Json =>
-  typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Json) : {};
+const asJson = (body: unknown): Json => (typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Json) : {});
 
 function bool(v: unknown, dflt: boolean): boolean {
   if (v === undefined || v === null || v === "") return dflt;

@@ -124,25 +124,9 @@ export interface ChatRequestInfo {
 /** A script for every chat, or one chosen per chat from its request. */
 export type ScriptSource = AgentScript | ((info: ChatRequestInfo) => AgentScript | undefined);
 
-export type GmsOp =
-  | "request"
-  | "send"
-  | "refresh"
-  | "startTyping"
-  | "stopTyping"
-  | "disconnect"
-  | "updateData"
-  | "customNotice";
+export type GmsOp = "request" | "send" | "refresh" | "startTyping" | "stopTyping" | "disconnect" | "updateData" | "customNotice";
 
-export const CHAT_OPS: readonly GmsOp[] = [
-  "send",
-  "refresh",
-  "startTyping",
-  "stopTyping",
-  "disconnect",
-  "updateData",
-  "customNotice",
-];
+export const CHAT_OPS: readonly GmsOp[] = ["send", "refresh", "startTyping", "stopTyping", "disconnect", "updateData", "customNotice"];
 
 /** A failure to inject into the next matching GMS calls; injections are consumed in order. */
 export interface Injection {
@@ -508,7 +492,9 @@ export class SimChat {
     const e: TranscriptEvent = { from: { ...from }, index: this.#transcript.length + 1, type, utcTime: Date.now() };
     if (text !== undefined) e.text = text;
     this.#transcript.push(e);
-    this.#engine.log(`chat ${this.chatId} #${e.index} ${type} from ${from.type}:${from.nickname}${text !== undefined ? ` ${JSON.stringify(text)}` : ""}`);
+    this.#engine.log(
+      `chat ${this.chatId} #${e.index} ${type} from ${from.type}:${from.nickname}${text !== undefined ? ` ${JSON.stringify(text)}` : ""}`,
+    );
     this.#engine.changed();
     return e;
   }
@@ -536,16 +522,19 @@ export class SimChat {
   }
 
   #later(ms: number, fn: () => void): NodeJS.Timeout {
-    const t = setTimeout(() => {
-      this.#timers.delete(t);
-      if (this.#ended) return;
-      try {
-        fn();
-      } catch (err) {
-        // A scripted step can race with the test ending the chat; that is fine.
-        if (!(err instanceof ChatEndedError)) this.#engine.log(`chat ${this.chatId} script error: ${String(err)}`);
-      }
-    }, Math.max(0, ms));
+    const t = setTimeout(
+      () => {
+        this.#timers.delete(t);
+        if (this.#ended) return;
+        try {
+          fn();
+        } catch (err) {
+          // A scripted step can race with the test ending the chat; that is fine.
+          if (!(err instanceof ChatEndedError)) this.#engine.log(`chat ${this.chatId} script error: ${String(err)}`);
+        }
+      },
+      Math.max(0, ms),
+    );
     this.#timers.add(t);
     return t;
   }
@@ -825,8 +814,7 @@ export class GmsEngine {
         const statusCode = injection.statusCode ?? (ends ? 2 : 1);
         const code = injection.code ?? (ends ? ERROR.mediaServer : ERROR.transient);
         const advice =
-          injection.advice ??
-          (ends ? "Media server was not able to execute request." : "Chat Server is temporarily unavailable, retry.");
+          injection.advice ?? (ends ? "Media server was not able to execute request." : "Chat Server is temporarily unavailable, retry.");
         this.changed();
         return { kind: "json", body: errorAnswer(statusCode, code, advice, ends || (chat?.ended ?? false), chat) };
       }

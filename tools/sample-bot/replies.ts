@@ -101,10 +101,7 @@ export function botReply(req: BotRequest, opts: ReplyOptions): RasaMessage[] {
     { title: t.btnOffers, payload: "/offers" },
     { title: t.btnOperator, payload: "/operator" },
   ];
-  const handoff = (): RasaMessage[] => [
-    text(t.handoff),
-    { recipient_id: to, custom: { router: { handoff: { reason: HANDOFF_REASON } } } },
-  ];
+  const handoff = (): RasaMessage[] => [text(t.handoff), { recipient_id: to, custom: { router: { handoff: { reason: HANDOFF_REASON } } } }];
   const payload = (p: string): RasaMessage[] => {
     switch (p.trim().toLowerCase()) {
       case "/offers":
@@ -137,7 +134,10 @@ export function botReply(req: BotRequest, opts: ReplyOptions): RasaMessage[] {
       break;
   }
 
-  const words = message.trim().toLowerCase().replace(/[!?.,;]+$/u, "");
+  const words = message
+    .trim()
+    .toLowerCase()
+    .replace(/[!?.,;]+$/u, "");
   if (words === "") return [text(t.empty)];
   // A payload typed or sent as text is treated as the button (Rasa does the same with "/intent").
   if (words.startsWith("/")) return payload(words);

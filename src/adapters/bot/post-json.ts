@@ -28,7 +28,11 @@ export interface PostAnswer {
   body: string;
 }
 
-export function postJson(url: string, body: unknown, options: { timeoutMs: number; headers?: Record<string, string> }): Promise<PostAnswer> {
+export function postJson(
+  url: string,
+  body: unknown,
+  options: { timeoutMs: number; headers?: Record<string, string> },
+): Promise<PostAnswer> {
   const target = new URL(url);
   const send = target.protocol === "https:" ? httpsRequest : httpRequest;
   const data = Buffer.from(JSON.stringify(body));

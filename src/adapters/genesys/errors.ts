@@ -23,15 +23,7 @@ import axios from "axios";
 import { RouterError } from "../../errors.js";
 
 /** The GMS operations, as the last path segment names them ("request" is request chat). */
-export type GmsOp =
-  | "request"
-  | "send"
-  | "refresh"
-  | "startTyping"
-  | "stopTyping"
-  | "disconnect"
-  | "updateData"
-  | "customNotice";
+export type GmsOp = "request" | "send" | "refresh" | "startTyping" | "stopTyping" | "disconnect" | "updateData" | "customNotice";
 
 /** One `errors[]` item of a GMS answer. */
 export interface GmsErrorItem {

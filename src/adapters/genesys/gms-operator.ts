@@ -117,8 +117,7 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
       ? `${baseUrl}/${encodeURIComponent(serviceName)}`
       : `${baseUrl}/${encodeURIComponent(serviceName)}/${encodeURIComponent(chatId)}/${op}`;
 
-  const idsForm = (chat: GenesysChatIds) =>
-    new URLSearchParams({ userId: chat.userId, secureKey: chat.secureKey, alias: chat.alias });
+  const idsForm = (chat: GenesysChatIds) => new URLSearchParams({ userId: chat.userId, secureKey: chat.secureKey, alias: chat.alias });
 
   const addUserData = (form: URLSearchParams, data: Record<string, string>) => {
     for (const [k, v] of Object.entries(data)) form.append(`userData[${k}]`, v);
@@ -203,7 +202,10 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
     const answer = await call(op, serviceName, chat, form);
     if (answer.statusCode === 0) return;
     const err = rejected(op, serviceName, chat, answer);
-    log.warn({ op, serviceName, chatId: chat.chatId, statusCode: err.statusCode, chatEnded: err.chatEnded, err: err.message }, "GMS refused");
+    log.warn(
+      { op, serviceName, chatId: chat.chatId, statusCode: err.statusCode, chatEnded: err.chatEnded, err: err.message },
+      "GMS refused",
+    );
     throw err;
   }
 
@@ -290,7 +292,10 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
       if (answer.statusCode !== 0) {
         const err = rejected("refresh", serviceName, chat, answer);
         events.push({ kind: "error", fatal: answer.chatEnded || answer.statusCode === 2, message: err.message });
-        log.warn({ op: "refresh", serviceName, chatId: chat.chatId, statusCode: err.statusCode, chatEnded: err.chatEnded, err: err.message }, "GMS refused");
+        log.warn(
+          { op: "refresh", serviceName, chatId: chat.chatId, statusCode: err.statusCode, chatEnded: err.chatEnded, err: err.message },
+          "GMS refused",
+        );
       }
       if (answer.chatEnded && !t.idleClosed) events.push({ kind: "ended" });
       if (t.ignored.length > 0) log.debug({ chatId: chat.chatId, ignored: t.ignored }, "GMS transcript events ignored");

@@ -98,7 +98,14 @@ export function parseRoster(result: Element): RosterItem[] {
     if (typeof jid !== "string" || jid === "") continue;
     const sub = el.attrs.subscription;
     const subscription = (SUBSCRIPTIONS as readonly unknown[]).includes(sub) ? (sub as RosterItem["subscription"]) : "none";
-    const groups = [...new Set(el.getChildren("group", NS_ROSTER).map((g) => g.getText()).filter((g) => g !== ""))];
+    const groups = [
+      ...new Set(
+        el
+          .getChildren("group", NS_ROSTER)
+          .map((g) => g.getText())
+          .filter((g) => g !== ""),
+      ),
+    ];
     const item: RosterItem = { jid, groups, subscription };
     if (typeof el.attrs.name === "string" && el.attrs.name !== "") item.name = el.attrs.name;
     items.set(jid, item);
@@ -233,7 +240,10 @@ export class PrivilegedRoster implements RosterPort {
   private require(userBareJid: string, allowed: (a: RosterAccess) => boolean, what: "get" | "set"): void {
     const access = rosterAccess(this.grants.get(domainOf(userBareJid)));
     if (!allowed(access)) {
-      throw new RouterError("ROSTER_NOT_PERMITTED", `roster ${what}: the XMPP server granted no roster "${what}" privilege (XEP-0356) for ${domainOf(userBareJid)} (granted: ${access})`);
+      throw new RouterError(
+        "ROSTER_NOT_PERMITTED",
+        `roster ${what}: the XMPP server granted no roster "${what}" privilege (XEP-0356) for ${domainOf(userBareJid)} (granted: ${access})`,
+      );
     }
   }
 

@@ -116,7 +116,9 @@ export async function connectClient(opts: ConnectClientOptions): Promise<TestCli
         const t = setTimeout(() => {
           xmpp.off("online", on);
           const last = errors[errors.length - 1];
-          reject(new Error(`${bare}: not online again after ${ms} ms (status ${xmpp.status}${last ? `, last error: ${last.message}` : ""})`));
+          reject(
+            new Error(`${bare}: not online again after ${ms} ms (status ${xmpp.status}${last ? `, last error: ${last.message}` : ""})`),
+          );
         }, ms);
         const on = () => {
           clearTimeout(t);

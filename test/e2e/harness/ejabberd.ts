@@ -21,7 +21,17 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { freePorts } from "./free-port.js";
-import { asUser, execAs, HOST, ownedTempDir, retryOnPortTaken, ServerProcess, systemUser, withDefaults, writeOwned } from "./private-server.js";
+import {
+  asUser,
+  execAs,
+  HOST,
+  ownedTempDir,
+  retryOnPortTaken,
+  ServerProcess,
+  systemUser,
+  withDefaults,
+  writeOwned,
+} from "./private-server.js";
 import type { ConfigValues, PrivateServer, ServerOptions, ServerUser } from "./private-server.js";
 
 export type EjabberdUser = ServerUser;
@@ -163,7 +173,11 @@ async function startOnce(opts: EjabberdOptions): Promise<Ejabberd> {
   const logDir = join(baseDir, "logs");
   const configFile = join(baseDir, "ejabberd.yml");
   const writeConfig = (secret: string) =>
-    writeOwned(configFile, configText({ c2sPort, componentPort, userDomain, componentDomain, secret, privilege, logLevel, componentNumber }), owner);
+    writeOwned(
+      configFile,
+      configText({ c2sPort, componentPort, userDomain, componentDomain, secret, privilege, logLevel, componentNumber }),
+      owner,
+    );
   writeConfig(secret);
   writeOwned(join(baseDir, "ejabberdctl.cfg"), ctlConfigText({ node, distPort }), owner);
   // ejabberdctl points ERL_INETRC at DIR/inetrc: resolve "localhost" (the node's host) from the hosts file.

@@ -81,7 +81,7 @@ export class Inbox {
         notify();
       },
     };
-    for (let i = 0; i < this.unconsumed.length; ) {
+    for (let i = 0; i < this.unconsumed.length;) {
       if (predicate(this.unconsumed[i]!)) items.push(this.unconsumed.splice(i, 1)[0]!);
       else i++;
     }

@@ -119,7 +119,11 @@ export function writeOwned(path: string, text: string, owner: Owner): void {
 }
 
 /** Runs `command` (with an asUser prefix) to completion; resolves with its stdout. */
-export function execAs(command: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs: number }, what: string): Promise<string> {
+export function execAs(
+  command: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs: number },
+  what: string,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(command[0]!, command.slice(1), { cwd: opts.cwd, env: opts.env, timeout: opts.timeoutMs }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${what} failed: ${err.message}\n${stdout}${stderr}`));

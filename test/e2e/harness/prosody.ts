@@ -11,7 +11,17 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { freePorts, isPortFree } from "./free-port.js";
-import { asUser, execAs, HOST, ownedTempDir, retryOnPortTaken, ServerProcess, systemUser, withDefaults, writeOwned } from "./private-server.js";
+import {
+  asUser,
+  execAs,
+  HOST,
+  ownedTempDir,
+  retryOnPortTaken,
+  ServerProcess,
+  systemUser,
+  withDefaults,
+  writeOwned,
+} from "./private-server.js";
 import type { ConfigValues, PrivateServer, ServerOptions, ServerUser } from "./private-server.js";
 
 export type ProsodyUser = ServerUser;
@@ -83,7 +93,11 @@ async function startOnce(opts: ProsodyOptions): Promise<Prosody> {
   const baseDir = ownedTempDir("eime-prosody-", ["data", "certs"], owner);
   const configFile = join(baseDir, "prosody.cfg.lua");
   const writeConfig = (secret: string) =>
-    writeOwned(configFile, configText({ baseDir, c2sPort, componentPort, userDomain, componentDomain, secret, privilege, logLevel }), owner);
+    writeOwned(
+      configFile,
+      configText({ baseDir, c2sPort, componentPort, userDomain, componentDomain, secret, privilege, logLevel }),
+      owner,
+    );
   writeConfig(secret);
 
   const server = new ServerProcess({

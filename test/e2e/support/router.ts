@@ -57,7 +57,9 @@ export async function startRouter(config: Config, directory?: DirectoryTree): Pr
 /** A directory like the spec's: a mobile-only group with a channel at a server address, channels for both platforms. */
 export function testDirectory(botUrl: string, opts: { genesysService?: string } = {}): DirectoryTree {
   const info = (name: string, status = "", extra: Json = {}) => ({ name, status, imageUrl: "", thumbUrl: "", ...extra });
-  const genesys = opts.genesysService ? { genesys: { serviceName: opts.genesysService, premiumServiceName: `${opts.genesysService}-premium` } } : {};
+  const genesys = opts.genesysService
+    ? { genesys: { serviceName: opts.genesysService, premiumServiceName: `${opts.genesysService}-premium` } }
+    : {};
   return {
     items: [
       {
@@ -73,7 +75,10 @@ export function testDirectory(botUrl: string, opts: { genesysService?: string } 
             serverAddress: "myticket",
             mobileIsPublished: true,
             webIsPublished: false,
-            info: info("ATM Milano", "Qui i biglietti di Milano", { imageUrl: "http://img.example/atm.png", defaultMessage: "Ciao da ATM" }),
+            info: info("ATM Milano", "Qui i biglietti di Milano", {
+              imageUrl: "http://img.example/atm.png",
+              defaultMessage: "Ciao da ATM",
+            }),
             route: { mode: "bot", bot: { url: botUrl } },
           },
         ],

@@ -21,8 +21,16 @@ function request(message: string, messageId: string, event: BotRequest["metadata
     sender: "conv-1",
     message,
     metadata: {
-      conversationId: "conv-1", messageId, channel: "supporto", chatTitle: "Supporto", locale: "it",
-      event, apiVersion: "2.1", os: "android", appVersion: "0.4.65", premium: false,
+      conversationId: "conv-1",
+      messageId,
+      channel: "supporto",
+      chatTitle: "Supporto",
+      locale: "it",
+      event,
+      apiVersion: "2.1",
+      os: "android",
+      appVersion: "0.4.65",
+      premium: false,
     },
   };
 }

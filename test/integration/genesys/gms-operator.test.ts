@@ -36,7 +36,12 @@ afterAll(async () => {
 
 function operator(overrides: Partial<GmsOperatorOptions> = {}): GmsOperator {
   return createGmsOperator(
-    { baseUrl: sim.url, requestTimeoutMs: TIMEOUT_MS, onCall: (op, outcome, seconds) => calls.push({ op, outcome, seconds }), ...overrides },
+    {
+      baseUrl: sim.url,
+      requestTimeoutMs: TIMEOUT_MS,
+      onCall: (op, outcome, seconds) => calls.push({ op, outcome, seconds }),
+      ...overrides,
+    },
     log,
   );
 }
@@ -86,7 +91,14 @@ async function failure(p: Promise<unknown>): Promise<GenesysError> {
 /** Nothing a log or a crash report could print of the error holds the key. */
 function expectNoSecret(err: unknown, key: string) {
   const e = err as Error;
-  for (const text of [e.message, String(e), e.stack ?? "", inspect(e, { depth: 10 }), JSON.stringify(e), String((e.cause as Error | undefined)?.message)]) {
+  for (const text of [
+    e.message,
+    String(e),
+    e.stack ?? "",
+    inspect(e, { depth: 10 }),
+    JSON.stringify(e),
+    String((e.cause as Error | undefined)?.message),
+  ]) {
     expect(text).not.toContain(key);
   }
 }
@@ -124,7 +136,7 @@ describe("GMS operator adapter against the simulator", () => {
     expect(sc.typingFromClient).toBe(true);
     await gms.typing(service, chat, false);
     expect(sc.typingFromClient).toBe(false);
-    await gms.updateData(service, chat, { vote: "5", "voteAt": "2024-01-01T00:00:00Z" });
+    await gms.updateData(service, chat, { vote: "5", voteAt: "2024-01-01T00:00:00Z" });
     expect(sc.userDataUpdates).toEqual([{ vote: "5", voteAt: "2024-01-01T00:00:00Z" }]);
     expect(sc.userData["vote"]).toBe("5");
     await gms.customNotice(service, chat, "utente in background");
@@ -142,11 +154,20 @@ describe("GMS operator adapter against the simulator", () => {
 
     // An action on an ended chat: a permanent GenesysError that says so.
     const err = await failure(gms.send(service, chat, "ancora?"));
-    expect(err).toMatchObject({ code: "SERVICE_UNAVAILABLE", op: "send", kind: "status", statusCode: 2, chatEnded: true, transient: false });
+    expect(err).toMatchObject({
+      code: "SERVICE_UNAVAILABLE",
+      op: "send",
+      kind: "status",
+      statusCode: 2,
+      chatEnded: true,
+      transient: false,
+    });
     expectNoSecret(err, chat.secureKey);
 
     const ops = new Set(calls.filter((c) => c.outcome === "ok").map((c) => c.op));
-    expect([...ops].sort()).toEqual(["customNotice", "disconnect", "refresh", "request", "send", "startTyping", "stopTyping", "updateData"].sort());
+    expect([...ops].sort()).toEqual(
+      ["customNotice", "disconnect", "refresh", "request", "send", "startTyping", "stopTyping", "updateData"].sort(),
+    );
     expect(calls.at(-1)).toMatchObject({ op: "send", outcome: "rejected" });
     expect(calls.every((c) => c.seconds >= 0 && c.seconds < 5)).toBe(true);
   });
@@ -188,7 +209,9 @@ describe("GMS operator adapter against the simulator", () => {
     expect(p.seen.filter((e) => e.kind === "joined")).toHaveLength(1);
     expect(p.position).toBe(sc.nextPosition);
     // Every request asked from where the previous answer said.
-    const positions = sim.requests.filter((r) => r.op === "refresh" && r.chatId === chat.chatId).map((r) => Number(r.form["transcriptPosition"]));
+    const positions = sim.requests
+      .filter((r) => r.op === "refresh" && r.chatId === chat.chatId)
+      .map((r) => Number(r.form["transcriptPosition"]));
     expect(positions[0]).toBe(1);
     expect(positions.every((n, i) => i === 0 || n >= positions[i - 1]!)).toBe(true);
 
@@ -247,37 +270,50 @@ describe("GMS operator adapter against the simulator", () => {
       ["an answer later than requestTimeoutMs", { delayMs: TIMEOUT_MS + 300 }, "timeout", undefined],
     ] as const;
 
-    it.each(transportFailures)("%s: send throws a transient GenesysError; the chat goes on", async (_name, kind, failureKind, httpStatus) => {
-      const gms = operator();
-      const service = newService();
-      const { chat, sim: sc } = await openChat(gms, service);
-      sim.inject({ op: "send", chatId: chat.chatId, kind });
-      const started = Date.now();
-      const err = await failure(gms.send(service, chat, "uno"));
-      expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 250);
-      expect(err).toMatchObject({ code: "SERVICE_UNAVAILABLE", op: "send", kind: failureKind, transient: true, chatEnded: false, chatId: chat.chatId });
-      expect(err.httpStatus).toBe(httpStatus);
-      expectNoSecret(err, chat.secureKey);
-      expect(calls.at(-1)?.outcome).toBe(failureKind === "timeout" ? "timeout" : "failed");
-      await gms.send(service, chat, "due");
-      // (A timed-out send may still be carried out: GMS has no idempotency key.)
-      await sim.waitFor(chat.chatId, (c) => c.clientMessages().some((m) => m.text === "due"));
-      expect(sc.clientMessages().map((m) => m.text)).toContain("due");
-    });
+    it.each(transportFailures)(
+      "%s: send throws a transient GenesysError; the chat goes on",
+      async (_name, kind, failureKind, httpStatus) => {
+        const gms = operator();
+        const service = newService();
+        const { chat, sim: sc } = await openChat(gms, service);
+        sim.inject({ op: "send", chatId: chat.chatId, kind });
+        const started = Date.now();
+        const err = await failure(gms.send(service, chat, "uno"));
+        expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 250);
+        expect(err).toMatchObject({
+          code: "SERVICE_UNAVAILABLE",
+          op: "send",
+          kind: failureKind,
+          transient: true,
+          chatEnded: false,
+          chatId: chat.chatId,
+        });
+        expect(err.httpStatus).toBe(httpStatus);
+        expectNoSecret(err, chat.secureKey);
+        expect(calls.at(-1)?.outcome).toBe(failureKind === "timeout" ? "timeout" : "failed");
+        await gms.send(service, chat, "due");
+        // (A timed-out send may still be carried out: GMS has no idempotency key.)
+        await sim.waitFor(chat.chatId, (c) => c.clientMessages().some((m) => m.text === "due"));
+        expect(sc.clientMessages().map((m) => m.text)).toContain("due");
+      },
+    );
 
-    it.each(transportFailures)("%s: refresh throws a transient GenesysError, the next poll loses nothing", async (_name, kind, failureKind) => {
-      const gms = operator();
-      const service = newService();
-      const { chat, sim: sc } = await openChat(gms, service);
-      const p = new Poller(gms, service, chat);
-      await p.poll();
-      sc.agentJoin("Giulia");
-      sim.inject({ op: "refresh", chatId: chat.chatId, kind });
-      const err = await failure(p.poll());
-      expect(err).toMatchObject({ op: "refresh", kind: failureKind, transient: true });
-      expectNoSecret(err, chat.secureKey);
-      expect(await p.poll()).toEqual([{ kind: "joined", nickname: "Giulia" }]);
-    });
+    it.each(transportFailures)(
+      "%s: refresh throws a transient GenesysError, the next poll loses nothing",
+      async (_name, kind, failureKind) => {
+        const gms = operator();
+        const service = newService();
+        const { chat, sim: sc } = await openChat(gms, service);
+        const p = new Poller(gms, service, chat);
+        await p.poll();
+        sc.agentJoin("Giulia");
+        sim.inject({ op: "refresh", chatId: chat.chatId, kind });
+        const err = await failure(p.poll());
+        expect(err).toMatchObject({ op: "refresh", kind: failureKind, transient: true });
+        expectNoSecret(err, chat.secureKey);
+        expect(await p.poll()).toEqual([{ kind: "joined", nickname: "Giulia" }]);
+      },
+    );
 
     it("requestChat: HTTP 500 and timeouts are transient, a refusal by GMS is not", async () => {
       const gms = operator();
@@ -309,7 +345,13 @@ describe("GMS operator adapter against the simulator", () => {
       await p.poll();
       sim.inject({ op: "send", chatId: chat.chatId, kind: "statusCode", statusCode: 1 });
       const err = await failure(gms.send(service, chat, "x"));
-      expect(err).toMatchObject({ kind: "status", statusCode: 1, transient: true, chatEnded: false, errors: [{ code: 104, advice: expect.any(String) }] });
+      expect(err).toMatchObject({
+        kind: "status",
+        statusCode: 1,
+        transient: true,
+        chatEnded: false,
+        errors: [{ code: 104, advice: expect.any(String) }],
+      });
       expect(err.message).toContain("104");
 
       sim.inject({ op: "refresh", chatId: chat.chatId, kind: "statusCode", statusCode: 1 });
@@ -351,7 +393,12 @@ describe("GMS operator adapter against the simulator", () => {
       const { chat } = await openChat(gms, service);
       const wrong: GenesysChatIds = { ...chat, secureKey: "feedc0ffee15bad0" };
       secrets.add(wrong.secureKey);
-      for (const p of [gms.send(service, wrong, "x"), gms.typing(service, wrong, true), gms.disconnect(service, wrong), gms.updateData(service, wrong, { a: "b" })]) {
+      for (const p of [
+        gms.send(service, wrong, "x"),
+        gms.typing(service, wrong, true),
+        gms.disconnect(service, wrong),
+        gms.updateData(service, wrong, { a: "b" }),
+      ]) {
         const err = await failure(p);
         expect(err).toMatchObject({ kind: "status", statusCode: 1, errors: [{ code: 101 }] });
         expectNoSecret(err, wrong.secureKey);

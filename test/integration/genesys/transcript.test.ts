@@ -96,12 +96,19 @@ describe("GMS answer reader", () => {
         alias: 117,
         chatEnded: false,
         nextPosition: "7",
-        messages: [{ index: 5, type: "Message", from: { nickname: "G", participantId: 2, type: "Agent" }, text: "hi" }, { type: "Message" }, 3, null],
+        messages: [
+          { index: 5, type: "Message", from: { nickname: "G", participantId: 2, type: "Agent" }, text: "hi" },
+          { type: "Message" },
+          3,
+          null,
+        ],
         errors: [{ code: 1, advice: "a" }, "x"],
       }),
     );
     expect(a).toMatchObject({ statusCode: 0, alias: "117", nextPosition: 7, dropped: 3, errors: [{ code: 1, advice: "a" }] });
-    expect("invalid" in a ? [] : a.messages).toEqual([{ index: 5, type: "Message", from: { nickname: "G", participantId: "2", type: "Agent" }, text: "hi" }]);
+    expect("invalid" in a ? [] : a.messages).toEqual([
+      { index: 5, type: "Message", from: { nickname: "G", participantId: "2", type: "Agent" }, text: "hi" },
+    ]);
   });
 
   it.each([

@@ -39,7 +39,15 @@ const TREE: DirectoryTree = {
       webIsPublished: false,
       info: info("Gruppo"),
       items: [
-        { address: "atm_milano", type: "channel", serverAddress: "myticket", mobileIsPublished: true, webIsPublished: false, info: info("ATM", { defaultMessage: "Ciao" }), route: route() },
+        {
+          address: "atm_milano",
+          type: "channel",
+          serverAddress: "myticket",
+          mobileIsPublished: true,
+          webIsPublished: false,
+          info: info("ATM", { defaultMessage: "Ciao" }),
+          route: route(),
+        },
       ],
     },
     {
@@ -48,7 +56,11 @@ const TREE: DirectoryTree = {
       mobileIsPublished: true,
       webIsPublished: true,
       info: info("Supporto"),
-      route: { mode: "bot+operator", bot: { url: "http://bot.example/s", timeoutMs: 5000 }, genesys: { serviceName: "svc", premiumServiceName: "svc-p" } },
+      route: {
+        mode: "bot+operator",
+        bot: { url: "http://bot.example/s", timeoutMs: 5000 },
+        genesys: { serviceName: "svc", premiumServiceName: "svc-p" },
+      },
     },
   ],
 };
@@ -99,7 +111,13 @@ const json = (res: { body: string }) => JSON.parse(res.body) as Record<string, a
 
 describe("admin authentication", () => {
   it("refuses a call without a token, with a wrong one, or with another scheme: 401 with WWW-Authenticate", async () => {
-    for (const headers of [{}, { authorization: "Bearer wrong-token-xxxxxxxx" }, { authorization: `Basic ${TOKEN}` }, { authorization: `Bearer ${TOKEN}x` }, { authorization: "Bearer" }]) {
+    for (const headers of [
+      {},
+      { authorization: "Bearer wrong-token-xxxxxxxx" },
+      { authorization: `Basic ${TOKEN}` },
+      { authorization: `Bearer ${TOKEN}x` },
+      { authorization: "Bearer" },
+    ]) {
       const res = await app.inject({ method: "GET", url: "/admin/directory", headers });
       expect(res.statusCode, JSON.stringify(headers)).toBe(401);
       expect(json(res).error.code).toBe("UNAUTHORIZED");
@@ -109,11 +127,18 @@ describe("admin authentication", () => {
 
   it("lets the right token through, whatever the case of the scheme", async () => {
     expect((await app.inject({ method: "GET", url: "/admin/directory", headers: AUTH })).statusCode).toBe(200);
-    expect((await app.inject({ method: "GET", url: "/admin/directory", headers: { authorization: `bearer ${TOKEN}` } })).statusCode).toBe(200);
+    expect((await app.inject({ method: "GET", url: "/admin/directory", headers: { authorization: `bearer ${TOKEN}` } })).statusCode).toBe(
+      200,
+    );
   });
 
   it("checks the token before the body: an unauthenticated PUT with a bad body is 401, not 400", async () => {
-    const res = await app.inject({ method: "PUT", url: "/admin/directory", payload: "{not json", headers: { "content-type": "application/json" } });
+    const res = await app.inject({
+      method: "PUT",
+      url: "/admin/directory",
+      payload: "{not json",
+      headers: { "content-type": "application/json" },
+    });
     expect(res.statusCode).toBe(401);
   });
 
@@ -177,7 +202,9 @@ describe("directory", () => {
     const { error } = json(res);
     expect(error.code).toBe("BAD_REQUEST");
     const fields = (error.fields as { field: string }[]).map((f) => f.field);
-    expect(fields).toEqual(expect.arrayContaining(["items.0.route.bot.url", "items.0.colour", "items.1.info.name", "items.2.address", "items.2.route"]));
+    expect(fields).toEqual(
+      expect.arrayContaining(["items.0.route.bot.url", "items.0.colour", "items.1.info.name", "items.2.address", "items.2.route"]),
+    );
     expect(error.message).toMatch(/^items\.0\./);
     expect(json(await app.inject({ method: "GET", url: "/admin/directory", headers: AUTH }))).toEqual(TREE);
   });
@@ -194,15 +221,28 @@ describe("directory", () => {
     for (const [payload, field] of cases) {
       const res = await app.inject({ method: "PUT", url: "/admin/directory", headers: AUTH, payload: payload as object });
       expect(res.statusCode, field).toBe(400);
-      expect((json(res).error.fields as { field: string }[]).map((f) => f.field), field).toContain(field);
+      expect(
+        (json(res).error.fields as { field: string }[]).map((f) => f.field),
+        field,
+      ).toContain(field);
     }
   });
 
   it("malformed JSON, a wrong media type and an oversize body get their error codes", async () => {
-    const malformed = await app.inject({ method: "PUT", url: "/admin/directory", headers: { ...AUTH, "content-type": "application/json" }, payload: "{nope" });
+    const malformed = await app.inject({
+      method: "PUT",
+      url: "/admin/directory",
+      headers: { ...AUTH, "content-type": "application/json" },
+      payload: "{nope",
+    });
     expect(malformed.statusCode).toBe(400);
     expect(json(malformed).error).toMatchObject({ code: "BAD_REQUEST", fields: [{ field: "body" }] });
-    const text = await app.inject({ method: "PUT", url: "/admin/directory", headers: { ...AUTH, "content-type": "text/plain" }, payload: "x" });
+    const text = await app.inject({
+      method: "PUT",
+      url: "/admin/directory",
+      headers: { ...AUTH, "content-type": "text/plain" },
+      payload: "x",
+    });
     expect(text.statusCode).toBe(400);
     expect(json(text).error).toMatchObject({ code: "BAD_REQUEST", fields: [{ field: "content-type" }] });
     const small = build({ adminBodyLimitBytes: 100 });
@@ -217,21 +257,40 @@ describe("directory", () => {
 });
 
 describe("one channel or group", () => {
-  const channel = { type: "channel", mobileIsPublished: true, webIsPublished: true, info: info("Nuovo", { defaultMessage: "Salve" }), route: route() };
+  const channel = {
+    type: "channel",
+    mobileIsPublished: true,
+    webIsPublished: true,
+    info: info("Nuovo", { defaultMessage: "Salve" }),
+    route: route(),
+  };
 
   it("PUT creates a channel in a group (201), then replaces it in place (200); GET and the tree show it", async () => {
     const changes: (string | null)[] = [];
     const unlisten = await store.directory.onDirectoryChanged((a) => changes.push(a));
     try {
-      const created = await app.inject({ method: "PUT", url: "/admin/channels/nuovo", headers: AUTH, payload: { ...channel, parent: "gruppo" } });
+      const created = await app.inject({
+        method: "PUT",
+        url: "/admin/channels/nuovo",
+        headers: AUTH,
+        payload: { ...channel, parent: "gruppo" },
+      });
       expect(created.statusCode).toBe(201);
       expect(json(created)).toEqual({ address: "nuovo", ...channel, parent: "gruppo" });
       await expect.poll(() => changes).toContain("nuovo");
 
-      const updated = await app.inject({ method: "PUT", url: "/admin/channels/atm_milano", headers: AUTH, payload: { ...TREE.items[0]!.items![0], info: info("ATM 2"), parent: "gruppo" } });
+      const updated = await app.inject({
+        method: "PUT",
+        url: "/admin/channels/atm_milano",
+        headers: AUTH,
+        payload: { ...TREE.items[0]!.items![0], info: info("ATM 2"), parent: "gruppo" },
+      });
       expect(updated.statusCode).toBe(200);
       const tree = await store.directory.getTree();
-      expect(tree.items[0]!.items!.map((c) => [c.address, c.info.name])).toEqual([["atm_milano", "ATM 2"], ["nuovo", "Nuovo"]]);
+      expect(tree.items[0]!.items!.map((c) => [c.address, c.info.name])).toEqual([
+        ["atm_milano", "ATM 2"],
+        ["nuovo", "Nuovo"],
+      ]);
 
       const one = await app.inject({ method: "GET", url: "/admin/channels/nuovo", headers: AUTH });
       expect(json(one)).toMatchObject({ address: "nuovo", parent: "gruppo", route: route() });
@@ -241,7 +300,12 @@ describe("one channel or group", () => {
   });
 
   it("without parent the item goes to the top level; a channel moves out of its group", async () => {
-    const res = await app.inject({ method: "PUT", url: "/admin/channels/atm_milano", headers: AUTH, payload: { ...TREE.items[0]!.items![0], address: undefined } });
+    const res = await app.inject({
+      method: "PUT",
+      url: "/admin/channels/atm_milano",
+      headers: AUTH,
+      payload: { ...TREE.items[0]!.items![0], address: undefined },
+    });
     expect(res.statusCode).toBe(200);
     expect(json(res).parent).toBeNull();
     const tree = await store.directory.getTree();
@@ -251,7 +315,12 @@ describe("one channel or group", () => {
 
   it("a group put without items keeps its channels; with items gets exactly those", async () => {
     const { items: _items, ...group } = TREE.items[0]!;
-    const keep = await app.inject({ method: "PUT", url: "/admin/channels/gruppo", headers: AUTH, payload: { ...group, info: info("Rinominato") } });
+    const keep = await app.inject({
+      method: "PUT",
+      url: "/admin/channels/gruppo",
+      headers: AUTH,
+      payload: { ...group, info: info("Rinominato") },
+    });
     expect(keep.statusCode).toBe(200);
     expect(json(keep)).toMatchObject({ info: { name: "Rinominato" }, items: [{ address: "atm_milano" }] });
     const empty = await app.inject({ method: "PUT", url: "/admin/channels/gruppo", headers: AUTH, payload: { ...group, items: [] } });
@@ -274,7 +343,10 @@ describe("one channel or group", () => {
       const res = await app.inject({ method: "PUT", url, headers: AUTH, payload: payload as object });
       expect(res.statusCode, `${url} ${field}`).toBe(400);
       expect(json(res).error.code).toBe("BAD_REQUEST");
-      expect((json(res).error.fields as { field: string }[]).map((f) => f.field), `${url} ${field}`).toContain(field);
+      expect(
+        (json(res).error.fields as { field: string }[]).map((f) => f.field),
+        `${url} ${field}`,
+      ).toContain(field);
     }
     expect(await store.directory.getTree()).toEqual(TREE);
   });
@@ -299,7 +371,12 @@ describe("users", () => {
       method: "POST",
       url: "/admin/users",
       headers: AUTH,
-      payload: [{ msisdn: "+39 347 111 1111", name: "Anna" }, { msisdn: "00393472222222" }, { msisdn: "3473333333", name: null }, { msisdn: MSISDN, name: "Anna B." }],
+      payload: [
+        { msisdn: "+39 347 111 1111", name: "Anna" },
+        { msisdn: "00393472222222" },
+        { msisdn: "3473333333", name: null },
+        { msisdn: MSISDN, name: "Anna B." },
+      ],
     });
     expect(res.statusCode).toBe(200);
     expect(json(res)).toEqual({ received: 4, imported: 3 });
@@ -313,7 +390,14 @@ describe("users", () => {
       method: "POST",
       url: "/admin/users",
       headers: AUTH,
-      payload: [{ msisdn: MSISDN }, { msisdn: "12" }, { name: "no number" }, { msisdn: "393471111111", extra: 1 }, "x", { msisdn: "+39 347 999 99999999" }],
+      payload: [
+        { msisdn: MSISDN },
+        { msisdn: "12" },
+        { name: "no number" },
+        { msisdn: "393471111111", extra: 1 },
+        "x",
+        { msisdn: "+39 347 999 99999999" },
+      ],
     });
     expect(res.statusCode).toBe(400);
     const { error } = json(res);
@@ -367,18 +451,57 @@ describe("conversations", () => {
   const episode = (): OperatorEpisode => {
     const t = new Date("2025-03-01T10:00:00Z");
     return {
-      uuid: "6f1c1b1e-0000-4000-8000-000000000001", serviceName: "svc", chat: { chatId: "chat-1", userId: "gms-user-1", secureKey: SECURE_KEY, alias: "117" },
-      transcriptPosition: 3, queuePosition: null, notifiedQueuePosition: null, requestedAt: t, joinedAt: t, agentNickname: "Mario",
-      lastActivityAt: t, lastQueuedNoticeAt: null, endedAt: null, endCode: null,
+      uuid: "6f1c1b1e-0000-4000-8000-000000000001",
+      serviceName: "svc",
+      chat: { chatId: "chat-1", userId: "gms-user-1", secureKey: SECURE_KEY, alias: "117" },
+      transcriptPosition: 3,
+      queuePosition: null,
+      notifiedQueuePosition: null,
+      requestedAt: t,
+      joinedAt: t,
+      agentNickname: "Mario",
+      lastActivityAt: t,
+      lastQueuedNoticeAt: null,
+      endedAt: null,
+      endCode: null,
     };
   };
 
   beforeEach(async () => {
-    const base = { userJid: `${MSISDN}@localhost`, msisdn: MSISDN, addressing: { kind: "channel" } as const, apiVersion: "2.1" as const, os: "android" as const, lang: "it" };
-    const op = await store.conversations.create({ ...base, channel: "supporto", chatTitle: "Supporto", state: "operator", episode: episode(), now: new Date("2025-03-01T10:05:00Z") });
-    await store.messages.recordInbound({ conversationId: op.id, sender: base.userJid, dedupeKey: "m1", kind: "chat_text", text: "il mio segreto", payload: { text: "il mio segreto" } });
+    const base = {
+      userJid: `${MSISDN}@localhost`,
+      msisdn: MSISDN,
+      addressing: { kind: "channel" } as const,
+      apiVersion: "2.1" as const,
+      os: "android" as const,
+      lang: "it",
+    };
+    const op = await store.conversations.create({
+      ...base,
+      channel: "supporto",
+      chatTitle: "Supporto",
+      state: "operator",
+      episode: episode(),
+      now: new Date("2025-03-01T10:05:00Z"),
+    });
+    await store.messages.recordInbound({
+      conversationId: op.id,
+      sender: base.userJid,
+      dedupeKey: "m1",
+      kind: "chat_text",
+      text: "il mio segreto",
+      payload: { text: "il mio segreto" },
+    });
     await store.conversations.create({ ...base, channel: "atm_milano", chatTitle: "Biglietti", now: new Date("2025-03-01T09:00:00Z") });
-    await store.conversations.create({ ...base, userJid: "web-visitor-42@localhost", msisdn: null, channel: "supporto", chatTitle: "Web", os: "web", now: new Date("2025-03-01T08:00:00Z") });
+    await store.conversations.create({
+      ...base,
+      userJid: "web-visitor-42@localhost",
+      msisdn: null,
+      channel: "supporto",
+      chatTitle: "Web",
+      os: "web",
+      now: new Date("2025-03-01T08:00:00Z"),
+    });
   });
 
   it("lists the most recent first, with ids, state, episode and timestamps, never text, secrets, JIDs or MSISDNs", async () => {
@@ -393,7 +516,12 @@ describe("conversations", () => {
       state: "operator",
       apiVersion: "2.1",
       os: "android",
-      episode: { uuid: "6f1c1b1e-0000-4000-8000-000000000001", state: "joined", genesysChatId: "chat-1", requestedAt: "2025-03-01T10:00:00.000Z" },
+      episode: {
+        uuid: "6f1c1b1e-0000-4000-8000-000000000001",
+        state: "joined",
+        genesysChatId: "chat-1",
+        requestedAt: "2025-03-01T10:00:00.000Z",
+      },
       createdAt: "2025-03-01T10:05:00.000Z",
     });
     expect(conversations[1].episode).toBeNull();
@@ -409,10 +537,19 @@ describe("conversations", () => {
   });
 
   it("a bad state, limit or unknown parameter is 400 naming it", async () => {
-    for (const [query, field] of [["state=open", "state"], ["limit=0", "limit"], ["limit=1001", "limit"], ["limit=ten", "limit"], ["color=red", "color"]] as const) {
+    for (const [query, field] of [
+      ["state=open", "state"],
+      ["limit=0", "limit"],
+      ["limit=1001", "limit"],
+      ["limit=ten", "limit"],
+      ["color=red", "color"],
+    ] as const) {
       const res = await app.inject({ method: "GET", url: `/admin/conversations?${query}`, headers: AUTH });
       expect(res.statusCode, query).toBe(400);
-      expect(json(res).error.fields.map((f: { field: string }) => f.field), query).toEqual([field]);
+      expect(
+        json(res).error.fields.map((f: { field: string }) => f.field),
+        query,
+      ).toEqual([field]);
     }
   });
 });
@@ -452,13 +589,19 @@ describe("health, status and metrics", () => {
     const hanging = { ...store, db: { ...store.db, query: () => (queries++, new Promise<never>(() => undefined)) } } as unknown as Store;
     const slow = build({ store: () => hanging, dbCheckTimeoutMs: 50 });
     try {
-      const [a, b] = await Promise.all([slow.inject({ method: "GET", url: "/health/ready" }), slow.inject({ method: "GET", url: "/health/ready" })]);
+      const [a, b] = await Promise.all([
+        slow.inject({ method: "GET", url: "/health/ready" }),
+        slow.inject({ method: "GET", url: "/health/ready" }),
+      ]);
       for (const res of [a, b]) {
         expect(res.statusCode).toBe(503);
         expect(json(res).reasons).toEqual(["database: no answer within 50 ms"]);
       }
       expect(queries).toBe(1);
-      const failing = { ...store, db: { ...store.db, query: () => Promise.reject(new Error("connect ECONNREFUSED 10.1.2.3:5432")) } } as unknown as Store;
+      const failing = {
+        ...store,
+        db: { ...store.db, query: () => Promise.reject(new Error("connect ECONNREFUSED 10.1.2.3:5432")) },
+      } as unknown as Store;
       const broken = build({ store: () => failing });
       const res = await broken.inject({ method: "GET", url: "/health/ready" });
       await broken.close();
@@ -479,7 +622,14 @@ describe("health, status and metrics", () => {
 
   it("metrics is the Prometheus text of the registry, conversations by state from the store", async () => {
     metrics.stanzasIn.inc({ type: "chat_text" });
-    await store.conversations.create({ userJid: `${MSISDN}@localhost`, channel: "supporto", chatTitle: "M", addressing: { kind: "channel" }, apiVersion: "2", lang: "it" });
+    await store.conversations.create({
+      userJid: `${MSISDN}@localhost`,
+      channel: "supporto",
+      chatTitle: "M",
+      addressing: { kind: "channel" },
+      apiVersion: "2",
+      lang: "it",
+    });
     const res = await app.inject({ method: "GET", url: "/metrics" });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -497,8 +647,11 @@ describe("logging", () => {
     await app.inject({ method: "POST", url: "/admin/users", headers: AUTH, payload: [{ msisdn: "+39 347 222 2222" }] });
     const all = logLines.join("");
     const lines = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines).toContainEqual(expect.objectContaining({ level: 20, msg: "http request", method: "DELETE", route: "/admin/users/:msisdn", status: 204 }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 20, msg: "http request", method: "DELETE", route: "/admin/users/:msisdn", status: 204 }),
+    );
     expect(lines).toContainEqual(expect.objectContaining({ msg: "http request", route: "/admin/directory", status: 401 }));
-    for (const secret of [TOKEN, "wrong-token", "authorization", "Bearer", MSISDN, "393472222222", "347"]) expect(all).not.toContain(secret);
+    for (const secret of [TOKEN, "wrong-token", "authorization", "Bearer", MSISDN, "393472222222", "347"])
+      expect(all).not.toContain(secret);
   });
 });

@@ -55,7 +55,12 @@ const channel = (address: string, extra: Partial<DirectoryItem> = {}): Directory
     type: "channel",
     mobileIsPublished: true,
     webIsPublished: false,
-    info: { name: address.toUpperCase(), status: "online", imageUrl: `https://img/${address}.png`, thumbUrl: `https://img/${address}.t.png` },
+    info: {
+      name: address.toUpperCase(),
+      status: "online",
+      imageUrl: `https://img/${address}.png`,
+      thumbUrl: `https://img/${address}.t.png`,
+    },
     ...extra,
   });
 
@@ -179,7 +184,14 @@ export function defineStoreSuite(harness: StoreHarness): void {
         const err = await store
           .transaction(async (tx) => {
             const c = await tx.conversations.create(newConversation());
-            await tx.messages.recordInbound({ conversationId: c.id, sender: c.userJid, dedupeKey: "m1", kind: "chat_text", text: "hi", payload: null });
+            await tx.messages.recordInbound({
+              conversationId: c.id,
+              sender: c.userJid,
+              dedupeKey: "m1",
+              kind: "chat_text",
+              text: "hi",
+              payload: null,
+            });
             await tx.outbox.enqueue([{ target: "bot", conversationId: c.id, payload: { a: 1 }, idempotencyKey: "k1" }]);
             await tx.users.upsertMany([{ msisdn: "393470000000" }]);
             await tx.directory.replaceTree(TREE);
@@ -213,7 +225,14 @@ export function defineStoreSuite(harness: StoreHarness): void {
 
       it("wraps database errors into SQL_ERROR with the cause", async () => {
         const err = await store.messages
-          .recordInbound({ conversationId: "no-such-conversation", sender: "a@b", dedupeKey: "x", kind: "chat_text", text: "t", payload: null })
+          .recordInbound({
+            conversationId: "no-such-conversation",
+            sender: "a@b",
+            dedupeKey: "x",
+            kind: "chat_text",
+            text: "t",
+            payload: null,
+          })
           .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(RouterError);
         expect((err as RouterError).code).toBe("SQL_ERROR");
@@ -257,7 +276,10 @@ export function defineStoreSuite(harness: StoreHarness): void {
         expect(nested?.items?.map((i) => i.address)).toEqual(["deep", "alpha"]);
 
         // A group put without items keeps its children; with items it gets exactly those.
-        await store.directory.putItem({ ...group("nested", []), items: undefined, info: { ...group("nested", []).info, name: "Renamed" } }, "mobile_ticketing_group");
+        await store.directory.putItem(
+          { ...group("nested", []), items: undefined, info: { ...group("nested", []).info, name: "Renamed" } },
+          "mobile_ticketing_group",
+        );
         top = (await store.directory.getTree()).items;
         const renamed = top[0]?.items?.find((i) => i.address === "nested");
         expect(renamed?.info.name).toBe("Renamed");
@@ -306,10 +328,12 @@ export function defineStoreSuite(harness: StoreHarness): void {
           await store.directory.putItem(channel("alpha"), null);
           await got;
           got = next();
-          await store.transaction(async (tx) => {
-            await tx.directory.putItem(channel("rolled_back"), null);
-            throw new Error("no");
-          }).catch(() => undefined);
+          await store
+            .transaction(async (tx) => {
+              await tx.directory.putItem(channel("rolled_back"), null);
+              throw new Error("no");
+            })
+            .catch(() => undefined);
           await store.directory.replaceTree(TREE);
           await got;
           got = next();
@@ -377,7 +401,11 @@ export function defineStoreSuite(harness: StoreHarness): void {
           { msisdn: "393471111111", name: "Mario Rossi" },
         ]);
         expect(n).toBe(2);
-        expect(await store.users.get("393471111111")).toEqual({ msisdn: "393471111111", hash: msisdnHash("393471111111"), name: "Mario Rossi" });
+        expect(await store.users.get("393471111111")).toEqual({
+          msisdn: "393471111111",
+          hash: msisdnHash("393471111111"),
+          name: "Mario Rossi",
+        });
         await store.users.upsertMany([{ msisdn: "393471111111" }, { msisdn: "393472222222", name: "Luigi" }]);
         expect((await store.users.get("393471111111"))?.name).toBe("Mario Rossi");
         expect((await store.users.findByMsisdns(["393472222222", "39000", "393472222222"])).map((u) => u.name)).toEqual(["Luigi"]);
@@ -492,7 +520,21 @@ export function defineStoreSuite(harness: StoreHarness): void {
         const mk = async (title: string, state: Conversation["state"], at: number, withChat = false) => {
           const c = await store.conversations.create(newConversation({ chatTitle: title, now: ms(at) }));
           const ep = withChat
-            ? { uuid: "u", serviceName: "s", chat: { chatId: `c-${title}`, userId: "u", secureKey: "k", alias: "a" }, transcriptPosition: 0, queuePosition: null, notifiedQueuePosition: null, requestedAt: ms(at), joinedAt: null, agentNickname: null, lastActivityAt: ms(at), lastQueuedNoticeAt: null, endedAt: null, endCode: null }
+            ? {
+                uuid: "u",
+                serviceName: "s",
+                chat: { chatId: `c-${title}`, userId: "u", secureKey: "k", alias: "a" },
+                transcriptPosition: 0,
+                queuePosition: null,
+                notifiedQueuePosition: null,
+                requestedAt: ms(at),
+                joinedAt: null,
+                agentNickname: null,
+                lastActivityAt: ms(at),
+                lastQueuedNoticeAt: null,
+                endedAt: null,
+                endCode: null,
+              }
             : null;
           return store.conversations.save({ ...c, state, episode: ep }, ms(at));
         };
@@ -533,7 +575,14 @@ export function defineStoreSuite(harness: StoreHarness): void {
     describe("messages", () => {
       it("records an inbound message once per (sender, key) and returns the duplicate", async () => {
         const c = await store.conversations.create(newConversation());
-        const m = { conversationId: c.id, sender: c.userJid, dedupeKey: "origin-1", kind: "chat_text", text: "ciao", payload: { text: "ciao", data: { os: "web" } } };
+        const m = {
+          conversationId: c.id,
+          sender: c.userJid,
+          dedupeKey: "origin-1",
+          kind: "chat_text",
+          text: "ciao",
+          payload: { text: "ciao", data: { os: "web" } },
+        };
         const first = await store.messages.recordInbound(m);
         expect(first.duplicate).toBe(false);
         const again = await store.messages.recordInbound({ ...m, text: "changed" });
@@ -551,12 +600,44 @@ export function defineStoreSuite(harness: StoreHarness): void {
 
       it("records outbound messages idempotently and returns the transcript oldest first", async () => {
         const c = await store.conversations.create(newConversation());
-        await store.messages.recordInbound({ conversationId: c.id, sender: c.userJid, dedupeKey: "in-1", kind: "chat_text", text: "1", payload: null });
-        const out = await store.messages.recordOutbound({ conversationId: c.id, author: "bot", dedupeKey: "r-1", kind: "chat_dynamic", text: "2", payload: { buttons: [] } });
+        await store.messages.recordInbound({
+          conversationId: c.id,
+          sender: c.userJid,
+          dedupeKey: "in-1",
+          kind: "chat_text",
+          text: "1",
+          payload: null,
+        });
+        const out = await store.messages.recordOutbound({
+          conversationId: c.id,
+          author: "bot",
+          dedupeKey: "r-1",
+          kind: "chat_dynamic",
+          text: "2",
+          payload: { buttons: [] },
+        });
         expect(out.duplicate).toBe(false);
-        expect((await store.messages.recordOutbound({ conversationId: c.id, author: "bot", dedupeKey: "r-1", kind: "chat_dynamic", text: "2", payload: null })).duplicate).toBe(true);
+        expect(
+          (
+            await store.messages.recordOutbound({
+              conversationId: c.id,
+              author: "bot",
+              dedupeKey: "r-1",
+              kind: "chat_dynamic",
+              text: "2",
+              payload: null,
+            })
+          ).duplicate,
+        ).toBe(true);
         await store.messages.recordOutbound({ conversationId: c.id, author: "operator", kind: "chat_text", text: "3", payload: null });
-        await store.messages.recordInbound({ conversationId: c.id, sender: c.userJid, dedupeKey: "in-2", kind: "chat_text", text: "4", payload: null });
+        await store.messages.recordInbound({
+          conversationId: c.id,
+          sender: c.userJid,
+          dedupeKey: "in-2",
+          kind: "chat_text",
+          text: "4",
+          payload: null,
+        });
         const all = await store.messages.transcript(c.id, 10);
         expect(all.map((m) => [m.text, m.direction, m.author])).toEqual([
           ["1", "in", "user"],
@@ -574,20 +655,30 @@ export function defineStoreSuite(harness: StoreHarness): void {
     describe("outbox", () => {
       it("enqueues once per idempotency key and completes or retries rows", async () => {
         const now = Date.now();
-        expect(await store.outbox.enqueue([
-          { target: "bot", payload: { n: 1 }, idempotencyKey: "k1" },
-          { target: "client", payload: { n: 2 }, idempotencyKey: "k2" },
-          { target: "client", payload: { n: 3 }, idempotencyKey: "k2" },
-        ])).toBe(2);
-        expect(await store.outbox.enqueue([
-          { target: "bot", payload: { n: 9 }, idempotencyKey: "k1" },
-          { target: "bot", payload: { n: 4 }, idempotencyKey: "later", nextAttemptAt: ms(now + 3_600_000) },
-        ])).toBe(1);
+        expect(
+          await store.outbox.enqueue([
+            { target: "bot", payload: { n: 1 }, idempotencyKey: "k1" },
+            { target: "client", payload: { n: 2 }, idempotencyKey: "k2" },
+            { target: "client", payload: { n: 3 }, idempotencyKey: "k2" },
+          ]),
+        ).toBe(2);
+        expect(
+          await store.outbox.enqueue([
+            { target: "bot", payload: { n: 9 }, idempotencyKey: "k1" },
+            { target: "bot", payload: { n: 4 }, idempotencyKey: "later", nextAttemptAt: ms(now + 3_600_000) },
+          ]),
+        ).toBe(1);
         expect((await store.outbox.get("later"))?.nextAttemptAt).toEqual(ms(now + 3_600_000));
         expect(await store.outbox.complete((await store.outbox.get("later"))!.id)).toBe(true);
         expect(await store.outbox.complete("not-a-row")).toBe(false);
         expect(await store.outbox.depth()).toBe(2);
-        expect(await store.outbox.get("k1")).toMatchObject({ target: "bot", payload: { n: 1 }, attempts: 0, lockedBy: null, conversationId: null });
+        expect(await store.outbox.get("k1")).toMatchObject({
+          target: "bot",
+          payload: { n: 1 },
+          attempts: 0,
+          lockedBy: null,
+          conversationId: null,
+        });
         const claimed = await store.outbox.claim({ owner: "w1", limit: 10, now: ms(now + 1000) });
         expect(claimed.map((i) => i.idempotencyKey)).toEqual(["k1", "k2"]);
         expect(claimed[0]).toMatchObject({ attempts: 1, lockedBy: "w1" });
@@ -688,48 +779,100 @@ export function defineStoreSuite(harness: StoreHarness): void {
         const c = await store.conversations.create(newConversation());
         const inbound = { sender: c.userJid, dedupeKey: "in-1", kind: "chat_text", text: "ciao", payload: { text: "ciao" } };
         const first = await store.steps.append({
-          conversationId: c.id, version: c.version, inbound,
+          conversationId: c.id,
+          version: c.version,
+          inbound,
           outbound: [{ author: "bot", kind: "chat_text", text: "hello", dedupeKey: "out-1" }],
-          enqueue: [job("bot", "j1"), job("client", "j2")], ...lock,
+          enqueue: [job("bot", "j1"), job("client", "j2")],
+          ...lock,
         });
         expect(first).toMatchObject({ fresh: true, written: true });
         expect(first.jobs.map((j) => [j.idempotencyKey, j.mine, j.lockedBy, j.attempts, j.conversationId])).toEqual([
           ["j1", true, "me", 1, c.id],
           ["j2", true, "me", 1, c.id],
         ]);
-        const again = await store.steps.append({ conversationId: c.id, version: c.version, inbound, outbound: [], enqueue: [job("bot", "j3")], ...lock });
+        const again = await store.steps.append({
+          conversationId: c.id,
+          version: c.version,
+          inbound,
+          outbound: [],
+          enqueue: [job("bot", "j3")],
+          ...lock,
+        });
         expect(again).toEqual({ fresh: true, written: false, jobs: [] });
-        expect((await store.messages.transcript(c.id)).map((m) => [m.direction, m.text])).toEqual([["in", "ciao"], ["out", "hello"]]);
+        expect((await store.messages.transcript(c.id)).map((m) => [m.direction, m.text])).toEqual([
+          ["in", "ciao"],
+          ["out", "hello"],
+        ]);
         expect(await store.outbox.get("j3")).toBeNull();
       });
 
       it("new jobs wait behind an earlier row of their chain, except the one the step completes", async () => {
         const c = await store.conversations.create(newConversation());
-        const [running] = (await store.steps.append({ conversationId: c.id, version: null, outbound: [], enqueue: [job("bot", "b1")], ...lock })).jobs;
-        const behind = await store.steps.append({ conversationId: c.id, version: null, outbound: [], enqueue: [job("bot", "b2"), job("client", "c1")], ...lock });
-        expect(behind.jobs.map((j) => [j.idempotencyKey, j.mine])).toEqual([["b2", false], ["c1", true]]);
+        const [running] = (
+          await store.steps.append({ conversationId: c.id, version: null, outbound: [], enqueue: [job("bot", "b1")], ...lock })
+        ).jobs;
+        const behind = await store.steps.append({
+          conversationId: c.id,
+          version: null,
+          outbound: [],
+          enqueue: [job("bot", "b2"), job("client", "c1")],
+          ...lock,
+        });
+        expect(behind.jobs.map((j) => [j.idempotencyKey, j.mine])).toEqual([
+          ["b2", false],
+          ["c1", true],
+        ]);
         // b1 completes and enqueues the next bot row in the same step: b2 still waits, the new one waits behind b2.
-        const next = await store.steps.append({ conversationId: c.id, version: null, outbound: [], completeJob: running!.id, enqueue: [job("bot", "b3")], ...lock });
+        const next = await store.steps.append({
+          conversationId: c.id,
+          version: null,
+          outbound: [],
+          completeJob: running!.id,
+          enqueue: [job("bot", "b3")],
+          ...lock,
+        });
         expect(next.jobs.map((j) => [j.idempotencyKey, j.mine])).toEqual([["b3", false]]);
         expect(await store.outbox.get("b1")).toBeNull();
         // Completing the only row of a chain frees it for the step's own new row.
         const d = await store.conversations.create(newConversation({ chatTitle: "other" }));
-        const [only] = (await store.steps.append({ conversationId: d.id, version: null, outbound: [], enqueue: [job("genesys", "g1")], ...lock })).jobs;
-        const follow = await store.steps.append({ conversationId: d.id, version: null, outbound: [], completeJob: only!.id, enqueue: [job("genesys", "g2")], ...lock });
+        const [only] = (
+          await store.steps.append({ conversationId: d.id, version: null, outbound: [], enqueue: [job("genesys", "g1")], ...lock })
+        ).jobs;
+        const follow = await store.steps.append({
+          conversationId: d.id,
+          version: null,
+          outbound: [],
+          completeJob: only!.id,
+          enqueue: [job("genesys", "g2")],
+          ...lock,
+        });
         expect(follow.jobs.map((j) => [j.idempotencyKey, j.mine])).toEqual([["g2", true]]);
       });
 
       it("deletes rows already delivered, even when the step itself is not written, and never waits behind them", async () => {
         const c = await store.conversations.create(newConversation());
-        const [sent] = (await store.steps.append({ conversationId: c.id, version: null, outbound: [], enqueue: [job("client", "d1")], ...lock })).jobs;
+        const [sent] = (
+          await store.steps.append({ conversationId: c.id, version: null, outbound: [], enqueue: [job("client", "d1")], ...lock })
+        ).jobs;
         const next = await store.steps.append({
-          conversationId: c.id, version: null, outbound: [], delivered: [sent!.id], enqueue: [job("client", "d2")], ...lock,
+          conversationId: c.id,
+          version: null,
+          outbound: [],
+          delivered: [sent!.id],
+          enqueue: [job("client", "d2")],
+          ...lock,
         });
         expect(next.jobs.map((j) => [j.idempotencyKey, j.mine])).toEqual([["d2", true]]);
         expect(await store.outbox.get("d1")).toBeNull();
         const [d2] = next.jobs;
         const dup = await store.steps.append({
-          conversationId: c.id, version: c.version + 5, outbound: [], delivered: [d2!.id], enqueue: [job("client", "d3")], ...lock,
+          conversationId: c.id,
+          version: c.version + 5,
+          outbound: [],
+          delivered: [d2!.id],
+          enqueue: [job("client", "d3")],
+          ...lock,
         });
         expect(dup).toEqual({ fresh: false, written: false, jobs: [] });
         expect(await store.outbox.get("d2")).toBeNull();
@@ -739,9 +882,12 @@ export function defineStoreSuite(harness: StoreHarness): void {
         const c = await store.conversations.create(newConversation());
         await store.conversations.save({ ...c, lang: "en" });
         const stale = await store.steps.append({
-          conversationId: c.id, version: c.version,
+          conversationId: c.id,
+          version: c.version,
           inbound: { sender: c.userJid, dedupeKey: "late", kind: "chat_text", text: "x", payload: null },
-          outbound: [], enqueue: [job("bot", "late-job")], ...lock,
+          outbound: [],
+          enqueue: [job("bot", "late-job")],
+          ...lock,
         });
         expect(stale).toEqual({ fresh: false, written: false, jobs: [] });
         expect(await store.messages.transcript(c.id)).toEqual([]);
@@ -751,7 +897,13 @@ export function defineStoreSuite(harness: StoreHarness): void {
         const c = await store.conversations.create(newConversation());
         await expect(
           store.transaction(async (tx) => {
-            await tx.steps.append({ conversationId: c.id, version: c.version, outbound: [{ author: "bot", kind: "chat_text", text: "x", dedupeKey: "rb" }], enqueue: [job("client", "rb-job")], ...lock });
+            await tx.steps.append({
+              conversationId: c.id,
+              version: c.version,
+              outbound: [{ author: "bot", kind: "chat_text", text: "x", dedupeKey: "rb" }],
+              enqueue: [job("client", "rb-job")],
+              ...lock,
+            });
             throw new Error("boom");
           }),
         ).rejects.toThrow("boom");
@@ -792,11 +944,33 @@ export function defineStoreSuite(harness: StoreHarness): void {
           await s.users.replaceAddressBook("393471111111", ["393472222222"]);
           const c = await s.conversations.create(newConversation());
           conversationId = c.id;
-          await s.conversations.save({ ...c, state: "operator", episode: {
-            uuid: "e", serviceName: "gms", chat: { chatId: "c", userId: "u", secureKey: "k", alias: "a" }, transcriptPosition: 12,
-            queuePosition: null, notifiedQueuePosition: null, requestedAt: ms(1000), joinedAt: ms(2000), agentNickname: "Anna",
-            lastActivityAt: ms(3000), lastQueuedNoticeAt: null, endedAt: null, endCode: null } });
-          await s.messages.recordInbound({ conversationId: c.id, sender: c.userJid, dedupeKey: "m1", kind: "chat_text", text: "hi", payload: null });
+          await s.conversations.save({
+            ...c,
+            state: "operator",
+            episode: {
+              uuid: "e",
+              serviceName: "gms",
+              chat: { chatId: "c", userId: "u", secureKey: "k", alias: "a" },
+              transcriptPosition: 12,
+              queuePosition: null,
+              notifiedQueuePosition: null,
+              requestedAt: ms(1000),
+              joinedAt: ms(2000),
+              agentNickname: "Anna",
+              lastActivityAt: ms(3000),
+              lastQueuedNoticeAt: null,
+              endedAt: null,
+              endCode: null,
+            },
+          });
+          await s.messages.recordInbound({
+            conversationId: c.id,
+            sender: c.userJid,
+            dedupeKey: "m1",
+            kind: "chat_text",
+            text: "hi",
+            payload: null,
+          });
           await s.outbox.enqueue([{ target: "genesys", conversationId: c.id, payload: { text: "hi" }, idempotencyKey: "send-m1" }]);
           await s.rateLimits.hit("k", 3_600_000, 3, 10);
         } finally {
@@ -810,7 +984,18 @@ export function defineStoreSuite(harness: StoreHarness): void {
           const c = await s.conversations.get(conversationId);
           expect(c).toMatchObject({ state: "operator", version: 2, episode: { transcriptPosition: 12, chat: { chatId: "c" } } });
           expect((await s.conversations.withOpenEpisodes()).map((x) => x.id)).toEqual([conversationId]);
-          expect((await s.messages.recordInbound({ conversationId, sender: c!.userJid, dedupeKey: "m1", kind: "chat_text", text: "hi", payload: null })).duplicate).toBe(true);
+          expect(
+            (
+              await s.messages.recordInbound({
+                conversationId,
+                sender: c!.userJid,
+                dedupeKey: "m1",
+                kind: "chat_text",
+                text: "hi",
+                payload: null,
+              })
+            ).duplicate,
+          ).toBe(true);
           expect(await s.outbox.get("send-m1")).toMatchObject({ target: "genesys", payload: { text: "hi" } });
           expect((await s.rateLimits.hit("k", 3_600_000, 8, 10)).allowed).toBe(false);
           expect(await schemaVersion(s.db)).toBe(SCHEMA_VERSION);

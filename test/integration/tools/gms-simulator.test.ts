@@ -127,7 +127,11 @@ describe("GMS simulator: a full chat over HTTP", () => {
 
     // The transcript starts with the client's own ParticipantJoined, then the queue position.
     const first = await c.refresh();
-    expect(first.messages[0]).toMatchObject({ index: 1, type: "ParticipantJoined", from: { type: "Client", nickname: "Mario", participantId: 1 } });
+    expect(first.messages[0]).toMatchObject({
+      index: 1,
+      type: "ParticipantJoined",
+      from: { type: "Client", nickname: "Mario", participantId: 1 },
+    });
     expect(first.messages[1]).toMatchObject({ index: 2, type: "Notice", from: { type: "External" } });
     expect(QUEUE_RE.exec(first.messages[1]?.text ?? "")?.[1]).toBe("1");
     expect(typeof first.messages[0]?.utcTime).toBe("number");
@@ -495,7 +499,12 @@ describe("GMS simulator: injected failures", () => {
     expect(a).toMatchObject({ statusCode: 1, chatEnded: false, errors: [{ code: 777, advice: "try later" }] });
     expect(sim.chat(c.chatId).clientMessages()).toEqual([]);
     expect((await c.call("send", { message: "riprovo" })).statusCode).toBe(0);
-    expect(sim.chat(c.chatId).clientMessages().map((m) => m.text)).toEqual(["riprovo"]);
+    expect(
+      sim
+        .chat(c.chatId)
+        .clientMessages()
+        .map((m) => m.text),
+    ).toEqual(["riprovo"]);
   });
 
   it("statusCode that ends the chat: statusCode 2, chatEnded true now and later", async () => {
@@ -569,8 +578,7 @@ describe("GMS simulator: waiting helpers and the control HTTP API", () => {
     const sim = await start();
     const c = new Client(sim);
     await c.request();
-    const ctl = (path: string, body?: unknown) =>
-      axios.post(`${sim.url}/sim${path}`, body, { validateStatus: () => true, timeout: 5_000 });
+    const ctl = (path: string, body?: unknown) => axios.post(`${sim.url}/sim${path}`, body, { validateStatus: () => true, timeout: 5_000 });
 
     const list = await axios.get<{ chatId: string; waiting: boolean; queuePosition: number }[]>(`${sim.url}/sim/chats`);
     expect(list.data).toEqual([expect.objectContaining({ chatId: c.chatId, waiting: true, queuePosition: 1 })]);

@@ -70,9 +70,7 @@ describe("sample bot: behaviour", () => {
   });
 
   it("echoes a message in the user's language", async () => {
-    expect(await post(body("vorrei informazioni"))).toEqual([
-      { recipient_id: "conv-1", text: "Hai scritto: vorrei informazioni" },
-    ]);
+    expect(await post(body("vorrei informazioni"))).toEqual([{ recipient_id: "conv-1", text: "Hai scritto: vorrei informazioni" }]);
     expect(await post(body("some info please", { locale: "en-GB" }))).toEqual([
       { recipient_id: "conv-1", text: "You wrote: some info please" },
     ]);

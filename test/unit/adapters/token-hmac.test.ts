@@ -20,7 +20,12 @@ describe("hmac tokens", () => {
     await expect(v.verify(issueHmacToken("other", "393471111111", later), "393471111111")).resolves.toBe(false);
     await expect(v.verify(issueHmacToken("s3cret", "393471111111", new Date(now.getTime() - 1000)), "393471111111")).resolves.toBe(false);
     await expect(v.verify("garbage", "393471111111")).resolves.toBe(false);
-    await expect(v.verify(token.replace(/.$/, (c) => (c === "0" ? "1" : "0")), "393471111111")).resolves.toBe(false);
+    await expect(
+      v.verify(
+        token.replace(/.$/, (c) => (c === "0" ? "1" : "0")),
+        "393471111111",
+      ),
+    ).resolves.toBe(false);
     await expect(v.verify(undefined, "393471111111")).resolves.toBe(false);
   });
 

@@ -20,7 +20,16 @@ const CARLA = "393473333333";
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
 const config = {
-  xmpp: { service: "xmpp://127.0.0.1:5347", domain: D, secret: "s", userDomain: U, serviceName: "EiMe", outboundQueueLimit: 10, iqTimeoutMs: 1000, maxInFlight: 100 },
+  xmpp: {
+    service: "xmpp://127.0.0.1:5347",
+    domain: D,
+    secret: "s",
+    userDomain: U,
+    serviceName: "EiMe",
+    outboundQueueLimit: 10,
+    iqTimeoutMs: 1000,
+    maxInFlight: 100,
+  },
   protocol: {
     namespace: NS,
     defaultLang: "it",
@@ -45,7 +54,8 @@ class FakeUsers implements UserRepository {
   }
   async upsertMany(input: readonly { msisdn: string; name?: string | null }[]) {
     this.check();
-    for (const u of input) this.users.set(u.msisdn, { msisdn: u.msisdn, hash: sha(u.msisdn), name: u.name ?? this.users.get(u.msisdn)?.name ?? null });
+    for (const u of input)
+      this.users.set(u.msisdn, { msisdn: u.msisdn, hash: sha(u.msisdn), name: u.name ?? this.users.get(u.msisdn)?.name ?? null });
     return input.length;
   }
   async delete(msisdn: string) {
@@ -121,9 +131,7 @@ class FakeRoster implements RosterPort {
   }
 }
 
-const channels = new Map([
-  ["supporto", { address: "supporto", info: { name: "Supporto", status: "", imageUrl: "", thumbUrl: "" } }],
-]);
+const channels = new Map([["supporto", { address: "supporto", info: { name: "Supporto", status: "", imageUrl: "", thumbUrl: "" } }]]);
 
 let users: FakeUsers;
 let rateLimits: FakeRateLimits;
@@ -147,11 +155,7 @@ beforeEach(async () => {
     log: pino({ level: "silent" }),
     clock: { now: () => now },
   });
-  await users.upsertMany([
-    { msisdn: ALICE, name: "Alice" },
-    { msisdn: BOB, name: "Bob Bianchi" },
-    { msisdn: CARLA },
-  ]);
+  await users.upsertMany([{ msisdn: ALICE, name: "Alice" }, { msisdn: BOB, name: "Bob Bianchi" }, { msisdn: CARLA }]);
 });
 
 let seq = 0;
@@ -159,7 +163,13 @@ function message(type: string, payload: unknown, from = `${ALICE}@${U}/android-1
   return xml(
     "message",
     { from, to: D, type: "chat", id: `m${++seq}` },
-    xml("x", { xmlns: NS }, xml("type", {}, type), xml("action", {}, type), xml("payload", {}, typeof payload === "string" ? payload : JSON.stringify(payload))),
+    xml(
+      "x",
+      { xmlns: NS },
+      xml("type", {}, type),
+      xml("action", {}, type),
+      xml("payload", {}, typeof payload === "string" ? payload : JSON.stringify(payload)),
+    ),
   );
 }
 
@@ -188,13 +198,13 @@ const aliceRoster = () => roster.of(`${ALICE}@${U}`);
 describe("cmd_add_to_roster", () => {
   it("writes users (any writing) and channels into the sender's roster, then is idempotent", async () => {
     const payload = {
-      channelUsers: [
-        { name: "Bob", address: "+39 347 222 2222" },
-        { address: "supporto" },
-        { address: "0039 347 333 3333" },
-      ],
+      channelUsers: [{ name: "Bob", address: "+39 347 222 2222" }, { address: "supporto" }, { address: "0039 347 333 3333" }],
     };
-    expect(await run("cmd_add_to_roster", payload)).toEqual({ status: 0, added: ["+39 347 222 2222", "supporto", "0039 347 333 3333"], unchanged: [] });
+    expect(await run("cmd_add_to_roster", payload)).toEqual({
+      status: 0,
+      added: ["+39 347 222 2222", "supporto", "0039 347 333 3333"],
+      unchanged: [],
+    });
     expect([...aliceRoster().values()]).toEqual([
       { jid: `${BOB}@${U}`, name: "Bob", groups: ["CONTACTS"], subscription: "none" },
       { jid: `supporto@${D}`, name: "Supporto", groups: ["CHANNELS"], subscription: "none" },
@@ -203,7 +213,11 @@ describe("cmd_add_to_roster", () => {
     expect(roster.sets.every((s) => s.owner === `${ALICE}@${U}`)).toBe(true);
 
     roster.sets = [];
-    expect(await run("cmd_add_to_roster", payload)).toEqual({ status: 0, added: [], unchanged: ["+39 347 222 2222", "supporto", "0039 347 333 3333"] });
+    expect(await run("cmd_add_to_roster", payload)).toEqual({
+      status: 0,
+      added: [],
+      unchanged: ["+39 347 222 2222", "supporto", "0039 347 333 3333"],
+    });
     expect(roster.sets).toEqual([]);
   });
 
@@ -243,11 +257,7 @@ describe("cmd_add_to_roster", () => {
 
   it("unknown users are NO_USER_FOUND, listed one per message, and the rest still apply", async () => {
     const answer = await run("cmd_add_to_roster", {
-      channelUsers: [
-        { name: "Nessuno", address: "+39 347 999 9999" },
-        { name: "Bob", address: BOB },
-        { address: "no_such_channel" },
-      ],
+      channelUsers: [{ name: "Nessuno", address: "+39 347 999 9999" }, { name: "Bob", address: BOB }, { address: "no_such_channel" }],
     });
     expect(answer).toEqual({
       status: 1,
@@ -269,11 +279,7 @@ describe("cmd_add_to_roster", () => {
 
   it("two writings of one number are one entry; the sender's own number is unchanged", async () => {
     const answer = await run("cmd_add_to_roster", {
-      channelUsers: [
-        { address: "3472222222" },
-        { name: "Bobby", address: "+39 347 2222222" },
-        { name: "Io", address: ALICE },
-      ],
+      channelUsers: [{ address: "3472222222" }, { name: "Bobby", address: "+39 347 2222222" }, { name: "Io", address: ALICE }],
     });
     expect(answer).toEqual({ status: 0, added: ["3472222222", "+39 347 2222222"], unchanged: [ALICE] });
     expect(roster.sets).toEqual([{ owner: `${ALICE}@${U}`, item: { jid: `${BOB}@${U}`, name: "Bobby", groups: ["CONTACTS"] } }]);
@@ -335,7 +341,12 @@ describe("cmd_add_to_roster", () => {
 
   it("a failing store is SQL_ERROR and nothing is written", async () => {
     users.failing = true;
-    expect(await run("cmd_add_to_roster", { channelUsers: [{ address: BOB }] })).toMatchObject({ status: 1, errorCode: "SQL_ERROR", added: [], unchanged: [] });
+    expect(await run("cmd_add_to_roster", { channelUsers: [{ address: BOB }] })).toMatchObject({
+      status: 1,
+      errorCode: "SQL_ERROR",
+      added: [],
+      unchanged: [],
+    });
     expect(roster.sets).toEqual([]);
   });
 });
@@ -368,7 +379,12 @@ describe("cmd_search_users", () => {
   it("requests per hour: the limit is allowed, one more is RATE_LIMITED, the next hour is fresh", async () => {
     for (let i = 0; i < 3; i++) expect(await run("cmd_search_users", { userList: [BOB] })).toMatchObject({ status: 0 });
     const limited = await run("cmd_search_users", { userList: [BOB] });
-    expect(limited).toEqual({ status: 1, errorCode: "RATE_LIMITED", errorMessage: [{ message: "at most 3 searches per hour: retry later" }], users: [] });
+    expect(limited).toEqual({
+      status: 1,
+      errorCode: "RATE_LIMITED",
+      errorMessage: [{ message: "at most 3 searches per hour: retry later" }],
+      users: [],
+    });
     // Per user: Bob is not limited by Alice's searches.
     expect(await run("cmd_search_users", { userList: [ALICE] }, `${BOB}@${U}/web`)).toMatchObject({ status: 0 });
     now = new Date("2025-03-01T11:00:00Z");
@@ -385,7 +401,11 @@ describe("cmd_search_users", () => {
   });
 
   it("a 501-entry list is BAD_REQUEST and is not counted", async () => {
-    expect(await run("cmd_search_users", { userList: Array.from({ length: 501 }, () => BOB) })).toMatchObject({ status: 1, errorCode: "BAD_REQUEST", users: [] });
+    expect(await run("cmd_search_users", { userList: Array.from({ length: 501 }, () => BOB) })).toMatchObject({
+      status: 1,
+      errorCode: "BAD_REQUEST",
+      users: [],
+    });
     expect(rateLimits.counts.size).toBe(0);
   });
 });
@@ -405,7 +425,12 @@ describe("the service JID", () => {
       errorCode: "BAD_REQUEST",
       errorMessage: [{ message: `from: only users of ${U} can send commands` }],
     });
-    expect(await run("cmd_add_to_roster", { channelUsers: [] }, `alice@${U}/x`)).toMatchObject({ status: 1, errorCode: "BAD_REQUEST", added: [], unchanged: [] });
+    expect(await run("cmd_add_to_roster", { channelUsers: [] }, `alice@${U}/x`)).toMatchObject({
+      status: 1,
+      errorCode: "BAD_REQUEST",
+      added: [],
+      unchanged: [],
+    });
   });
 
   it("a message that is not a command gets a stanza error naming the field", async () => {
@@ -422,7 +447,11 @@ describe("the service JID", () => {
     await commands.handle(plain, sender(`${ALICE}@${U}/a`));
     expect(sent[0]!.getChild("error")!.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas")).toMatch(/^x: /);
     sent = [];
-    const typing = xml("message", { from: `${ALICE}@${U}/a`, to: D, type: "chat" }, xml("composing", { xmlns: "http://jabber.org/protocol/chatstates" }));
+    const typing = xml(
+      "message",
+      { from: `${ALICE}@${U}/a`, to: D, type: "chat" },
+      xml("composing", { xmlns: "http://jabber.org/protocol/chatstates" }),
+    );
     await commands.handle(typing, sender(`${ALICE}@${U}/a`));
     expect(sent).toEqual([]);
   });

@@ -22,7 +22,11 @@ const USER = "393471111111@localhost";
 
 const el = (s: string) => parse(s) as Element;
 const advert = (...perms: [string, string][]) =>
-  xml("message", { from: "localhost", to: "router.localhost" }, xml("privilege", { xmlns: NS_PRIV }, ...perms.map(([access, type]) => xml("perm", { access, type }))));
+  xml(
+    "message",
+    { from: "localhost", to: "router.localhost" },
+    xml("privilege", { xmlns: NS_PRIV }, ...perms.map(([access, type]) => xml("perm", { access, type }))),
+  );
 
 class FakeConnection extends EventEmitter {
   requests: Element[] = [];
@@ -44,7 +48,14 @@ beforeEach(() => {
   vi.useFakeTimers();
   logged.length = 0;
   conn = new FakeConnection();
-  roster = new PrivilegedRoster({ connection: conn, userDomain: "localhost", componentDomain: "router.localhost", timeoutMs: 500, graceMs: 3000, log });
+  roster = new PrivilegedRoster({
+    connection: conn,
+    userDomain: "localhost",
+    componentDomain: "router.localhost",
+    timeoutMs: 500,
+    graceMs: 3000,
+    log,
+  });
 });
 
 afterEach(() => {
@@ -70,13 +81,17 @@ describe("codecs", () => {
     expect(Object.fromEntries(perms)).toEqual({ message: "outgoing", roster: "both", presence: "none" });
     expect(rosterAccess(perms)).toBe("both");
     // Perms in another namespace than their privilege element's are not read.
-    const mixed = el(`<message><privilege xmlns="urn:xmpp:privilege:1"><perm xmlns="urn:xmpp:privilege:2" access="roster" type="both"/></privilege></message>`);
+    const mixed = el(
+      `<message><privilege xmlns="urn:xmpp:privilege:1"><perm xmlns="urn:xmpp:privilege:2" access="roster" type="both"/></privilege></message>`,
+    );
     expect(rosterAccess(parsePrivilege(mixed)!)).toBe("none");
   });
 
   it("no privilege element (or one in an unknown namespace) is null; missing or unknown roster types count as none", () => {
     expect(parsePrivilege(el(`<message><body>hi</body></message>`))).toBeNull();
-    expect(parsePrivilege(el(`<message><privilege xmlns="urn:xmpp:privilege:3"><perm access="roster" type="both"/></privilege></message>`))).toBeNull();
+    expect(
+      parsePrivilege(el(`<message><privilege xmlns="urn:xmpp:privilege:3"><perm access="roster" type="both"/></privilege></message>`)),
+    ).toBeNull();
     expect(parsePrivilege(el(`<message><privilege><perm access="roster" type="both"/></privilege></message>`))).toBeNull();
     expect(rosterAccess(parsePrivilege(el(`<message><privilege xmlns="${NS_PRIV}"/></message>`))!)).toBe("none");
     expect(rosterAccess(parsePrivilege(advert(["roster", "all"]))!)).toBe("none");
@@ -127,7 +142,16 @@ describe("permissions", () => {
 
   it("a privilege:1 advertisement (ejabberd 23.01) grants the same as privilege:2", async () => {
     conn.emit("online", { reconnected: false });
-    const v1 = xml("message", { from: "localhost", to: "router.localhost" }, xml("privilege", { xmlns: "urn:xmpp:privilege:1" }, xml("perm", { access: "roster", type: "both" }), xml("perm", { access: "presence", type: "none" })));
+    const v1 = xml(
+      "message",
+      { from: "localhost", to: "router.localhost" },
+      xml(
+        "privilege",
+        { xmlns: "urn:xmpp:privilege:1" },
+        xml("perm", { access: "roster", type: "both" }),
+        xml("perm", { access: "presence", type: "none" }),
+      ),
+    );
     expect(roster.onServerMessage(v1, "localhost")).toBe(true);
     expect(roster.permitted()).toBe(true);
     await expect(roster.settled()).resolves.toBeUndefined();
@@ -225,7 +249,10 @@ describe("roster requests", () => {
   });
 
   it("get sends a roster query to the user's bare JID, bounded, and parses the answer", async () => {
-    conn.reply = async () => el(`<iq type="result"><query xmlns="${NS_ROSTER}"><item jid="a@localhost" name="A" subscription="to"><group>G</group></item></query></iq>`);
+    conn.reply = async () =>
+      el(
+        `<iq type="result"><query xmlns="${NS_ROSTER}"><item jid="a@localhost" name="A" subscription="to"><group>G</group></item></query></iq>`,
+      );
     const spy = vi.spyOn(conn, "request");
     expect(await roster.get(USER)).toEqual([{ jid: "a@localhost", name: "A", groups: ["G"], subscription: "to" }]);
     expect(spy).toHaveBeenCalledWith(expect.anything(), 500);
@@ -253,6 +280,9 @@ describe("roster requests", () => {
     conn.reply = async () => {
       throw new Error("iq get jabber:iq:roster (id 1) got no answer within 500 ms");
     };
-    await expect(roster.get(USER)).rejects.toMatchObject({ code: "INTERNAL_ERROR", message: expect.stringContaining("no answer within 500 ms") });
+    await expect(roster.get(USER)).rejects.toMatchObject({
+      code: "INTERNAL_ERROR",
+      message: expect.stringContaining("no answer within 500 ms"),
+    });
   });
 });

@@ -30,7 +30,13 @@ const wanted = (o: Partial<WantedEntry> = {}): WantedEntry => ({
   inAddressBook: false,
   ...o,
 });
-const item = (o: Partial<RosterItem> = {}): RosterItem => ({ jid: JID, name: "Mario Rossi", groups: [CONTACTS_GROUP], subscription: "none", ...o });
+const item = (o: Partial<RosterItem> = {}): RosterItem => ({
+  jid: JID,
+  name: "Mario Rossi",
+  groups: [CONTACTS_GROUP],
+  subscription: "none",
+  ...o,
+});
 
 describe("planEntry: the six write conditions of section 7", () => {
   it("1. missing from the roster: written with the name and the contacts group", () => {
@@ -128,7 +134,11 @@ describe("planEntry: entries that already match are left alone", () => {
       item({ groups: [OTHERS_GROUP, "Amici"], subscription: "to" }),
     ];
     for (const existing of cases) {
-      for (const w of [wanted(), wanted({ requestedName: undefined }), wanted({ kind: "channel", jid: "supporto@router.eime.local", fallbackName: "supporto" })]) {
+      for (const w of [
+        wanted(),
+        wanted({ requestedName: undefined }),
+        wanted({ kind: "channel", jid: "supporto@router.eime.local", fallbackName: "supporto" }),
+      ]) {
         const first = planEntry(w, existing);
         const after: RosterItem = { ...first.item, subscription: existing?.subscription ?? "none" };
         expect(planEntry(w, after), JSON.stringify({ existing, w })).toMatchObject({ write: false });
@@ -143,7 +153,13 @@ describe("planEntry: entries that already match are left alone", () => {
 
 describe("names and groups", () => {
   it("a channel gets the channel group and its directory name", () => {
-    const w = wanted({ kind: "channel", jid: "supporto@router.eime.local", requestedName: undefined, knownName: "Supporto", fallbackName: "supporto" });
+    const w = wanted({
+      kind: "channel",
+      jid: "supporto@router.eime.local",
+      requestedName: undefined,
+      knownName: "Supporto",
+      fallbackName: "supporto",
+    });
     expect(planEntry(w, undefined).item).toEqual({ jid: "supporto@router.eime.local", name: "Supporto", groups: [CHANNELS_GROUP] });
     expect(planEntry({ ...w, knownName: "  " }, undefined).item.name).toBe("supporto");
   });
@@ -184,10 +200,12 @@ describe("resolveAddress", () => {
 
 describe("searchKeys", () => {
   it("normalises every writing, collapses duplicates and ignores what is not an MSISDN", () => {
-    expect(searchKeys(["+39 347 111 1111", "0039 347 1111111", "3471111111", "00393296260815", "not a number", "12"], false, "39")).toEqual({
-      keys: [MARIO, "393296260815"],
-      ignored: 2,
-    });
+    expect(searchKeys(["+39 347 111 1111", "0039 347 1111111", "3471111111", "00393296260815", "not a number", "12"], false, "39")).toEqual(
+      {
+        keys: [MARIO, "393296260815"],
+        ignored: 2,
+      },
+    );
   });
 
   it("hashed: 64 hex digits in any case, lower-cased; anything else is ignored", () => {

@@ -31,7 +31,10 @@ describe("reading a bot answer (backends.md section 1)", () => {
   });
 
   it("matches a numbered or titled reply to the options offered", () => {
-    const options = [{ title: "Offerte", payload: "/offers" }, { title: "Operatore", payload: "/operator" }];
+    const options = [
+      { title: "Offerte", payload: "/offers" },
+      { title: "Operatore", payload: "/operator" },
+    ];
     expect(matchOption("1", options)).toEqual(options[0]);
     expect(matchOption(" operatore ", options)).toEqual(options[1]);
     expect(matchOption("/offers", options)).toEqual(options[0]);

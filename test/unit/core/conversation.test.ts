@@ -32,13 +32,24 @@ function ctxFor(route: ChannelRoute | null, now = T0, operatorsAvailable = true)
 
 function conv(route: ChannelRoute | null): Conversation {
   return newConversation(
-    { userJid: "393471111111@localhost", msisdn: "393471111111", channel: "supporto", chatTitle: "Supporto", addressing: { kind: "channel" } },
+    {
+      userJid: "393471111111@localhost",
+      msisdn: "393471111111",
+      channel: "supporto",
+      chatTitle: "Supporto",
+      addressing: { kind: "channel" },
+    },
     meta,
     ctxFor(route),
   );
 }
 
-const text = (t: string, messageId = "m1", resetSession = false): ConversationEvent => ({ type: "user_text", text: t, messageId, resetSession });
+const text = (t: string, messageId = "m1", resetSession = false): ConversationEvent => ({
+  type: "user_text",
+  text: t,
+  messageId,
+  resetSession,
+});
 const notice = (code: string): ConversationEvent => ({ type: "user_notice", code, messageId: "n1" });
 const types = (effects: Effect[]) => effects.map((e) => e.type);
 const notices = (effects: Effect[]) =>
@@ -62,7 +73,14 @@ function withOperator() {
   return run(BOT_OP, [
     [0, text("ciao")],
     [1, { type: "bot_replied", cause: "message", replies: [{ custom: { router: { handoff: {} } } }] }],
-    [2, { type: "operator_accepted", episodeUuid: "e0000000-0000-4000-8000-000000000001", chat: { chatId: "c", userId: "u", secureKey: "k", alias: "a" } }],
+    [
+      2,
+      {
+        type: "operator_accepted",
+        episodeUuid: "e0000000-0000-4000-8000-000000000001",
+        chat: { chatId: "c", userId: "u", secureKey: "k", alias: "a" },
+      },
+    ],
     [10, { type: "operator_update", episodeUuid: "e0000000-0000-4000-8000-000000000001", events: [{ kind: "joined", nickname: "Anna" }] }],
   ]);
 }
@@ -116,11 +134,34 @@ describe("with the bot", () => {
   it("turns a bot answer into messages, remembering the options", () => {
     const { c, effects } = run(BOT, [
       [0, text("menu")],
-      [1, { type: "bot_replied", cause: "message", replies: [{ text: "Scegli", buttons: [{ title: "Offerte", payload: "/offers" }, { title: "Operatore", payload: "/operator" }] }, { text: "ok" }] }],
+      [
+        1,
+        {
+          type: "bot_replied",
+          cause: "message",
+          replies: [
+            {
+              text: "Scegli",
+              buttons: [
+                { title: "Offerte", payload: "/offers" },
+                { title: "Operatore", payload: "/operator" },
+              ],
+            },
+            { text: "ok" },
+          ],
+        },
+      ],
     ]);
     const sent = effects.filter((e) => e.type === "send_client");
     expect(sent.map((e) => e.type === "send_client" && e.message)).toEqual([
-      { kind: "rich", text: "Scegli", buttons: [{ title: "Offerte", payload: "/offers" }, { title: "Operatore", payload: "/operator" }] },
+      {
+        kind: "rich",
+        text: "Scegli",
+        buttons: [
+          { title: "Offerte", payload: "/offers" },
+          { title: "Operatore", payload: "/operator" },
+        ],
+      },
       { kind: "text", text: "ok", conversationType: "bot" },
     ]);
     expect(c.botOptions).toHaveLength(2);
@@ -129,7 +170,22 @@ describe("with the bot", () => {
   it.each([["2"], ["operatore"], [" OPERATORE "]])("a reply of %j picks the option and the bot gets a button event", (reply) => {
     const { c } = run(BOT, [
       [0, text("menu")],
-      [1, { type: "bot_replied", cause: "message", replies: [{ text: "Scegli", buttons: [{ title: "Offerte", payload: "/offers" }, { title: "Operatore", payload: "/operator" }] }] }],
+      [
+        1,
+        {
+          type: "bot_replied",
+          cause: "message",
+          replies: [
+            {
+              text: "Scegli",
+              buttons: [
+                { title: "Offerte", payload: "/offers" },
+                { title: "Operatore", payload: "/operator" },
+              ],
+            },
+          ],
+        },
+      ],
     ]);
     const d = decide(c, text(reply, "m2"), ctxFor(BOT));
     expect(d.effects).toEqual([{ type: "call_bot", event: "button", text: "/operator", messageId: "m2", session: 0 }]);
@@ -151,7 +207,10 @@ describe("with the bot", () => {
     ]);
     expect(c.botSessionOpen).toBe(false);
     const d = decide(c, text("di nuovo", "m3"), ctxFor(BOT));
-    expect(d.effects.map((e) => e.type === "call_bot" && [e.event, e.session])).toEqual([["session_start", 1], ["message", 1]]);
+    expect(d.effects.map((e) => e.type === "call_bot" && [e.event, e.session])).toEqual([
+      ["session_start", 1],
+      ["message", 1],
+    ]);
   });
 
   it("other custom data goes to the client; a handoff on a bot-only channel says no operator service", () => {
@@ -159,7 +218,9 @@ describe("with the bot", () => {
       [0, text("x")],
       [1, { type: "bot_replied", cause: "message", replies: [{ custom: { card: { a: 1 } } }, { custom: { router: { handoff: {} } } }] }],
     ]);
-    expect(effects.find((e) => e.type === "send_client")).toMatchObject({ message: { kind: "rich", text: "", custom: { card: { a: 1 } } } });
+    expect(effects.find((e) => e.type === "send_client")).toMatchObject({
+      message: { kind: "rich", text: "", custom: { card: { a: 1 } } },
+    });
     expect(notices(effects)).toEqual(["ROUTER_CLOSED_HOURS#0001"]);
     expect(c.state).toBe("bot");
   });
@@ -169,7 +230,17 @@ describe("handover to an operator", () => {
   it("queues the conversation with the bot's reason and messages delivered first", () => {
     const { c, effects } = run(BOT_OP, [
       [0, text("operatore")],
-      [1, { type: "bot_replied", cause: "message", replies: [{ text: "Ti passo a un operatore" }, { custom: { router: { handoff: { reason: "asked", userData: { k: "v", n: 1 } } } } }] }],
+      [
+        1,
+        {
+          type: "bot_replied",
+          cause: "message",
+          replies: [
+            { text: "Ti passo a un operatore" },
+            { custom: { router: { handoff: { reason: "asked", userData: { k: "v", n: 1 } } } } },
+          ],
+        },
+      ],
     ]);
     expect(c.state).toBe("queued");
     expect(c.episode).toMatchObject({ uuid: EP, serviceName: "support", requestedAt: at(1), chat: null });
@@ -203,24 +274,47 @@ describe("handover to an operator", () => {
 
   it("agent messages and typing reach the user in the episode's thread", () => {
     const { c } = withOperator();
-    const d = decide(c, { type: "operator_update", episodeUuid: EP, events: [{ kind: "typing", typing: true }, { kind: "message", text: "Buongiorno", nickname: "Anna" }] }, ctxFor(BOT_OP, at(20)));
+    const d = decide(
+      c,
+      {
+        type: "operator_update",
+        episodeUuid: EP,
+        events: [
+          { kind: "typing", typing: true },
+          { kind: "message", text: "Buongiorno", nickname: "Anna" },
+        ],
+      },
+      ctxFor(BOT_OP, at(20)),
+    );
     expect(d.effects).toEqual([
       { type: "send_client", message: { kind: "chat_state", state: "composing" }, episodeUuid: EP },
-      { type: "send_client", message: { kind: "text", text: "Buongiorno", conversationType: "operator", operator: { nickname: "Anna" } }, episodeUuid: EP },
+      {
+        type: "send_client",
+        message: { kind: "text", text: "Buongiorno", conversationType: "operator", operator: { nickname: "Anna" } },
+        episodeUuid: EP,
+      },
     ]);
     expect(d.conversation.episode!.lastActivityAt).toEqual(at(20));
   });
 
   it("user typing goes to the operator as start/stop typing", () => {
     const { c } = withOperator();
-    expect(decide(c, { type: "user_chat_state", state: "composing" }, ctxFor(BOT_OP)).effects).toEqual([{ type: "operator_typing", episodeUuid: EP, typing: true }]);
-    expect(decide(c, { type: "user_chat_state", state: "paused" }, ctxFor(BOT_OP)).effects).toEqual([{ type: "operator_typing", episodeUuid: EP, typing: false }]);
+    expect(decide(c, { type: "user_chat_state", state: "composing" }, ctxFor(BOT_OP)).effects).toEqual([
+      { type: "operator_typing", episodeUuid: EP, typing: true },
+    ]);
+    expect(decide(c, { type: "user_chat_state", state: "paused" }, ctxFor(BOT_OP)).effects).toEqual([
+      { type: "operator_typing", episodeUuid: EP, typing: false },
+    ]);
     expect(decide(conv(BOT), { type: "user_chat_state", state: "composing" }, ctxFor(BOT)).effects).toEqual([]);
   });
 
   it("a second handoff while an episode is open answers FOREGROUND_CONVERSATION#0002", () => {
     const { c } = withOperator();
-    const d = decide(c, { type: "bot_replied", cause: "message", replies: [{ custom: { router: { handoff: {} } } }] }, ctxFor(BOT_OP, at(30)));
+    const d = decide(
+      c,
+      { type: "bot_replied", cause: "message", replies: [{ custom: { router: { handoff: {} } } }] },
+      ctxFor(BOT_OP, at(30)),
+    );
     expect(notices(d.effects)).toEqual(["FOREGROUND_CONVERSATION#0002"]);
     expect(d.conversation.episode!.uuid).toBe(EP);
     expect(types(d.effects)).not.toContain("request_operator");
@@ -241,7 +335,10 @@ describe("ending an operator episode", () => {
   });
 
   it("close by user without an open episode is refused", () => {
-    expect(decide(conv(BOT_OP), notice("GENESYS_CLOSE_BY_USER#0001"), ctxFor(BOT_OP)).refusal).toMatchObject({ code: "NO_OPERATOR_EPISODE", field: "payload.code" });
+    expect(decide(conv(BOT_OP), notice("GENESYS_CLOSE_BY_USER#0001"), ctxFor(BOT_OP)).refusal).toMatchObject({
+      code: "NO_OPERATOR_EPISODE",
+      field: "payload.code",
+    });
   });
 
   it.each([
@@ -266,14 +363,29 @@ describe("ending an operator episode", () => {
 
   it("a non-fatal error only warns, and one agent leaving while another stays changes nothing", () => {
     const { c } = withOperator();
-    const d = decide(c, { type: "operator_update", episodeUuid: EP, events: [{ kind: "error", fatal: false, message: "x" }, { kind: "left", nickname: "Anna", remaining: 1 }] }, ctxFor(BOT_OP, at(50)));
+    const d = decide(
+      c,
+      {
+        type: "operator_update",
+        episodeUuid: EP,
+        events: [
+          { kind: "error", fatal: false, message: "x" },
+          { kind: "left", nickname: "Anna", remaining: 1 },
+        ],
+      },
+      ctxFor(BOT_OP, at(50)),
+    );
     expect(notices(d.effects)).toEqual(["GENESYS_ERROR#0001"]);
     expect(d.conversation.state).toBe("operator");
   });
 
   it("events after the end, or for another episode, are ignored", () => {
     const { c } = withOperator();
-    const d = decide(c, { type: "operator_update", episodeUuid: EP, events: [{ kind: "ended" }, { kind: "message", text: "late", nickname: "Anna" }] }, ctxFor(BOT_OP, at(50)));
+    const d = decide(
+      c,
+      { type: "operator_update", episodeUuid: EP, events: [{ kind: "ended" }, { kind: "message", text: "late", nickname: "Anna" }] },
+      ctxFor(BOT_OP, at(50)),
+    );
     expect(d.effects.filter((e) => e.type === "send_client" && e.message.kind === "text")).toEqual([]);
     const other = decide(c, { type: "operator_update", episodeUuid: "other", events: [{ kind: "ended" }] }, ctxFor(BOT_OP, at(50)));
     expect(other.effects).toEqual([]);
@@ -281,7 +393,10 @@ describe("ending an operator episode", () => {
   });
 
   it("a failed chat request ends the episode with GENESYS#0001", () => {
-    const { c } = run(BOT_OP, [[0, text("x")], [1, { type: "bot_replied", cause: "message", replies: [{ custom: { router: { handoff: {} } } }] }]]);
+    const { c } = run(BOT_OP, [
+      [0, text("x")],
+      [1, { type: "bot_replied", cause: "message", replies: [{ custom: { router: { handoff: {} } } }] }],
+    ]);
     const d = decide(c, { type: "operator_request_failed", episodeUuid: EP, reason: "500" }, ctxFor(BOT_OP, at(2)));
     expect(notices(d.effects)).toEqual(["GENESYS#0001"]);
     expect(d.conversation.state).toBe("bot");
@@ -293,7 +408,11 @@ describe("ending an operator episode", () => {
       [1, { type: "bot_replied", cause: "message", replies: [{ custom: { router: { handoff: {} } } }] }],
       [2, notice("GENESYS_CLOSE_BY_USER#0001")],
     ]);
-    const d = decide(c, { type: "operator_accepted", episodeUuid: EP, chat: { chatId: "c", userId: "u", secureKey: "k", alias: "a" } }, ctxFor(BOT_OP, at(3)));
+    const d = decide(
+      c,
+      { type: "operator_accepted", episodeUuid: EP, chat: { chatId: "c", userId: "u", secureKey: "k", alias: "a" } },
+      ctxFor(BOT_OP, at(3)),
+    );
     expect(d.effects).toEqual([{ type: "disconnect_operator", episodeUuid: EP }]);
     expect(d.conversation.episode!.chat).toEqual({ chatId: "c", userId: "u", secureKey: "k", alias: "a" });
   });
@@ -309,24 +428,38 @@ describe("timeouts and queue notices (fake clock)", () => {
   });
 
   it("queue timeout: GENESYS#0003 when no operator joined within queueTimeoutMs", () => {
-    const { c } = run(BOT_OP, [[0, text("x")], [1, { type: "bot_replied", cause: "message", replies: [{ custom: { router: { handoff: {} } } }] }]]);
+    const { c } = run(BOT_OP, [
+      [0, text("x")],
+      [1, { type: "bot_replied", cause: "message", replies: [{ custom: { router: { handoff: {} } } }] }],
+    ]);
     expect(decide(c, { type: "tick" }, ctxFor(BOT_OP, at(1 + 1799))).effects).toEqual([]);
     expect(notices(decide(c, { type: "tick" }, ctxFor(BOT_OP, at(1 + 1800))).effects)).toEqual(["GENESYS#0003"]);
   });
 
   it("queue position: on change, at most every 15 s, the latest one sent when the interval has passed", () => {
-    const { c } = run(BOT_OP, [[0, text("x")], [1, { type: "bot_replied", cause: "message", replies: [{ custom: { router: { handoff: {} } } }] }]]);
-    const q = (position: number): ConversationEvent => ({ type: "operator_update", episodeUuid: EP, events: [{ kind: "queue", position }] });
+    const { c } = run(BOT_OP, [
+      [0, text("x")],
+      [1, { type: "bot_replied", cause: "message", replies: [{ custom: { router: { handoff: {} } } }] }],
+    ]);
+    const q = (position: number): ConversationEvent => ({
+      type: "operator_update",
+      episodeUuid: EP,
+      events: [{ kind: "queue", position }],
+    });
     let r = decide(c, q(3), ctxFor(BOT_OP, at(5)));
     expect(notices(r.effects)).toEqual([]); // 4 s after the first notice
     r = decide(r.conversation, q(2), ctxFor(BOT_OP, at(10)));
     expect(notices(r.effects)).toEqual([]);
     r = decide(r.conversation, { type: "tick" }, ctxFor(BOT_OP, at(16)));
-    expect(r.effects).toEqual([{ type: "send_client", message: { kind: "notice", code: "ROUTER_QUEUED#0001", data: { position: 2 } }, episodeUuid: EP }]);
+    expect(r.effects).toEqual([
+      { type: "send_client", message: { kind: "notice", code: "ROUTER_QUEUED#0001", data: { position: 2 } }, episodeUuid: EP },
+    ]);
     r = decide(r.conversation, q(2), ctxFor(BOT_OP, at(40)));
     expect(notices(r.effects)).toEqual([]); // unchanged
     r = decide(r.conversation, q(1), ctxFor(BOT_OP, at(41)));
-    expect(r.effects).toEqual([{ type: "send_client", message: { kind: "notice", code: "ROUTER_QUEUED#0001", data: { position: 1 } }, episodeUuid: EP }]);
+    expect(r.effects).toEqual([
+      { type: "send_client", message: { kind: "notice", code: "ROUTER_QUEUED#0001", data: { position: 1 } }, episodeUuid: EP },
+    ]);
   });
 });
 
@@ -341,7 +474,13 @@ describe("post-chat voting", () => {
     const open = decide(closed, notice("GENESYS_OPEN_FOR_VOTING#0001"), ctxFor(BOT_OP, at(200)));
     expect(open.conversation.state).toBe("voting");
     const until = new Date(at(100).getTime() + timing.votingWindowMs);
-    expect(open.effects).toEqual([{ type: "send_client", message: { kind: "notice", code: "ROUTER_VOTING_OPEN#0001", data: { until: until.toISOString() } }, episodeUuid: EP }]);
+    expect(open.effects).toEqual([
+      {
+        type: "send_client",
+        message: { kind: "notice", code: "ROUTER_VOTING_OPEN#0001", data: { until: until.toISOString() } },
+        episodeUuid: EP,
+      },
+    ]);
     const vote = decide(open.conversation, text("5", "v1"), ctxFor(BOT_OP, at(300)));
     expect(vote.effects[0]).toEqual({ type: "submit_vote", episodeUuid: EP, text: "5", messageId: "v1" });
     expect(types(vote.effects)).not.toContain("call_bot");

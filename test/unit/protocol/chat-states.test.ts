@@ -4,7 +4,11 @@ import { el, NS } from "./helpers.js";
 
 describe("parseChatState (XEP-0085)", () => {
   it.each(CHAT_STATES)("reads <%s/>", (state) => {
-    expect(parseChatState(el(`<message from="a@b" to="c@d"><thread>T</thread><${state} xmlns="http://jabber.org/protocol/chatstates"/></message>`))).toBe(state);
+    expect(
+      parseChatState(
+        el(`<message from="a@b" to="c@d"><thread>T</thread><${state} xmlns="http://jabber.org/protocol/chatstates"/></message>`),
+      ),
+    ).toBe(state);
   });
 
   it("null without one, or in another namespace, or an unknown state", () => {
@@ -14,13 +18,20 @@ describe("parseChatState (XEP-0085)", () => {
   });
 
   it("a state beside a body and an x element is still read", () => {
-    const m = el(`<message from="a@b" to="c@d"><body>hi</body><x xmlns="${NS}"/><active xmlns="http://jabber.org/protocol/chatstates"/></message>`);
+    const m = el(
+      `<message from="a@b" to="c@d"><body>hi</body><x xmlns="${NS}"/><active xmlns="http://jabber.org/protocol/chatstates"/></message>`,
+    );
     expect(parseChatState(m)).toBe("active");
     expect(isStandaloneChatState(m, NS)).toBe(false);
   });
 
   it("standalone: a state and neither body nor x", () => {
-    expect(isStandaloneChatState(el(`<message from="a@b" to="c@d"><thread>T</thread><composing xmlns="http://jabber.org/protocol/chatstates"/></message>`), NS)).toBe(true);
+    expect(
+      isStandaloneChatState(
+        el(`<message from="a@b" to="c@d"><thread>T</thread><composing xmlns="http://jabber.org/protocol/chatstates"/></message>`),
+        NS,
+      ),
+    ).toBe(true);
     expect(isStandaloneChatState(el(`<message from="a@b" to="c@d"><thread>T</thread></message>`), NS)).toBe(false);
   });
 });

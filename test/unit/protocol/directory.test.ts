@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { DirectoryTree } from "../../../src/core/model.js";
 import {
-  channelsOf, descJson, findItem, parseDirectoryTree, platformOfOs, platformOfResource, visibleItems,
+  channelsOf,
+  descJson,
+  findItem,
+  parseDirectoryTree,
+  platformOfOs,
+  platformOfResource,
+  visibleItems,
 } from "../../../src/protocol/directory.js";
 
 const info = (name: string) => ({ name, status: `${name} status`, imageUrl: "https://img.example/a.png", thumbUrl: "" });
@@ -11,12 +17,43 @@ const bot = { mode: "bot" as const, bot: { url: "https://bot.example/hook" } };
 function adminTree(): Record<string, unknown> {
   return {
     items: [
-      { address: "supporto", type: "channel", mobileIsPublished: true, webIsPublished: true, info: { ...info("Supporto"), defaultMessage: "Ciao!" }, route: { mode: "bot+operator", bot: { url: "https://bot.example/s", timeoutMs: 5000, secret: "x" }, genesys: { serviceName: "svc", premiumServiceName: "svc-premium" } } },
       {
-        address: "tickets", type: "group", mobileIsPublished: true, webIsPublished: true, info: info("Biglietti"),
+        address: "supporto",
+        type: "channel",
+        mobileIsPublished: true,
+        webIsPublished: true,
+        info: { ...info("Supporto"), defaultMessage: "Ciao!" },
+        route: {
+          mode: "bot+operator",
+          bot: { url: "https://bot.example/s", timeoutMs: 5000, secret: "x" },
+          genesys: { serviceName: "svc", premiumServiceName: "svc-premium" },
+        },
+      },
+      {
+        address: "tickets",
+        type: "group",
+        mobileIsPublished: true,
+        webIsPublished: true,
+        info: info("Biglietti"),
         items: [
-          { address: "atm_milano", type: "channel", serverAddress: "myticket", mobileIsPublished: true, webIsPublished: false, info: info("ATM Milano"), route: bot },
-          { address: "atm_firenze", type: "channel", serverAddress: "myticket", mobileIsPublished: false, webIsPublished: true, info: info("ATAF Firenze"), route: { mode: "operator", genesys: { serviceName: "tickets" } } },
+          {
+            address: "atm_milano",
+            type: "channel",
+            serverAddress: "myticket",
+            mobileIsPublished: true,
+            webIsPublished: false,
+            info: info("ATM Milano"),
+            route: bot,
+          },
+          {
+            address: "atm_firenze",
+            type: "channel",
+            serverAddress: "myticket",
+            mobileIsPublished: false,
+            webIsPublished: true,
+            info: info("ATAF Firenze"),
+            route: { mode: "operator", genesys: { serviceName: "tickets" } },
+          },
         ],
       },
       { address: "hidden", type: "channel", mobileIsPublished: false, webIsPublished: false, info: info("Hidden"), route: bot },
@@ -33,10 +70,23 @@ function parsed(): DirectoryTree {
 
 describe("DirectoryTreeSchema (admin format, protocol.md §6)", () => {
   it("accepts a valid tree and fills status/imageUrl/thumbUrl defaults and empty group items", () => {
-    const r = parseDirectoryTree({ items: [{ address: "g", type: "group", mobileIsPublished: true, webIsPublished: true, info: { name: "G" } }] });
+    const r = parseDirectoryTree({
+      items: [{ address: "g", type: "group", mobileIsPublished: true, webIsPublished: true, info: { name: "G" } }],
+    });
     expect(r).toEqual({
       ok: true,
-      value: { items: [{ address: "g", type: "group", mobileIsPublished: true, webIsPublished: true, info: { name: "G", status: "", imageUrl: "", thumbUrl: "" }, items: [] }] },
+      value: {
+        items: [
+          {
+            address: "g",
+            type: "group",
+            mobileIsPublished: true,
+            webIsPublished: true,
+            info: { name: "G", status: "", imageUrl: "", thumbUrl: "" },
+            items: [],
+          },
+        ],
+      },
     });
     expect(parsed().items).toHaveLength(4);
   });
@@ -53,21 +103,63 @@ describe("DirectoryTreeSchema (admin format, protocol.md §6)", () => {
     ["an address with uppercase", (t: { items: Record<string, unknown>[] }) => (first(t)["address"] = "Supporto"), "items.0.address"],
     ["an address with @", (t: { items: Record<string, unknown>[] }) => (first(t)["address"] = "a@b"), "items.0.address"],
     ["an empty address", (t: { items: Record<string, unknown>[] }) => (first(t)["address"] = ""), "items.0.address"],
-    ["a bad serverAddress", (t: { items: Record<string, unknown>[] }) => (first(t)["serverAddress"] = "My Ticket"), "items.0.serverAddress"],
-    ["a duplicate address inside a group", (t: { items: Record<string, unknown>[] }) => ((group(t).items[1] as Record<string, unknown>)["address"] = "supporto"), "items.1.items.1.address"],
-    ["a group inside a group", (t: { items: Record<string, unknown>[] }) => group(t).items.push({ address: "g2", type: "group", mobileIsPublished: true, webIsPublished: true, info: info("G2"), items: [] }), "items.1.items.2.type"],
+    [
+      "a bad serverAddress",
+      (t: { items: Record<string, unknown>[] }) => (first(t)["serverAddress"] = "My Ticket"),
+      "items.0.serverAddress",
+    ],
+    [
+      "a duplicate address inside a group",
+      (t: { items: Record<string, unknown>[] }) => ((group(t).items[1] as Record<string, unknown>)["address"] = "supporto"),
+      "items.1.items.1.address",
+    ],
+    [
+      "a group inside a group",
+      (t: { items: Record<string, unknown>[] }) =>
+        group(t).items.push({ address: "g2", type: "group", mobileIsPublished: true, webIsPublished: true, info: info("G2"), items: [] }),
+      "items.1.items.2.type",
+    ],
     ["a channel with items", (t: { items: Record<string, unknown>[] }) => (first(t)["items"] = []), "items.0"],
-    ["a group with a route", (t: { items: Record<string, unknown>[] }) => ((t.items[1] as Record<string, unknown>)["route"] = bot), "items.1"],
+    [
+      "a group with a route",
+      (t: { items: Record<string, unknown>[] }) => ((t.items[1] as Record<string, unknown>)["route"] = bot),
+      "items.1",
+    ],
     ["a channel without route", (t: { items: Record<string, unknown>[] }) => delete first(t)["route"], "items.0.route"],
     ["bot mode without bot", (t: { items: Record<string, unknown>[] }) => (first(t)["route"] = { mode: "bot" }), "items.0.route.bot.url"],
-    ["bot+operator without genesys", (t: { items: Record<string, unknown>[] }) => (first(t)["route"] = { mode: "bot+operator", bot: { url: "https://b.example" } }), "items.0.route.genesys.serviceName"],
-    ["operator without genesys", (t: { items: Record<string, unknown>[] }) => (first(t)["route"] = { mode: "operator" }), "items.0.route.genesys.serviceName"],
+    [
+      "bot+operator without genesys",
+      (t: { items: Record<string, unknown>[] }) => (first(t)["route"] = { mode: "bot+operator", bot: { url: "https://b.example" } }),
+      "items.0.route.genesys.serviceName",
+    ],
+    [
+      "operator without genesys",
+      (t: { items: Record<string, unknown>[] }) => (first(t)["route"] = { mode: "operator" }),
+      "items.0.route.genesys.serviceName",
+    ],
     ["an unknown mode", (t: { items: Record<string, unknown>[] }) => (first(t)["route"] = { mode: "human" }), "items.0.route.mode"],
-    ["a bot url that is not http(s)", (t: { items: Record<string, unknown>[] }) => (first(t)["route"] = { mode: "bot", bot: { url: "ftp://b" } }), "items.0.route.bot.url"],
+    [
+      "a bot url that is not http(s)",
+      (t: { items: Record<string, unknown>[] }) => (first(t)["route"] = { mode: "bot", bot: { url: "ftp://b" } }),
+      "items.0.route.bot.url",
+    ],
     ["an unknown type", (t: { items: Record<string, unknown>[] }) => (first(t)["type"] = "folder"), "items.0.type"],
-    ["an image that is not a URL", (t: { items: Record<string, unknown>[] }) => ((first(t)["info"] as Record<string, unknown>)["imageUrl"] = "javascript:alert(1)"), "items.0.info.imageUrl"],
-    ["a group with defaultMessage", (t: { items: Record<string, unknown>[] }) => (((t.items[1] as Record<string, unknown>)["info"] as Record<string, unknown>)["defaultMessage"] = "x"), "items.1.info"],
-    ["an empty name", (t: { items: Record<string, unknown>[] }) => ((first(t)["info"] as Record<string, unknown>)["name"] = ""), "items.0.info.name"],
+    [
+      "an image that is not a URL",
+      (t: { items: Record<string, unknown>[] }) => ((first(t)["info"] as Record<string, unknown>)["imageUrl"] = "javascript:alert(1)"),
+      "items.0.info.imageUrl",
+    ],
+    [
+      "a group with defaultMessage",
+      (t: { items: Record<string, unknown>[] }) =>
+        (((t.items[1] as Record<string, unknown>)["info"] as Record<string, unknown>)["defaultMessage"] = "x"),
+      "items.1.info",
+    ],
+    [
+      "an empty name",
+      (t: { items: Record<string, unknown>[] }) => ((first(t)["info"] as Record<string, unknown>)["name"] = ""),
+      "items.0.info.name",
+    ],
     ["missing published flags", (t: { items: Record<string, unknown>[] }) => delete first(t)["webIsPublished"], "items.0.webIsPublished"],
   ])("rejects %s (field %s)", (_what, f, field) => {
     const r = mutate(f);

@@ -33,7 +33,14 @@ export function el(xmlText: string): Element {
 }
 
 /** A message from Mario's phone to the supporto channel with the given x children. */
-export function chatMessage(opts: { thread?: string; type?: string; action?: string; payload: string; lang?: string; id?: string }): Element {
+export function chatMessage(opts: {
+  thread?: string;
+  type?: string;
+  action?: string;
+  payload: string;
+  lang?: string;
+  id?: string;
+}): Element {
   const parts = [
     `<message xmlns="jabber:client" from="393471111111@eime.local/android-7" to="supporto@router.eime.local" type="chat" id="${opts.id ?? "c2a9"}">`,
     opts.thread === undefined ? "" : `<thread>${opts.thread}</thread>`,

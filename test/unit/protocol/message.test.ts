@@ -45,7 +45,9 @@ describe("decodeMessage (protocol.md §2)", () => {
   });
 
   it("picks the body without xml:lang, or the one in the stanza's language", () => {
-    const m = el(`<message from="a@b" to="c@d" xml:lang="it"><body xml:lang="en">hello</body><body xml:lang="it">ciao</body>${X}</message>`);
+    const m = el(
+      `<message from="a@b" to="c@d" xml:lang="it"><body xml:lang="en">hello</body><body xml:lang="it">ciao</body>${X}</message>`,
+    );
     expect(decodeMessage(m, OPTS)).toMatchObject({ ok: true, value: { body: "ciao" } });
     const n = el(`<message from="a@b" to="c@d"><body xml:lang="en">hello</body><body>default</body>${X}</message>`);
     expect(decodeMessage(n, OPTS)).toMatchObject({ ok: true, value: { body: "default" } });
@@ -66,7 +68,11 @@ describe("decodeMessage (protocol.md §2)", () => {
     ["an origin-id without id", "origin-id", `<message from="a@b" to="c@d"><origin-id xmlns="urn:xmpp:sid:0"/>${X}</message>`],
     ["an overlong id", "id", `<message from="a@b" to="c@d" id="${"i".repeat(257)}">${X}</message>`],
     ["no x", "x", `<message from="a@b" to="c@d"><body>hi</body></message>`],
-    ["a bad x", "action", `<message from="a@b" to="c@d"><x xmlns="${NS}"><type>chat_text</type><action>cmd_search_users</action><payload>{}</payload></x></message>`],
+    [
+      "a bad x",
+      "action",
+      `<message from="a@b" to="c@d"><x xmlns="${NS}"><type>chat_text</type><action>cmd_search_users</action><payload>{}</payload></x></message>`,
+    ],
   ])("%s → BAD_REQUEST on %s", (_what, field, xmlText) => {
     const r = decodeMessage(el(xmlText), OPTS);
     expect(r.ok).toBe(false);
@@ -96,17 +102,40 @@ describe("buildChatMessage", () => {
   });
 
   it("type normal, no thread", () => {
-    const m = buildChatMessage({ from: "a", to: "b", id: "1", type: "normal", x: encodeX({ type: "chat_text", payload: {}, lang: "it" }, NS), body: "" });
+    const m = buildChatMessage({
+      from: "a",
+      to: "b",
+      id: "1",
+      type: "normal",
+      x: encodeX({ type: "chat_text", payload: {}, lang: "it" }, NS),
+      body: "",
+    });
     expect(m.toString()).toBe(
       `<message from="a" to="b" type="normal" id="1"><x xmlns="urn:eime:x:0"><type>chat_text</type><action>chat_text</action><payload>{}</payload><lang>it</lang></x><body/></message>`,
     );
   });
 
   it("round-trips through decodeMessage", () => {
-    const m = buildChatMessage({ from: "a@b/r", to: "c@d", id: "x1", thread: "T", x: encodeX({ type: "chat_text", payload: { text: "é & <" }, lang: "it" }, NS), body: "é & <" });
+    const m = buildChatMessage({
+      from: "a@b/r",
+      to: "c@d",
+      id: "x1",
+      thread: "T",
+      x: encodeX({ type: "chat_text", payload: { text: "é & <" }, lang: "it" }, NS),
+      body: "é & <",
+    });
     expect(decodeMessage(el(m.toString()), OPTS)).toEqual({
       ok: true,
-      value: { id: "x1", from: "a@b/r", to: "c@d", messageType: "chat", thread: "T", body: "é & <", dedupeKey: "x1", x: { type: "chat_text", action: "chat_text", payload: { text: "é & <" }, lang: "it" } },
+      value: {
+        id: "x1",
+        from: "a@b/r",
+        to: "c@d",
+        messageType: "chat",
+        thread: "T",
+        body: "é & <",
+        dedupeKey: "x1",
+        x: { type: "chat_text", action: "chat_text", payload: { text: "é & <" }, lang: "it" },
+      },
     });
   });
 });

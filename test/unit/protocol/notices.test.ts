@@ -20,7 +20,10 @@ describe("notice table (protocol.md §4)", () => {
       "ROUTER_VOTING_OPEN#0001",
       "ROUTER_VOTE_RECORDED#0001",
     ]);
-    expect(NOTICE_CODES.filter((c) => noticeDirection(c) === "toRouter")).toEqual(["GENESYS_CLOSE_BY_USER#0001", "GENESYS_OPEN_FOR_VOTING#0001"]);
+    expect(NOTICE_CODES.filter((c) => noticeDirection(c) === "toRouter")).toEqual([
+      "GENESYS_CLOSE_BY_USER#0001",
+      "GENESYS_OPEN_FOR_VOTING#0001",
+    ]);
   });
 
   it("isNoticeCode", () => {
@@ -58,11 +61,15 @@ describe("noticeText", () => {
     expect(noticeText("ROUTER_QUEUED#0001", "en", { position: 2, estimatedWaitSeconds: 150 })).toBe(
       "You are number 2 in the queue for an operator. Estimated wait: about 3 minutes.",
     );
-    expect(noticeText("ROUTER_QUEUED#0001", "en", { estimatedWaitSeconds: 20 })).toBe("You are in the queue for an operator. Estimated wait: about 1 minute.");
+    expect(noticeText("ROUTER_QUEUED#0001", "en", { estimatedWaitSeconds: 20 })).toBe(
+      "You are in the queue for an operator. Estimated wait: about 1 minute.",
+    );
     expect(noticeText("ROUTER_QUEUED#0001", "it", { position: 3, estimatedWaitSeconds: 60 })).toBe(
       "Sei il numero 3 in coda per un operatore. Attesa stimata: circa 1 minuto.",
     );
-    expect(noticeText("ROUTER_QUEUED#0001", "it", { estimatedWaitSeconds: 600 })).toBe("Sei in coda per un operatore. Attesa stimata: circa 10 minuti.");
+    expect(noticeText("ROUTER_QUEUED#0001", "it", { estimatedWaitSeconds: 600 })).toBe(
+      "Sei in coda per un operatore. Attesa stimata: circa 10 minuti.",
+    );
   });
 
   it("unusable values drop their clause", () => {
@@ -86,12 +93,16 @@ describe("noticeText", () => {
     expect(noticeText("ROUTER_CLOSED_HOURS#0001", "it", { opensAt: "2025-03-10T08:00:00Z" }, { timeZone: "Europe/Rome" })).toBe(
       "Nessun operatore è disponibile ora. Il servizio riapre il 10 mar 2025, 09:00 CET.",
     );
-    expect(noticeText("ROUTER_VOTING_OPEN#0001", "en", { until: "2025-03-11T08:00:00.000Z" })).toBe("You can rate this conversation until 11 Mar 2025, 08:00 UTC.");
+    expect(noticeText("ROUTER_VOTING_OPEN#0001", "en", { until: "2025-03-11T08:00:00.000Z" })).toBe(
+      "You can rate this conversation until 11 Mar 2025, 08:00 UTC.",
+    );
     expect(noticeText("ROUTER_VOTING_OPEN#0001", "it")).toBe("Puoi valutare questa conversazione.");
   });
 
   it("free text and bad zones are used as they are, never thrown", () => {
-    expect(noticeText("ROUTER_CLOSED_HOURS#0001", "en", { opensAt: "Monday 9:00" })).toBe("No operator is available now. The service reopens on Monday 9:00.");
+    expect(noticeText("ROUTER_CLOSED_HOURS#0001", "en", { opensAt: "Monday 9:00" })).toBe(
+      "No operator is available now. The service reopens on Monday 9:00.",
+    );
     expect(noticeText("ROUTER_VOTING_OPEN#0001", "en", { until: "2025-03-11T08:00:00Z" }, { timeZone: "Mars/Olympus" })).toBe(
       "You can rate this conversation until 2025-03-11T08:00:00Z.",
     );

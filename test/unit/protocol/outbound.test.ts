@@ -1,9 +1,24 @@
 import { describe, expect, it } from "vitest";
 import { decodeMessage } from "../../../src/protocol/message.js";
-import { chatDynamic, chatInteractive, chatNotice, chatState, chatText, commandResult, flattenRich } from "../../../src/protocol/outbound.js";
+import {
+  chatDynamic,
+  chatInteractive,
+  chatNotice,
+  chatState,
+  chatText,
+  commandResult,
+  flattenRich,
+} from "../../../src/protocol/outbound.js";
 import { el, NS, OPTS } from "./helpers.js";
 
-const env = { from: "supporto@router.eime.local", to: "393471111111@eime.local/android-7", id: "o1", thread: "T", lang: "it", namespace: NS };
+const env = {
+  from: "supporto@router.eime.local",
+  to: "393471111111@eime.local/android-7",
+  id: "o1",
+  thread: "T",
+  lang: "it",
+  namespace: NS,
+};
 const head = `<message from="supporto@router.eime.local" to="393471111111@eime.local/android-7" type="chat" id="o1"><thread>T</thread>`;
 const x = (type: string, payload: string, lang = "it") =>
   `<x xmlns="urn:eime:x:0"><type>${type}</type><action>${type}</action><payload>${payload}</payload><lang>${lang}</lang></x>`;
@@ -14,16 +29,30 @@ const buttons = [
 
 describe("router → client messages (protocol.md §4)", () => {
   it("chat_text from an operator, v2.1 (chatTitle)", () => {
-    const m = chatText({ ...env, text: "Buongiorno, sono Giulia.", data: { conversationType: "operator", chatTitle: "Supporto", operator: { nickname: "Giulia" } } });
+    const m = chatText({
+      ...env,
+      text: "Buongiorno, sono Giulia.",
+      data: { conversationType: "operator", chatTitle: "Supporto", operator: { nickname: "Giulia" } },
+    });
     expect(m.toString()).toBe(
       head +
-        x("chat_text", `{"text":"Buongiorno, sono Giulia.","data":{"conversationType":"operator","chatTitle":"Supporto","operator":{"nickname":"Giulia"}}}`) +
+        x(
+          "chat_text",
+          `{"text":"Buongiorno, sono Giulia.","data":{"conversationType":"operator","chatTitle":"Supporto","operator":{"nickname":"Giulia"}}}`,
+        ) +
         `<body>Buongiorno, sono Giulia.</body></message>`,
     );
   });
 
   it("chat_dynamic carries buttons, image and custom in data; the body is flattened", () => {
-    const m = chatDynamic({ ...env, text: "Cosa ti serve?", buttons, image: "https://cdn.example/x.png", custom: { card: 1 }, data: { conversationType: "bot" } });
+    const m = chatDynamic({
+      ...env,
+      text: "Cosa ti serve?",
+      buttons,
+      image: "https://cdn.example/x.png",
+      custom: { card: 1 },
+      data: { conversationType: "bot" },
+    });
     expect(m.toString()).toBe(
       head +
         x(
@@ -41,10 +70,18 @@ describe("router → client messages (protocol.md §4)", () => {
   });
 
   it("chat_interactive flattens the options into the text and the body", () => {
-    const m = chatInteractive({ ...env, text: "Cosa ti serve?", buttons, image: "https://cdn.example/x.png", data: { conversationType: "bot", chatTitle: "Supporto" } });
+    const m = chatInteractive({
+      ...env,
+      text: "Cosa ti serve?",
+      buttons,
+      image: "https://cdn.example/x.png",
+      data: { conversationType: "bot", chatTitle: "Supporto" },
+    });
     const text = "Cosa ti serve?\n1. Offerte\n2. Parla con un operatore\nhttps://cdn.example/x.png";
     expect(m.toString()).toBe(
-      head + x("chat_interactive", JSON.stringify({ text, data: { conversationType: "bot", chatTitle: "Supporto" } })) + `<body>${text}</body></message>`,
+      head +
+        x("chat_interactive", JSON.stringify({ text, data: { conversationType: "bot", chatTitle: "Supporto" } })) +
+        `<body>${text}</body></message>`,
     );
     expect(flattenRich({ text: "a" })).toBe("a");
   });
@@ -58,12 +95,20 @@ describe("router → client messages (protocol.md §4)", () => {
     );
     const en = chatNotice({ ...env, lang: "en", code: "GENESYS#0004" });
     expect(en.toString()).toBe(
-      head + x("chat_notice", `{"code":"GENESYS#0004","text":"You closed the conversation with the operator."}`, "en") + `<body>You closed the conversation with the operator.</body></message>`,
+      head +
+        x("chat_notice", `{"code":"GENESYS#0004","text":"You closed the conversation with the operator."}`, "en") +
+        `<body>You closed the conversation with the operator.</body></message>`,
     );
   });
 
   it("chat_notice with v2.1 chatTitle in data, and a time zone", () => {
-    const m = chatNotice({ ...env, lang: "en", code: "ROUTER_VOTING_OPEN#0001", data: { until: "2025-03-11T08:00:00Z", chatTitle: "Supporto" }, timeZone: "Europe/Rome" });
+    const m = chatNotice({
+      ...env,
+      lang: "en",
+      code: "ROUTER_VOTING_OPEN#0001",
+      data: { until: "2025-03-11T08:00:00Z", chatTitle: "Supporto" },
+      timeZone: "Europe/Rome",
+    });
     expect(m.getChild("x")?.getChildText("payload")).toBe(
       `{"code":"ROUTER_VOTING_OPEN#0001","text":"You can rate this conversation until 11 Mar 2025, 09:00 CET.","data":{"until":"2025-03-11T08:00:00Z","chatTitle":"Supporto"}}`,
     );
@@ -71,7 +116,10 @@ describe("router → client messages (protocol.md §4)", () => {
 
   it("what the router sends, the router's own decoder reads", () => {
     const m = chatText({ ...env, text: "a & b < c", data: { conversationType: "bot" } });
-    expect(decodeMessage(el(m.toString()), OPTS)).toMatchObject({ ok: true, value: { thread: "T", body: "a & b < c", x: { payload: { text: "a & b < c" } } } });
+    expect(decodeMessage(el(m.toString()), OPTS)).toMatchObject({
+      ok: true,
+      value: { thread: "T", body: "a & b < c", x: { payload: { text: "a & b < c" } } },
+    });
   });
 });
 

@@ -34,7 +34,11 @@ describe("payload.data (protocol.md §3)", () => {
   });
 
   it.each([["windows"], ["Android"], [""], [1], [null]])("os %j → BAD_REQUEST payload.data.os", (os) => {
-    expect(err(text({ apiVersion: 2, os }))).toEqual({ code: "BAD_REQUEST", field: "payload.data.os", message: "must be web, android or ios" });
+    expect(err(text({ apiVersion: 2, os }))).toEqual({
+      code: "BAD_REQUEST",
+      field: "payload.data.os",
+      message: "must be web, android or ios",
+    });
   });
 
   it.each([
@@ -48,7 +52,16 @@ describe("payload.data (protocol.md §3)", () => {
   });
 
   it("keeps unknown data keys and all the known ones", () => {
-    const data = { apiVersion: 2.1, os: "ios", appVersion: "1.2.3", premium: true, token: "t", useChatDynamic: true, resetSession: true, future: { x: 1 } };
+    const data = {
+      apiVersion: 2.1,
+      os: "ios",
+      appVersion: "1.2.3",
+      premium: true,
+      token: "t",
+      useChatDynamic: true,
+      resetSession: true,
+      future: { x: 1 },
+    };
     expect(text(data)).toEqual({ ok: true, value: { type: "chat_text", text: "hi", data: { ...data, apiVersion: "2.1" } } });
   });
 
@@ -74,7 +87,11 @@ describe("chat_text and the other conversation types (protocol.md §4)", () => {
       field: "payload.text",
       message: "4097 characters, at most 4096 allowed",
     });
-    expect(err(decodePayload(x("chat_text", { text: "" }), LIMITS))).toEqual({ code: "BAD_REQUEST", field: "payload.text", message: "must not be empty" });
+    expect(err(decodePayload(x("chat_text", { text: "" }), LIMITS))).toEqual({
+      code: "BAD_REQUEST",
+      field: "payload.text",
+      message: "must not be empty",
+    });
     expect(err(decodePayload(x("chat_text", {}), LIMITS))).toMatchObject({ code: "BAD_REQUEST", field: "payload.text" });
     expect(err(decodePayload(x("chat_text", { text: 5 }), LIMITS))).toMatchObject({ code: "BAD_REQUEST", field: "payload.text" });
   });
@@ -92,7 +109,10 @@ describe("chat_text and the other conversation types (protocol.md §4)", () => {
 
   it("chat_dynamic and chat_interactive decode like chat_text", () => {
     for (const t of ["chat_dynamic", "chat_interactive"] as const) {
-      expect(decodePayload(x(t, { text: "2", data: { apiVersion: 2 } }), LIMITS)).toEqual({ ok: true, value: { type: t, text: "2", data: { apiVersion: "2" } } });
+      expect(decodePayload(x(t, { text: "2", data: { apiVersion: 2 } }), LIMITS)).toEqual({
+        ok: true,
+        value: { type: t, text: "2", data: { apiVersion: "2" } },
+      });
     }
   });
 
@@ -113,7 +133,10 @@ describe("commands (protocol.md §7)", () => {
   const users = (n: number) => Array.from({ length: n }, (_, i) => ({ address: `0039347${String(i).padStart(7, "0")}` }));
 
   it("cmd_add_to_roster: up to maxListEntries entries, empty is fine, name optional", () => {
-    expect(decodePayload(x("cmd_add_to_roster", { channelUsers: [] }), LIMITS)).toEqual({ ok: true, value: { type: "cmd_add_to_roster", channelUsers: [] } });
+    expect(decodePayload(x("cmd_add_to_roster", { channelUsers: [] }), LIMITS)).toEqual({
+      ok: true,
+      value: { type: "cmd_add_to_roster", channelUsers: [] },
+    });
     const r = decodePayload(x("cmd_add_to_roster", { channelUsers: users(500) }), LIMITS);
     expect(r.ok && r.value.type === "cmd_add_to_roster" && r.value.channelUsers.length).toBe(500);
     expect(decodePayload(x("cmd_add_to_roster", { channelUsers: [{ address: "atm_milano", extra: 1 }] }), LIMITS)).toEqual({
@@ -148,13 +171,22 @@ describe("commands (protocol.md §7)", () => {
       ok: true,
       value: { type: "cmd_search_users", userList: ["00393296260815"], hashed: false },
     });
-    expect(decodePayload(x("cmd_search_users", { userList: [], hashed: true }), LIMITS)).toMatchObject({ ok: true, value: { hashed: true } });
+    expect(decodePayload(x("cmd_search_users", { userList: [], hashed: true }), LIMITS)).toMatchObject({
+      ok: true,
+      value: { hashed: true },
+    });
     expect(err(decodePayload(x("cmd_search_users", { userList: Array(501).fill("1") }), LIMITS))).toMatchObject({
       code: "PAYLOAD_TOO_LARGE",
       field: "payload.userList",
     });
-    expect(err(decodePayload(x("cmd_search_users", { userList: [1] }), LIMITS))).toMatchObject({ code: "BAD_REQUEST", field: "payload.userList.0" });
-    expect(err(decodePayload(x("cmd_search_users", { userList: ["1"], hashed: "yes" }), LIMITS))).toMatchObject({ code: "BAD_REQUEST", field: "payload.hashed" });
+    expect(err(decodePayload(x("cmd_search_users", { userList: [1] }), LIMITS))).toMatchObject({
+      code: "BAD_REQUEST",
+      field: "payload.userList.0",
+    });
+    expect(err(decodePayload(x("cmd_search_users", { userList: ["1"], hashed: "yes" }), LIMITS))).toMatchObject({
+      code: "BAD_REQUEST",
+      field: "payload.hashed",
+    });
     expect(err(decodePayload(x("cmd_search_users", {}), LIMITS))).toMatchObject({ code: "BAD_REQUEST", field: "payload.userList" });
   });
 });

@@ -34,11 +34,16 @@ function typed<T>(r: Result<T>): boolean {
 describe("round trips", () => {
   it("x element: encodeX → XML text → parse → decodeX", () => {
     fc.assert(
-      fc.property(fc.constantFrom(...X_TYPES), fc.dictionary(fc.string({ unit: "binary" }), fc.jsonValue({ stringUnit: "binary" })), langTag, (type, payload, lang) => {
-        const wire = xml("message", { from: "a@b/c", to: "d@e" }, encodeX({ type, payload, lang }, NS)).toString();
-        const r = decodeX(parse(wire) as Element, OPTS);
-        expect(r).toEqual({ ok: true, value: { type, action: type, payload: JSON.parse(JSON.stringify(payload)) as unknown, lang } });
-      }),
+      fc.property(
+        fc.constantFrom(...X_TYPES),
+        fc.dictionary(fc.string({ unit: "binary" }), fc.jsonValue({ stringUnit: "binary" })),
+        langTag,
+        (type, payload, lang) => {
+          const wire = xml("message", { from: "a@b/c", to: "d@e" }, encodeX({ type, payload, lang }, NS)).toString();
+          const r = decodeX(parse(wire) as Element, OPTS);
+          expect(r).toEqual({ ok: true, value: { type, action: type, payload: JSON.parse(JSON.stringify(payload)) as unknown, lang } });
+        },
+      ),
       RUNS,
     );
   });
@@ -55,7 +60,13 @@ describe("round trips", () => {
   it("threads, every apiVersion: buildRouterThread → parseThread → checkIdentity and checkRouteKey pass", () => {
     fc.assert(
       fc.property(apiVersion, msisdn, address, title, fc.option(fc.uuid(), { nil: undefined }), (v, m, channel, t, uuid) => {
-        const thread = buildRouterThread({ apiVersion: v, msisdn: m, channelAddress: channel, chatTitle: t, ...(uuid === undefined ? {} : { episodeUuid: uuid }) });
+        const thread = buildRouterThread({
+          apiVersion: v,
+          msisdn: m,
+          channelAddress: channel,
+          chatTitle: t,
+          ...(uuid === undefined ? {} : { episodeUuid: uuid }),
+        });
         const parsed = parseThread(thread, v, CC);
         if (v === "1") {
           expect(parsed).toEqual({ ok: true, value: { form: "v1", msisdn: m } });
@@ -77,7 +88,10 @@ describe("round trips", () => {
       fc.property(msisdn, fc.option(title, { nil: undefined }), (m, t) => {
         const h = encodeBase64(msisdnHash(m));
         const thread = t === undefined ? h : `${h}|$|${encodeBase64(t)}`;
-        expect(parseThread(thread, "2", CC)).toEqual({ ok: true, value: t === undefined ? { form: "client", hash: msisdnHash(m) } : { form: "client", hash: msisdnHash(m), title: t } });
+        expect(parseThread(thread, "2", CC)).toEqual({
+          ok: true,
+          value: t === undefined ? { form: "client", hash: msisdnHash(m) } : { form: "client", hash: msisdnHash(m), title: t },
+        });
       }),
       RUNS,
     );
@@ -110,7 +124,9 @@ describe("never throws on arbitrary input, returns a typed error", () => {
 
   it("parseThread, on arbitrary strings and on shuffled thread pieces", () => {
     const pieces = fc
-      .array(fc.constantFrom(EX_H, "|$|", ":", "_", R_SUPPORTO, EX_T, SEED_UUID, "=", "A", "é", "+", "00", "393471111111", "|", "$"), { maxLength: 8 })
+      .array(fc.constantFrom(EX_H, "|$|", ":", "_", R_SUPPORTO, EX_T, SEED_UUID, "=", "A", "é", "+", "00", "393471111111", "|", "$"), {
+        maxLength: 8,
+      })
       .map((p) => p.join(""));
     fc.assert(
       fc.property(fc.oneof(anyString, pieces), apiVersion, (t, v) => {
@@ -129,7 +145,17 @@ describe("never throws on arbitrary input, returns a typed error", () => {
       {
         text: fc.oneof(value, fc.string()),
         code: fc.oneof(value, fc.constantFrom("GENESYS_CLOSE_BY_USER#0001", "")),
-        data: fc.oneof(value, fc.record({ apiVersion: fc.oneof(value, fc.constantFrom(1, 2, 2.1, "1", "2", "2.1")), os: fc.oneof(value, fc.constantFrom("web", "ios")), token: value }, { requiredKeys: [] })),
+        data: fc.oneof(
+          value,
+          fc.record(
+            {
+              apiVersion: fc.oneof(value, fc.constantFrom(1, 2, 2.1, "1", "2", "2.1")),
+              os: fc.oneof(value, fc.constantFrom("web", "ios")),
+              token: value,
+            },
+            { requiredKeys: [] },
+          ),
+        ),
         channelUsers: fc.oneof(value, fc.array(fc.record({ name: value, address: fc.oneof(value, fc.string()) }, { requiredKeys: [] }))),
         userList: fc.oneof(value, fc.array(fc.oneof(fc.string(), value))),
         hashed: value,
@@ -157,9 +183,21 @@ describe("never throws on arbitrary input, returns a typed error", () => {
     fc.assert(
       fc.property(
         fc.record({
-          from: maybe(anyString), to: maybe(anyString), id: maybe(anyString), mtype: maybe(anyString),
-          thread: maybe(anyString), type: maybe(fc.oneof(anyString, fc.constantFrom(...X_TYPES))), action: maybe(fc.oneof(anyString, fc.constantFrom(...X_TYPES))),
-          payload: maybe(fc.oneof(anyString, fc.jsonValue().map((v) => JSON.stringify(v)))), lang: maybe(anyString), origin: maybe(anyString),
+          from: maybe(anyString),
+          to: maybe(anyString),
+          id: maybe(anyString),
+          mtype: maybe(anyString),
+          thread: maybe(anyString),
+          type: maybe(fc.oneof(anyString, fc.constantFrom(...X_TYPES))),
+          action: maybe(fc.oneof(anyString, fc.constantFrom(...X_TYPES))),
+          payload: maybe(
+            fc.oneof(
+              anyString,
+              fc.jsonValue().map((v) => JSON.stringify(v)),
+            ),
+          ),
+          lang: maybe(anyString),
+          origin: maybe(anyString),
         }),
         (f) => {
           const attrs: Record<string, string> = {};
@@ -185,14 +223,25 @@ describe("never throws on arbitrary input, returns a typed error", () => {
   });
 
   it("decodeMessage, on arbitrary element trees", () => {
-    const names = fc.oneof(fc.constantFrom("message", "x", "type", "action", "payload", "lang", "thread", "body", "origin-id", "iq"), fc.string({ minLength: 1, maxLength: 5 }));
+    const names = fc.oneof(
+      fc.constantFrom("message", "x", "type", "action", "payload", "lang", "thread", "body", "origin-id", "iq"),
+      fc.string({ minLength: 1, maxLength: 5 }),
+    );
     const attrs = fc.dictionary(
       fc.constantFrom("from", "to", "id", "type", "xmlns", "xml:lang"),
-      fc.oneof(fc.constantFrom(NS, "jabber:client", NS_SID, "chat", "error"), fc.string(), fc.integer() as fc.Arbitrary<unknown> as fc.Arbitrary<string>),
+      fc.oneof(
+        fc.constantFrom(NS, "jabber:client", NS_SID, "chat", "error"),
+        fc.string(),
+        fc.integer() as fc.Arbitrary<unknown> as fc.Arbitrary<string>,
+      ),
     );
     const { tree } = fc.letrec<{ tree: Element; node: Element | string }>((tie) => ({
       tree: fc.tuple(names, attrs, fc.array(tie("node"), { maxLength: 4 })).map(([n, a, c]) => xml(n, a, ...c)),
-      node: fc.oneof({ depthSize: "small", withCrossShrink: true }, fc.oneof(fc.string(), fc.constantFrom("chat_text", "{}", '{"text":"x"}')), tie("tree")),
+      node: fc.oneof(
+        { depthSize: "small", withCrossShrink: true },
+        fc.oneof(fc.string(), fc.constantFrom("chat_text", "{}", '{"text":"x"}')),
+        tie("tree"),
+      ),
     }));
     const message = fc.tuple(attrs, fc.array(tree, { maxLength: 5 })).map(([a, c]) => xml("message", a, ...c));
     fc.assert(

@@ -9,9 +9,7 @@ import { chatText, commandResult } from "../../../src/protocol/outbound.js";
 import { decodePayload } from "../../../src/protocol/payloads.js";
 import { buildRouterThread, checkIdentity, parseThread } from "../../../src/protocol/thread.js";
 import { directoryVCard } from "../../../src/protocol/vcard.js";
-import {
-  CC, EX_H, EX_HEX, EX_T, LIMITS, MARIO, MARIO_H, NS, OPTS, R_SUPPORTO, SEED_R, SEED_UUID, el,
-} from "./helpers.js";
+import { CC, EX_H, EX_HEX, EX_T, LIMITS, MARIO, MARIO_H, NS, OPTS, R_SUPPORTO, SEED_R, SEED_UUID, el } from "./helpers.js";
 
 function decodeAll(xmlText: string) {
   const m = decodeMessage(el(xmlText), OPTS);
@@ -60,7 +58,10 @@ describe("protocol.md §2: the x element example", () => {
 
   it("the abbreviated thread is not a valid thread; expanded to the §3 worked example it is the client form", () => {
     const abbreviated = parseThread("MjFk…ZA==|$|U3VwcG9ydG8=", "2", CC);
-    expect(abbreviated).toEqual({ ok: false, error: { code: "BAD_REQUEST", field: "thread", message: "user hash is not canonical base64" } });
+    expect(abbreviated).toEqual({
+      ok: false,
+      error: { code: "BAD_REQUEST", field: "thread", message: "user hash is not canonical base64" },
+    });
     expect(parseThread(`${EX_H}|$|${EX_T}`, "2", CC)).toEqual({ ok: true, value: { form: "client", hash: EX_HEX, title: "Supporto" } });
   });
 
@@ -73,8 +74,14 @@ describe("protocol.md §2: the x element example", () => {
     expect(checkIdentity(parsed.value, "393471111111", CC)).toEqual({ ok: true, value: { msisdn: MARIO } });
     const thread = buildRouterThread({ apiVersion: "2", msisdn: MARIO, channelAddress: "supporto", chatTitle: "Supporto" });
     const reply = chatText({
-      from: msg.to, to: msg.from, id: "r-1", thread, lang: msg.x.lang, namespace: NS,
-      text: "Ciao! Come posso aiutarti?", data: { conversationType: "bot" },
+      from: msg.to,
+      to: msg.from,
+      id: "r-1",
+      thread,
+      lang: msg.x.lang,
+      namespace: NS,
+      text: "Ciao! Come posso aiutarti?",
+      data: { conversationType: "bot" },
     });
     expect(reply.toString()).toBe(
       `<message from="supporto@router.eime.local" to="393471111111@eime.local/android-7" type="chat" id="r-1">` +
@@ -109,11 +116,17 @@ describe("seed 004: apiVersion 1, 2, 2.1", () => {
 }
 }`;
     const { msg, payload: p } = decodeAll(wrap("32012345678", payload));
-    expect(p).toEqual({ type: "chat_text", text: "sample text", data: { useChatDynamic: true, token: TOKEN, resetSession: false, apiVersion: "1" } });
+    expect(p).toEqual({
+      type: "chat_text",
+      text: "sample text",
+      data: { useChatDynamic: true, token: TOKEN, resetSession: false, apiVersion: "1" },
+    });
     const t = parseThread(msg.thread ?? "", "1", CC);
     expect(t).toEqual({ ok: true, value: { form: "v1", msisdn: "32012345678" } });
     if (t.ok) expect(checkIdentity(t.value, "32012345678", CC)).toEqual({ ok: true, value: { msisdn: "32012345678" } });
-    expect(buildRouterThread({ apiVersion: "1", msisdn: "32012345678", channelAddress: "supporto", chatTitle: "Supporto" })).toBe("32012345678");
+    expect(buildRouterThread({ apiVersion: "1", msisdn: "32012345678", channelAddress: "supporto", chatTitle: "Supporto" })).toBe(
+      "32012345678",
+    );
   });
 
   const v2payload = `{
@@ -145,7 +158,10 @@ describe("seed 004: apiVersion 1, 2, 2.1", () => {
       "7ae1cb556a0cc9c29ca3fd36302628df5734e1b9edf1cd07eb0e7335eebd9ee2:MjFkNDQzMzQ1NTkyOWE5MTQyYjU2NWU5NDRjN2ExYmU1NzYwNTlkMDk4MjRmMTVmZDJjNDcwNzAxZDU3NDdkZA==|$|U3VwcG9ydG8=",
     );
     for (const v of ["2", "2.1"] as const) {
-      expect(parseThread(thread, v, CC)).toEqual({ ok: true, value: { form: "router", hash: EX_HEX, title: "Supporto", routeKey: SEED_R } });
+      expect(parseThread(thread, v, CC)).toEqual({
+        ok: true,
+        value: { form: "router", hash: EX_HEX, title: "Supporto", routeKey: SEED_R },
+      });
     }
   });
 
@@ -159,13 +175,27 @@ describe("seed 004: apiVersion 1, 2, 2.1", () => {
   });
 
   it("v2.1 response: the router's message carries data.chatTitle and the UUID thread", () => {
-    const thread = buildRouterThread({ apiVersion: "2.1", msisdn: MARIO, channelAddress: "supporto", chatTitle: "Supporto", episodeUuid: SEED_UUID });
+    const thread = buildRouterThread({
+      apiVersion: "2.1",
+      msisdn: MARIO,
+      channelAddress: "supporto",
+      chatTitle: "Supporto",
+      episodeUuid: SEED_UUID,
+    });
     expect(thread).toBe(`${R_SUPPORTO}:${MARIO_H}|$|U3VwcG9ydG8=_14850c10-6093-46fb-a7c4-9abf014b3991`);
     const reply = chatText({
-      from: "supporto@router.eime.local", to: "393471111111@eime.local/web-1", id: "s2", thread, lang: "it", namespace: NS,
-      text: "sample text", data: { conversationType: "bot", chatTitle: "Supporto" },
+      from: "supporto@router.eime.local",
+      to: "393471111111@eime.local/web-1",
+      id: "s2",
+      thread,
+      lang: "it",
+      namespace: NS,
+      text: "sample text",
+      data: { conversationType: "bot", chatTitle: "Supporto" },
     });
-    expect(reply.getChild("x")?.getChildText("payload")).toBe('{"text":"sample text","data":{"conversationType":"bot","chatTitle":"Supporto"}}');
+    expect(reply.getChild("x")?.getChildText("payload")).toBe(
+      '{"text":"sample text","data":{"conversationType":"bot","chatTitle":"Supporto"}}',
+    );
   });
 });
 
@@ -342,7 +372,10 @@ describe("protocol.md §7 and seed 002: commands", () => {
     );
     expect(payload).toEqual({
       type: "cmd_add_to_roster",
-      channelUsers: [{ name: "Mario Rossi", address: "00393471111111" }, { name: "Luca Rossi", address: "00393472222222" }],
+      channelUsers: [
+        { name: "Mario Rossi", address: "00393471111111" },
+        { name: "Luca Rossi", address: "00393472222222" },
+      ],
     });
     const answer = commandResult(
       msg,
@@ -366,7 +399,13 @@ describe("protocol.md §7 and seed 002: commands", () => {
     expect(payload).toEqual({ type: "cmd_search_users", userList: JSON.parse(list), hashed: false });
     const answer = commandResult(
       msg,
-      { status: 0, users: [{ msisdn: "393296260815", jid: "393296260815@eime.local", name: "Anna" }, { msisdn: "393333333333", jid: "393333333333@eime.local" }] },
+      {
+        status: 0,
+        users: [
+          { msisdn: "393296260815", jid: "393296260815@eime.local", name: "Anna" },
+          { msisdn: "393333333333", jid: "393333333333@eime.local" },
+        ],
+      },
       { namespace: NS },
     );
     expect(answer.getChild("x")?.getChildText("payload")).toBe(

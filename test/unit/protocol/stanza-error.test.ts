@@ -48,7 +48,12 @@ describe("error replies (protocol.md §2, RFC 6120 §8.3)", () => {
   });
 
   it("identity mismatch: not-authorized, type auth", () => {
-    const reply = errorReply(chatMessage({ thread: "393472222222", payload: "{}" }), "IDENTITY_MISMATCH", "thread: the thread does not belong to the sender", { namespace: NS });
+    const reply = errorReply(
+      chatMessage({ thread: "393472222222", payload: "{}" }),
+      "IDENTITY_MISMATCH",
+      "thread: the thread does not belong to the sender",
+      { namespace: NS },
+    );
     expect(reply.toString()).toContain(
       `<error type="auth" by="supporto@router.eime.local"><not-authorized xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/>` +
         `<text xmlns="urn:ietf:params:xml:ns:xmpp-stanzas" xml:lang="en">thread: the thread does not belong to the sender</text>` +

@@ -35,7 +35,10 @@ describe("v1 threads (protocol.md §3)", () => {
     const t = parseThread(LUCA, "1", CC);
     if (!t.ok) throw new Error("parse");
     const r = checkIdentity(t.value, "393471111111", CC);
-    expect(r).toEqual({ ok: false, error: { code: "IDENTITY_MISMATCH", field: "thread", message: "the thread does not belong to the sender" } });
+    expect(r).toEqual({
+      ok: false,
+      error: { code: "IDENTITY_MISMATCH", field: "thread", message: "the thread does not belong to the sender" },
+    });
     expect(JSON.stringify(r)).not.toContain(LUCA);
   });
 
@@ -72,7 +75,10 @@ describe("v2 / v2.1 threads (protocol.md §3)", () => {
         ok: true,
         value: { form: "router", hash: MARIO_HEX, title: "Supporto", routeKey: R_SUPPORTO },
       });
-      expect(parseThread(`${R_SUPPORTO}:${MARIO_H}|$|${EX_T}_${SEED_UUID}`, v, CC)).toMatchObject({ ok: true, value: { episodeUuid: SEED_UUID } });
+      expect(parseThread(`${R_SUPPORTO}:${MARIO_H}|$|${EX_T}_${SEED_UUID}`, v, CC)).toMatchObject({
+        ok: true,
+        value: { episodeUuid: SEED_UUID },
+      });
     }
   });
 
@@ -121,7 +127,10 @@ describe("v2 / v2.1 threads (protocol.md §3)", () => {
       const t = parseThread(thread, "2.1", CC);
       if (!t.ok) throw new Error("parse");
       const r = checkIdentity(t.value, "393471111111", CC);
-      expect(r).toEqual({ ok: false, error: { code: "IDENTITY_MISMATCH", field: "thread", message: "the thread does not belong to the sender" } });
+      expect(r).toEqual({
+        ok: false,
+        error: { code: "IDENTITY_MISMATCH", field: "thread", message: "the thread does not belong to the sender" },
+      });
       expect(JSON.stringify(r)).not.toContain(LUCA);
     }
   });
@@ -132,7 +141,10 @@ describe("v2 / v2.1 threads (protocol.md §3)", () => {
     const t = parseThread(`${R_ATM_MILANO}:${MARIO_H}|$|${EX_T}`, "2.1", CC);
     if (!t.ok) throw new Error("parse");
     expect(checkRouteKey(t.value, "atm_milano")).toEqual({ ok: true, value: t.value });
-    expect(checkRouteKey(t.value, "supporto")).toEqual({ ok: false, error: { code: "BAD_REQUEST", field: "thread", message: "the thread belongs to another channel" } });
+    expect(checkRouteKey(t.value, "supporto")).toEqual({
+      ok: false,
+      error: { code: "BAD_REQUEST", field: "thread", message: "the thread belongs to another channel" },
+    });
     const client = parseThread(MARIO_H, "2", CC);
     if (!client.ok) throw new Error("parse");
     expect(checkRouteKey(client.value, "supporto")).toEqual({ ok: true, value: client.value });
@@ -151,6 +163,8 @@ describe("buildRouterThread (protocol.md §3 table)", () => {
   });
   it("v2.1 → R:H|$|T, plus _UUID during an operator episode", () => {
     expect(buildRouterThread({ ...base, apiVersion: "2.1" })).toBe(`${R_SUPPORTO}:${MARIO_H}|$|U3VwcG9ydG8=`);
-    expect(buildRouterThread({ ...base, apiVersion: "2.1", episodeUuid: SEED_UUID })).toBe(`${R_SUPPORTO}:${MARIO_H}|$|U3VwcG9ydG8=_${SEED_UUID}`);
+    expect(buildRouterThread({ ...base, apiVersion: "2.1", episodeUuid: SEED_UUID })).toBe(
+      `${R_SUPPORTO}:${MARIO_H}|$|U3VwcG9ydG8=_${SEED_UUID}`,
+    );
   });
 });

@@ -8,13 +8,20 @@ const channel: DirectoryItem = {
   type: "channel",
   mobileIsPublished: true,
   webIsPublished: true,
-  info: { name: "Supporto & Co", status: "Siamo qui <sempre>", imageUrl: "https://img.example/s.png", thumbUrl: "https://img.example/t.png" },
+  info: {
+    name: "Supporto & Co",
+    status: "Siamo qui <sempre>",
+    imageUrl: "https://img.example/s.png",
+    thumbUrl: "https://img.example/t.png",
+  },
   route: { mode: "bot", bot: { url: "https://bot.example", secret: "never-shown" } },
 };
 
 describe("vCards (protocol.md §6, XEP-0054)", () => {
   it("the directory vCard", () => {
-    expect(directoryVCard("EiMe", '{"items":[]}').toString()).toBe(`<vCard xmlns="vcard-temp"><FN>EiMe</FN><DESC>{"items":[]}</DESC></vCard>`);
+    expect(directoryVCard("EiMe", '{"items":[]}').toString()).toBe(
+      `<vCard xmlns="vcard-temp"><FN>EiMe</FN><DESC>{"items":[]}</DESC></vCard>`,
+    );
   });
 
   it("a channel's vCard: FN, DESC, PHOTO/EXTVAL, nothing of the route", () => {
@@ -62,7 +69,11 @@ describe("disco (protocol.md §6, XEP-0030)", () => {
   it("disco#items on the service lists the visible channel JIDs, groups flattened", () => {
     const hidden: DirectoryItem = { ...channel, address: "hidden", mobileIsPublished: false, webIsPublished: false };
     const group: DirectoryItem = {
-      address: "g", type: "group", mobileIsPublished: true, webIsPublished: false, info: { name: "G", status: "", imageUrl: "", thumbUrl: "" },
+      address: "g",
+      type: "group",
+      mobileIsPublished: true,
+      webIsPublished: false,
+      info: { name: "G", status: "", imageUrl: "", thumbUrl: "" },
       items: [{ ...channel, address: "inner", info: { ...channel.info, name: "Inner" } }],
     };
     expect(directoryDiscoItems({ items: [channel, hidden, group] }, "router.eime.local").toString()).toBe(

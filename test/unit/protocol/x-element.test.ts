@@ -39,7 +39,9 @@ describe("decodeX (protocol.md §2)", () => {
   });
 
   it("uses the configured namespace", () => {
-    const m = el(`<message from="a@b" to="c@d"><x xmlns="urn:acme:x:1"><type>chat_text</type><action>chat_text</action><payload>{}</payload></x></message>`);
+    const m = el(
+      `<message from="a@b" to="c@d"><x xmlns="urn:acme:x:1"><type>chat_text</type><action>chat_text</action><payload>{}</payload></x></message>`,
+    );
     expect(decodeX(m, { ...OPTS, namespace: "urn:acme:x:1" }).ok).toBe(true);
     expect(fails(m)?.field).toBe("x");
   });
@@ -63,8 +65,14 @@ describe("decodeX (protocol.md §2)", () => {
     const x = (inner: string) => el(`<message from="a@b" to="c@d"><x xmlns="${NS}">${inner}</x></message>`);
     expect(fails(x("<action>chat_text</action><payload>{}</payload>"))).toEqual({ code: "BAD_REQUEST", field: "type", message: "missing" });
     expect(fails(x("<type>chat_text</type><payload>{}</payload>"))).toEqual({ code: "BAD_REQUEST", field: "action", message: "missing" });
-    expect(fails(x("<type>chat_text</type><action>chat_text</action>"))).toEqual({ code: "BAD_REQUEST", field: "payload", message: "missing" });
-    expect(fails(x("<type>chat_text</type><type>chat_text</type><action>chat_text</action><payload>{}</payload>"))).toMatchObject({ field: "type" });
+    expect(fails(x("<type>chat_text</type><action>chat_text</action>"))).toEqual({
+      code: "BAD_REQUEST",
+      field: "payload",
+      message: "missing",
+    });
+    expect(fails(x("<type>chat_text</type><type>chat_text</type><action>chat_text</action><payload>{}</payload>"))).toMatchObject({
+      field: "type",
+    });
     const two = el(`<message from="a@b" to="c@d"><x xmlns="${NS}"/><x xmlns="${NS}"/></message>`);
     expect(fails(two)).toEqual({ code: "BAD_REQUEST", field: "x", message: "more than one x element" });
   });
@@ -75,7 +83,11 @@ describe("decodeX (protocol.md §2)", () => {
     expect(decodeX(chatMessage({ payload: exactly }), OPTS).ok).toBe(true);
     const over = `{"text":"${"a".repeat(65537 - 11)}"}`;
     expect(Buffer.byteLength(over)).toBe(65537);
-    expect(fails(chatMessage({ payload: over }))).toEqual({ code: "PAYLOAD_TOO_LARGE", field: "payload", message: "65537 bytes, at most 65536 allowed" });
+    expect(fails(chatMessage({ payload: over }))).toEqual({
+      code: "PAYLOAD_TOO_LARGE",
+      field: "payload",
+      message: "65537 bytes, at most 65536 allowed",
+    });
     // Bytes, not characters: 21,846 three-byte characters are 65,538 bytes.
     const wide = `{"t":"${"€".repeat(21846)}"}`;
     expect(fails(chatMessage({ payload: wide }))?.code).toBe("PAYLOAD_TOO_LARGE");
@@ -84,7 +96,7 @@ describe("decodeX (protocol.md §2)", () => {
 
 describe("encodeX", () => {
   it("writes type, action = type, compact JSON payload and lang", () => {
-    const x = encodeX({ type: "chat_notice", payload: { code: "GENESYS#0002", text: "a<b & \"c\"" }, lang: "en" }, NS);
+    const x = encodeX({ type: "chat_notice", payload: { code: "GENESYS#0002", text: 'a<b & "c"' }, lang: "en" }, NS);
     expect(x.toString()).toBe(
       `<x xmlns="urn:eime:x:0"><type>chat_notice</type><action>chat_notice</action>` +
         `<payload>{"code":"GENESYS#0002","text":"a&lt;b &amp; \\"c\\""}</payload><lang>en</lang></x>`,

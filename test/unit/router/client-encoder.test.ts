@@ -11,10 +11,28 @@ const HASH_B64 = Buffer.from("9753fdc6d16f7242bf2ece3bacab8d08024b58844ac8a459b7
 function conv(over: Partial<Conversation> = {}): Conversation {
   const now = new Date("2026-11-21T10:00:00Z");
   return {
-    id: "c1", userJid: "393471111111@eime.local", msisdn: "393471111111", channel: "supporto", chatTitle: "Supporto",
-    addressing: { kind: "channel" }, apiVersion: "2.1", os: "android", appVersion: "1", premium: false, useChatDynamic: false,
-    lang: "it", state: "bot", botSession: 0, botSessionOpen: true, botOptions: null, episode: null, votingUntil: null,
-    version: 1, createdAt: now, updatedAt: now, ...over,
+    id: "c1",
+    userJid: "393471111111@eime.local",
+    msisdn: "393471111111",
+    channel: "supporto",
+    chatTitle: "Supporto",
+    addressing: { kind: "channel" },
+    apiVersion: "2.1",
+    os: "android",
+    appVersion: "1",
+    premium: false,
+    useChatDynamic: false,
+    lang: "it",
+    state: "bot",
+    botSession: 0,
+    botSessionOpen: true,
+    botOptions: null,
+    episode: null,
+    votingUntil: null,
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+    ...over,
   };
 }
 
@@ -33,8 +51,13 @@ describe("encoding a message for the user (protocol.md sections 3 and 4)", () =>
 
   it("v1: the plain MSISDN as thread, no chatTitle", () => {
     expect(read(encodeClientMessage(conv({ apiVersion: "1" }), text, null, "id1", opts))).toEqual({
-      from: "supporto@router.eime.local", to: "393471111111@eime.local", id: "id1", thread: "393471111111",
-      type: "chat_text", payload: { text: "Ciao", data: { conversationType: "bot" } }, body: "Ciao",
+      from: "supporto@router.eime.local",
+      to: "393471111111@eime.local",
+      id: "id1",
+      thread: "393471111111",
+      type: "chat_text",
+      payload: { text: "Ciao", data: { conversationType: "bot" } },
+      body: "Ciao",
     });
   });
 
@@ -46,16 +69,45 @@ describe("encoding a message for the user (protocol.md sections 3 and 4)", () =>
 
   it("v2.1: chatTitle in data, and _uuid after the title in an operator episode only", () => {
     expect(read(encodeClientMessage(conv(), text, null, "a", opts)).thread).toBe(`${ROUTE_KEY}:${HASH_B64}|$|U3VwcG9ydG8=`);
-    const op = read(encodeClientMessage(conv(), { kind: "text", text: "Salve", conversationType: "operator", operator: { nickname: "Anna" } }, UUID, "b", opts));
+    const op = read(
+      encodeClientMessage(
+        conv(),
+        { kind: "text", text: "Salve", conversationType: "operator", operator: { nickname: "Anna" } },
+        UUID,
+        "b",
+        opts,
+      ),
+    );
     expect(op.thread).toBe(`${ROUTE_KEY}:${HASH_B64}|$|U3VwcG9ydG8=_${UUID}`);
-    expect(op.payload).toEqual({ text: "Salve", data: { conversationType: "operator", chatTitle: "Supporto", operator: { nickname: "Anna" } } });
+    expect(op.payload).toEqual({
+      text: "Salve",
+      data: { conversationType: "operator", chatTitle: "Supporto", operator: { nickname: "Anna" } },
+    });
   });
 
   it("rich content: chat_dynamic for clients that said useChatDynamic, numbered chat_interactive otherwise", () => {
-    const rich: ClientMessage = { kind: "rich", text: "Scegli", buttons: [{ title: "A", payload: "/a" }, { title: "B", payload: "/b" }], image: "http://i/x.png", custom: { k: 1 } };
+    const rich: ClientMessage = {
+      kind: "rich",
+      text: "Scegli",
+      buttons: [
+        { title: "A", payload: "/a" },
+        { title: "B", payload: "/b" },
+      ],
+      image: "http://i/x.png",
+      custom: { k: 1 },
+    };
     const dyn = read(encodeClientMessage(conv({ useChatDynamic: true }), rich, null, "d", opts));
     expect(dyn.type).toBe("chat_dynamic");
-    expect(dyn.payload.data).toEqual({ conversationType: "bot", chatTitle: "Supporto", buttons: [{ title: "A", payload: "/a" }, { title: "B", payload: "/b" }], image: "http://i/x.png", custom: { k: 1 } });
+    expect(dyn.payload.data).toEqual({
+      conversationType: "bot",
+      chatTitle: "Supporto",
+      buttons: [
+        { title: "A", payload: "/a" },
+        { title: "B", payload: "/b" },
+      ],
+      image: "http://i/x.png",
+      custom: { k: 1 },
+    });
     const int = read(encodeClientMessage(conv(), rich, null, "i", opts));
     expect(int.type).toBe("chat_interactive");
     expect(int.payload.text).toBe("Scegli\n1. A\n2. B\nhttp://i/x.png");
@@ -63,13 +115,27 @@ describe("encoding a message for the user (protocol.md sections 3 and 4)", () =>
   });
 
   it("notices carry the localised text and their data (plus chatTitle in v2.1)", () => {
-    const n = read(encodeClientMessage(conv({ lang: "en" }), { kind: "notice", code: "ROUTER_QUEUED#0001", data: { position: 2 } }, UUID, "n", opts));
-    expect(n.payload).toEqual({ code: "ROUTER_QUEUED#0001", text: "You are number 2 in the queue for an operator.", data: { position: 2, chatTitle: "Supporto" } });
+    const n = read(
+      encodeClientMessage(conv({ lang: "en" }), { kind: "notice", code: "ROUTER_QUEUED#0001", data: { position: 2 } }, UUID, "n", opts),
+    );
+    expect(n.payload).toEqual({
+      code: "ROUTER_QUEUED#0001",
+      text: "You are number 2 in the queue for an operator.",
+      data: { position: 2, chatTitle: "Supporto" },
+    });
     expect(n.body).toBe(n.payload.text);
   });
 
   it("the generic directory form: from the server-address JID, thread = the channel address", () => {
-    const r = read(encodeClientMessage(conv({ addressing: { kind: "server", serverAddress: "myticket" }, channel: "atm_milano", msisdn: null }), text, UUID, "s", opts));
+    const r = read(
+      encodeClientMessage(
+        conv({ addressing: { kind: "server", serverAddress: "myticket" }, channel: "atm_milano", msisdn: null }),
+        text,
+        UUID,
+        "s",
+        opts,
+      ),
+    );
     expect(r).toMatchObject({ from: "myticket@router.eime.local", thread: "atm_milano" });
   });
 
