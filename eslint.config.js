@@ -10,6 +10,12 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
+    rules: {
+      // An async function may implement a Promise-returning port (or callback) without awaiting anything.
+      "@typescript-eslint/require-await": "off",
+      // `const { token, ...rest } = x` is how a field is left out of a copy.
+      "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true }],
+    },
   },
   {
     files: ["**/*.js"],

@@ -236,7 +236,6 @@ export async function openLoop(hub: Hub, convs: Conv[], o: OpenOptions, w: Windo
   const windowFrom = Math.round((o.rate * o.warmupMs) / 1000);
   const t0 = performance.now();
   let windowStart = 0;
-  let windowEnd = 0;
   while (sent < total) {
     const due = Math.min(total, Math.floor(((performance.now() - t0) * o.rate) / 1000));
     while (sent < due) {
@@ -260,7 +259,7 @@ export async function openLoop(hub: Hub, convs: Conv[], o: OpenOptions, w: Windo
     }
     await sleep(1);
   }
-  windowEnd = performance.now();
+  const windowEnd = performance.now();
   w.end?.();
   await hub.drain(o.drainMs);
   const lost = hub.abandon();

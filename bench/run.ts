@@ -116,7 +116,8 @@ const opts = {
 };
 // Children read it from the environment they inherit.
 if (opts.nodelay) process.env.BENCH_NODELAY = "1";
-for (const d of [...opts.dbs, opts.conversationsDb]) if (d !== "pg" && d !== "pglite") throw new Error(`--db: pg or pglite, not ${d}`);
+for (const d of [...opts.dbs, opts.conversationsDb])
+  if (d !== "pg" && d !== "pglite") throw new Error(`--db: pg or pglite, not ${String(d)}`);
 if (!["all", "table", "conversations"].includes(opts.scenario))
   throw new Error(`--scenario: all, table or conversations, not ${opts.scenario}`);
 const runTable = opts.scenario !== "conversations";
@@ -270,7 +271,7 @@ function table(rows: PhaseResult[]): string {
 // ---------------------------------------------------------------- setup
 
 let prosody: Prosody | undefined;
-let clients: TestClient[] = [];
+const clients: TestClient[] = [];
 let bot: Child | undefined;
 const children = new Set<Child>();
 const hub = new Hub();
@@ -514,7 +515,7 @@ function phaseConvs(): Conv[] {
 }
 
 function logProblems(file: string): string[] {
-  let text = "";
+  let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch {
@@ -824,7 +825,7 @@ function ownHalfTable(rows: { router: PhaseResult; ceiling: OpenResult }[]): str
   const head = ["", "msgs/s", "p50 ms", "p95 ms", "p99 ms", "µs CPU/msg", "timeouts", "other cores"];
   const lines = [head];
   for (const { router, ceiling } of rows) {
-    const own = router.ownHalf! as OpenResult;
+    const own = router.ownHalf!;
     const r = latencySummary(own.latencies);
     const c = latencySummary(ceiling.latencies);
     const us = (v: number | undefined) => (v === undefined ? "" : v.toFixed(0));
@@ -954,7 +955,7 @@ async function main(): Promise<void> {
     );
   }
   for (const c of clients) {
-    if (opts.nodelay) noDelay(c.xmpp as unknown as Parameters<typeof noDelay>[0]);
+    if (opts.nodelay) noDelay(c.xmpp);
     // The harness inbox keeps unconsumed stanzas; the benchmark reads them itself: swallow them.
     const sink = c.collect(() => true, "bench");
     c.xmpp.on("stanza", (el: Element) => {

@@ -95,7 +95,7 @@ export interface ContactsDeps {
 
 const HOUR_MS = 3_600_000;
 /** An address written like a phone number: an unknown one is reported as NO_USER_FOUND. */
-const PHONE_LIKE = /^[\d\s+\-().\/]+$/;
+const PHONE_LIKE = /^[\d\s+\-()./]+$/;
 
 const isCommand = (t: string): t is "cmd_add_to_roster" | "cmd_search_users" => t === "cmd_add_to_roster" || t === "cmd_search_users";
 
@@ -182,11 +182,11 @@ export class ContactsCommands {
 
   /** Waits (bounded) until the roster privilege of the current connection is known. */
   private async rosterSettled(): Promise<void> {
-    const settled = this.deps.roster.settled;
-    if (settled === undefined || this.deps.roster.permitted()) return;
+    const roster = this.deps.roster;
+    if (roster.settled === undefined || roster.permitted()) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      settled.call(this.deps.roster),
+      roster.settled(),
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, this.deps.settleTimeoutMs ?? 5000);
         timer.unref();

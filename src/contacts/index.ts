@@ -22,7 +22,7 @@ export interface ContactsOptions {
   store: Pick<Repositories, "users" | "rateLimits">;
   directory: Pick<DirectoryCache, "get">;
   connection: RosterConnection;
-  send(stanza: Element): Promise<void>;
+  send: (stanza: Element) => Promise<void>;
   logging: Logging;
   metrics?: Pick<Metrics, "stanzasIn" | "errors">;
   clock?: Clock;

@@ -21,12 +21,12 @@ import { healthRoutes } from "./health.js";
 export interface HttpDeps {
   config: Config;
   /** The store once the router is started; undefined before (readiness says so, admin calls get 503). */
-  store(): Store | undefined;
-  connectionStatus(): ConnectionStatus;
+  store: () => Store | undefined;
+  connectionStatus: () => ConnectionStatus;
   /** The router's Prometheus registry (app.metrics.registry). */
   registry: Registry;
   /** Further reasons not to be ready, beyond the database and the component (e.g. stopping). */
-  ready?(): readonly string[];
+  ready?: () => readonly string[];
   logger: Logger;
   /** Default 10,000. */
   maxUsersPerImport?: number;
@@ -39,8 +39,10 @@ export interface HttpDeps {
 export const MAX_USERS_PER_IMPORT = 10_000;
 
 export function buildHttp(deps: HttpDeps): FastifyInstance {
+  // Typed as fastify's base logger so the instance is a plain FastifyInstance (not one generic over pino's Logger).
+  const loggerInstance: FastifyBaseLogger = deps.logger;
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
     // close(): idle keep-alive connections are closed at once, requests in flight finish (fastify's default).
   });

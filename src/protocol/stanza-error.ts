@@ -32,7 +32,6 @@ export function canReplyWithError(original: Element): boolean {
  * echoed (it may hold a token).
  */
 export function errorReply(original: Element, code: ErrorCode, text: string, opts: { namespace: string }): Element {
-  const spec = ERRORS[code];
   const attrs: Record<string, string> = { type: "error" };
   const from = attr(original, "to");
   const to = attr(original, "from");

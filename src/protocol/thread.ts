@@ -26,7 +26,7 @@ const V1_THREAD = /^(?:\+|00)?\d+$/;
 /** RFC 4122 layout, versions 1..8 (RFC 9562 adds 6..8), variant 10xx. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 // C0 and C1 controls and DEL: a title is a human-readable label.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL = /\p{Cc}/u;
 
 /** Lowercase hex SHA-256 of the channel address: the R of a router thread. */
 export function routeKeyOf(channelAddress: string): string {

@@ -187,7 +187,7 @@ export class JobRunner {
 
   private async sendClient(item: RunnableJob, payload: Extract<JobPayload, { type: "send_client" }>): Promise<Outcome> {
     try {
-      await this.deps.send(item.stanza ?? (parse(payload.xml) as unknown as Element));
+      await this.deps.send(item.stanza ?? parse(payload.xml));
     } catch (err) {
       // Offline with a full queue, or stopping: try again later, in order.
       return { done: false, error: err instanceof Error ? err.message : String(err), retryInMs: this.backoff(item.attempts) };

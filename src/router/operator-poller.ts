@@ -81,7 +81,7 @@ export class OperatorPoller {
     const queue = [...open];
     const worker = async () => {
       for (let c = queue.shift(); c && !this.stopped; c = queue.shift()) {
-        await this.pollOne(c).catch((err: unknown) => this.log.error({ err, conversationId: c!.id }, "operator poll failed"));
+        await this.pollOne(c).catch((err: unknown) => this.log.error({ err, conversationId: c.id }, "operator poll failed"));
       }
     };
     await Promise.all(Array.from({ length: this.opts.concurrency }, worker));

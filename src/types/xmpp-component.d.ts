@@ -49,7 +49,8 @@ declare module "@xmpp/component" {
   }
   /** @xmpp/error: a stream or stanza error received from the server. */
   export interface XmppError extends Error {
-    name: "StreamError" | "StanzaError" | "XMPPError" | string;
+    /** "StreamError", "StanzaError" or "XMPPError". */
+    name: string;
     condition: string;
     text?: string;
     /** StanzaError only. */

@@ -261,7 +261,10 @@ describe("a bot that is down", () => {
     const thread = v2Thread(BOB, "Down");
     await bob.send(chatText("ci sei?", data(BOB, 2), { to: SUPPORTO, thread, id: "down-1" }));
     const notice = readX(await bob.waitFor(isNotice("ROUTER_BOT_UNAVAILABLE#0001"), 8000));
-    expect(notice).toMatchObject({ thread: routerThread("supporto", BOB, "Down"), payload: { text: expect.stringMatching(/conservato/) } });
+    expect(notice).toMatchObject({
+      thread: routerThread("supporto", BOB, "Down"),
+      payload: { text: expect.stringMatching(/conservato/) as unknown },
+    });
     await bob.send(chatText("e adesso?", data(BOB, 2), { to: SUPPORTO, thread, id: "down-2" }));
     await new Promise((r) => setTimeout(r, 600));
     await bot.setMode("normal");

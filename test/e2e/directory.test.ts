@@ -43,19 +43,24 @@ async function vcard(client: TestClient, to: string): Promise<Element> {
   return payload(await client.iq(xml("iq", { type: "get", to, id: `v-${Math.random()}` }, xml("vCard", { xmlns: "vcard-temp" }))));
 }
 
-async function desc(client: TestClient): Promise<{ items: { address: string; items?: { address: string }[] }[] }> {
-  const card = await vcard(client, D);
-  expect(card.getChildText("FN")).toBe("EiMe");
-  return JSON.parse(card.getChildText("DESC")!);
+/** The DESC JSON of the directory vCard, as far as these tests read it. */
+interface Desc {
+  items: { address: string; items?: { address: string }[] }[];
 }
 
-const addresses = (d: Awaited<ReturnType<typeof desc>>) => d.items.flatMap((i) => [i.address, ...(i.items ?? []).map((c) => c.address)]);
+async function desc(client: TestClient): Promise<Desc> {
+  const card = await vcard(client, D);
+  expect(card.getChildText("FN")).toBe("EiMe");
+  return JSON.parse(card.getChildText("DESC")!) as Desc;
+}
+
+const addresses = (d: Desc) => d.items.flatMap((i) => [i.address, ...(i.items ?? []).map((c) => c.address)]);
 
 describe("directory vCard (protocol.md section 6)", () => {
   it("an android client sees the mobile items, with the exact DESC JSON of the spec", async () => {
     const card = await vcard(android, D);
     const json = card.getChildText("DESC")!;
-    expect(addresses(JSON.parse(json))).toEqual(["mobile_ticketing_group", "atm_milano", "supporto"]);
+    expect(addresses(JSON.parse(json) as Desc)).toEqual(["mobile_ticketing_group", "atm_milano", "supporto"]);
     // Field names, nesting and order as in the spec; no route, ever.
     expect(json).toBe(
       JSON.stringify({
@@ -135,7 +140,7 @@ describe("service discovery (XEP-0030)", () => {
   it("disco#info on the domain and on a channel", async () => {
     const info = await disco(android, D, "http://jabber.org/protocol/disco#info");
     expect(info.getChild("identity")?.attrs).toMatchObject({ category: "component", type: "generic", name: "EiMe" });
-    const features = info.getChildren("feature").map((f) => f.attrs.var);
+    const features = info.getChildren("feature").map((f): unknown => f.attrs.var);
     expect(features).toEqual(expect.arrayContaining(["vcard-temp", "urn:eime:x:0", "http://jabber.org/protocol/disco#items"]));
     const channel = await disco(android, `supporto@${D}`, "http://jabber.org/protocol/disco#info");
     expect(channel.getChild("identity")?.attrs).toMatchObject({ category: "client", type: "bot", name: "Supporto" });
@@ -143,7 +148,7 @@ describe("service discovery (XEP-0030)", () => {
 
   it("disco#items lists the channel JIDs", async () => {
     const items = await disco(android, D, "http://jabber.org/protocol/disco#items");
-    expect(items.getChildren("item").map((i) => i.attrs.jid)).toEqual([`atm_milano@${D}`, `supporto@${D}`]);
+    expect(items.getChildren("item").map((i): unknown => i.attrs.jid)).toEqual([`atm_milano@${D}`, `supporto@${D}`]);
   });
 
   it("an iq nobody handles gets service-unavailable", async () => {
@@ -165,7 +170,7 @@ describe("presence of channels", () => {
     const fresh = await connectClient({ prosody, username: USER, password: PW, resource: "android-8" });
     try {
       const roster = payload(await fresh.iq(xml("iq", { type: "get", id: "r1" }, xml("query", { xmlns: "jabber:iq:roster" }))));
-      expect(roster.getChildren("item").map((i) => [i.attrs.jid, i.attrs.subscription])).toContainEqual([`supporto@${D}`, "to"]);
+      expect(roster.getChildren("item").map((i): unknown[] => [i.attrs.jid, i.attrs.subscription])).toContainEqual([`supporto@${D}`, "to"]);
       await fresh.waitFor((s) => s.is("presence") && s.attrs.from === `supporto@${D}` && s.attrs.type === undefined);
     } finally {
       await fresh.stop();

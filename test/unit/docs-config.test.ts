@@ -31,7 +31,7 @@ function keys(node: Node, path: string[] = []): string[] {
   return [path.join(".")];
 }
 
-const schemaKeys = keys(ConfigSchema as unknown as Node);
+const schemaKeys = keys(ConfigSchema);
 const valueAt = (path: string) => path.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], defaults);
 
 describe("docs/configuration.md", () => {

@@ -122,10 +122,13 @@ function bool(v: unknown, dflt: boolean): boolean {
   return !(v === "false" || v === "0" || v === 0 || v === "off");
 }
 
+/** A value for an error message: strings as they are, anything else as JSON (never "[object Object]"). */
+const show = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
+
 function optNumber(v: unknown): number | undefined {
   if (v === undefined || v === null || v === "") return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new BadInput(`not a number: ${String(v)}`);
+  if (!Number.isFinite(n)) throw new BadInput(`not a number: ${show(v)}`);
   return n;
 }
 
@@ -160,7 +163,7 @@ function injectionFromJson(j: Json): Injection {
   const inj: Injection = { kind };
   const op = j["op"];
   if (op !== undefined) {
-    if (op !== "request" && !CHAT_OPS.includes(op as GmsOp)) throw new BadInput(`unknown op ${String(op)}`);
+    if (op !== "request" && !CHAT_OPS.includes(op as GmsOp)) throw new BadInput(`unknown op ${show(op)}`);
     inj.op = op as GmsOp;
   }
   if (typeof j["chatId"] === "string") inj.chatId = j["chatId"];

@@ -265,7 +265,6 @@ export class SimChat {
   #queuePosition: number | undefined;
   #clientTimer: NodeJS.Timeout | undefined;
   #joinTimer: NodeJS.Timeout | undefined;
-  #leaveTimer: NodeJS.Timeout | undefined;
   #idleAlertTimer: NodeJS.Timeout | undefined;
   #idleCloseTimer: NodeJS.Timeout | undefined;
 
@@ -485,7 +484,7 @@ export class SimChat {
   dispose(): void {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
-    this.#clientTimer = this.#joinTimer = this.#leaveTimer = this.#idleAlertTimer = this.#idleCloseTimer = undefined;
+    this.#clientTimer = this.#joinTimer = this.#idleAlertTimer = this.#idleCloseTimer = undefined;
   }
 
   #append(from: Party, type: TranscriptEventType, text?: string): TranscriptEvent {
@@ -564,7 +563,7 @@ export class SimChat {
       this.agentJoin(script?.nickname);
       if (script?.greeting !== undefined) this.agentSay(script.greeting);
       if (script?.leaveAfterMs !== undefined) {
-        this.#leaveTimer = this.#later(script.leaveAfterMs, () => {
+        this.#later(script.leaveAfterMs, () => {
           if (this.#agents.size > 0) this.agentLeave();
         });
       }

@@ -57,9 +57,10 @@ export function parsePrivilege(message: Element): Permissions | null {
     if (privilege === undefined) continue;
     const perms = new Map<string, string>();
     for (const perm of privilege.getChildren("perm", ns)) {
-      const access = perm.attrs.access;
+      const access: unknown = perm.attrs.access;
       if (typeof access !== "string" || access === "") continue;
-      perms.set(access, typeof perm.attrs.type === "string" ? perm.attrs.type : "");
+      const type: unknown = perm.attrs.type;
+      perms.set(access, typeof type === "string" ? type : "");
     }
     return perms;
   }
@@ -94,9 +95,9 @@ export function parseRoster(result: Element): RosterItem[] {
   if (query === undefined) return [];
   const items = new Map<string, RosterItem>();
   for (const el of query.getChildren("item", NS_ROSTER)) {
-    const jid = el.attrs.jid;
+    const jid: unknown = el.attrs.jid;
     if (typeof jid !== "string" || jid === "") continue;
-    const sub = el.attrs.subscription;
+    const sub: unknown = el.attrs.subscription;
     const subscription = (SUBSCRIPTIONS as readonly unknown[]).includes(sub) ? (sub as RosterItem["subscription"]) : "none";
     const groups = [
       ...new Set(

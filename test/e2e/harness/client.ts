@@ -27,6 +27,15 @@ export interface ConnectClientOptions {
   timeoutMs?: number;
 }
 
+/**
+ * What this harness uses of the client's iq caller. @types/xmpp__client imports that type from
+ * "@xmpp/iq/caller", which does not resolve under NodeNext (@xmpp/iq has no exports map), so
+ * TypeScript sees `any` there.
+ */
+interface IqRequester {
+  request(el: Element, timeoutMs?: number): Promise<Element>;
+}
+
 export interface TestClient {
   xmpp: Client;
   /** The full JID once online, e.g. "alice@localhost/test". */
@@ -106,7 +115,7 @@ export async function connectClient(opts: ConnectClientOptions): Promise<TestCli
     },
     bare,
     send: (el) => xmpp.send(el),
-    iq: (el, ms = 5000) => xmpp.iqCaller.request(el, ms),
+    iq: (el, ms = 5000) => (xmpp.iqCaller as IqRequester).request(el, ms),
     waitFor: (predicate, ms, what) => inbox.waitFor(predicate, ms, what),
     collect: (predicate, what) => inbox.collect(predicate, what),
     isOnline: () => xmpp.status === "online",

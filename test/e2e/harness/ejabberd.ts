@@ -66,7 +66,7 @@ const AS_EJABBERD = asUser("ejabberd");
 
 /** A YAML double-quoted scalar. */
 function yq(s: string): string {
-  if (/[\0-\x1f]/.test(s)) throw new Error(`control character in ejabberd config value ${JSON.stringify(s)}`);
+  if ([...s].some((c) => c.charCodeAt(0) < 0x20)) throw new Error(`control character in ejabberd config value ${JSON.stringify(s)}`);
   return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 

@@ -271,6 +271,7 @@ export class ServerProcess {
   /** The handle tests get: the common fields, then `extra`'s (getters kept). */
   handle<X extends object>(extra: X): PrivateServer & X {
     const { c2sPort, componentPort, userDomain, componentDomain, baseDir, configFile } = this.spec;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getters below have their own `this` and must read the live server
     const self = this;
     const base: PrivateServer = {
       c2sPort,

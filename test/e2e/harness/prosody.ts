@@ -39,7 +39,7 @@ export type Prosody = PrivateServer;
 const AS_PROSODY = asUser("prosody");
 
 function lua(s: string): string {
-  if (/[\0-\x1f]/.test(s)) throw new Error(`control character in Prosody config value ${JSON.stringify(s)}`);
+  if ([...s].some((c) => c.charCodeAt(0) < 0x20)) throw new Error(`control character in Prosody config value ${JSON.stringify(s)}`);
   return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 

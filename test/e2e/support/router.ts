@@ -120,5 +120,5 @@ export function testDirectory(botUrl: string, opts: { genesysService?: string } 
           ]
         : []),
     ],
-  } as DirectoryTree;
+  };
 }

@@ -54,7 +54,7 @@ async function openChat(gms: GmsOperator, serviceName: string, nickname = "Mario
   const ids = await gms.requestChat({ serviceName, nickname, subject: "Aiuto", userData: { conversationId: `c-${serviceName}` } });
   const { nextPosition, ...chat } = ids;
   secrets.add(chat.secureKey);
-  return { chat: chat as GenesysChatIds, nextPosition, sim: sim.chat(chat.chatId) };
+  return { chat, nextPosition, sim: sim.chat(chat.chatId) };
 }
 
 /** Polls like the router: from the last nextPosition, collecting the events. */
@@ -350,14 +350,14 @@ describe("GMS operator adapter against the simulator", () => {
         statusCode: 1,
         transient: true,
         chatEnded: false,
-        errors: [{ code: 104, advice: expect.any(String) }],
+        errors: [{ code: 104, advice: expect.any(String) as unknown }],
       });
       expect(err.message).toContain("104");
 
       sim.inject({ op: "refresh", chatId: chat.chatId, kind: "statusCode", statusCode: 1 });
       const before = p.position;
       const events = await p.poll();
-      expect(events).toEqual([{ kind: "error", fatal: false, message: expect.stringContaining("statusCode 1") }]);
+      expect(events).toEqual([{ kind: "error", fatal: false, message: expect.stringContaining("statusCode 1") as unknown }]);
       expect(p.position).toBe(before);
       expect(calls.at(-1)).toMatchObject({ op: "refresh", outcome: "rejected" });
     });
@@ -371,7 +371,7 @@ describe("GMS operator adapter against the simulator", () => {
       sc.agentJoin("Giulia");
       sim.inject({ op: "refresh", chatId: chat.chatId, kind: "statusCode", endsChat: true });
       const events = await p.poll();
-      expect(events).toEqual([{ kind: "error", fatal: true, message: expect.stringContaining("249") }, { kind: "ended" }]);
+      expect(events).toEqual([{ kind: "error", fatal: true, message: expect.stringContaining("249") as unknown }, { kind: "ended" }]);
       expect(sc.ended).toBe(true);
       // The transcript is still readable, and says the chat is over.
       expect(await p.poll()).toEqual([{ kind: "joined", nickname: "Giulia" }, { kind: "ended" }]);
@@ -384,7 +384,7 @@ describe("GMS operator adapter against the simulator", () => {
       const { chat } = await openChat(gms, service);
       sim.inject({ op: "refresh", chatId: chat.chatId, kind: "statusCode", statusCode: 2, code: 100, advice: "bad" });
       const { events } = await gms.refresh(service, chat, 1);
-      expect(events).toEqual([{ kind: "error", fatal: true, message: expect.stringContaining("100 bad") }]);
+      expect(events).toEqual([{ kind: "error", fatal: true, message: expect.stringContaining("100 bad") as unknown }]);
     });
 
     it("a wrong secure key: actions throw, refresh reports an error, and the key never shows", async () => {
@@ -405,7 +405,7 @@ describe("GMS operator adapter against the simulator", () => {
         expectNoSecret(err, chat.secureKey);
       }
       const { events, nextPosition } = await gms.refresh(service, wrong, 1);
-      expect(events).toEqual([{ kind: "error", fatal: false, message: expect.stringContaining("101") }]);
+      expect(events).toEqual([{ kind: "error", fatal: false, message: expect.stringContaining("101") as unknown }]);
       expect(nextPosition).toBe(1);
       const event = events[0] as { message: string };
       expect(event.message).not.toContain(wrong.secureKey);
@@ -429,7 +429,7 @@ describe("GMS operator adapter against the simulator", () => {
       const { chat } = await openChat(gms, service);
       const ghost: GenesysChatIds = { ...chat, chatId: "0004doesNotExist00" };
       expect((await gms.refresh(service, ghost, 5)).events).toEqual([
-        { kind: "error", fatal: true, message: expect.stringContaining("102") },
+        { kind: "error", fatal: true, message: expect.stringContaining("102") as unknown },
         { kind: "ended" },
       ]);
       await gms.disconnect(service, ghost);

@@ -107,7 +107,13 @@ beforeEach(async () => {
   app = build();
 });
 
-const json = (res: { body: string }) => JSON.parse(res.body) as Record<string, any>;
+/** The admin API's JSON bodies as these tests read them (each response has some of these fields). */
+interface Body {
+  error: { code: string; message: string; fields: { field: string; message: string }[] };
+  conversations: { chatTitle: string; state: string; episode: unknown; user: unknown }[];
+  [field: string]: unknown;
+}
+const json = (res: { body: string }) => JSON.parse(res.body) as Body;
 
 describe("admin authentication", () => {
   it("refuses a call without a token, with a wrong one, or with another scheme: 401 with WWW-Authenticate", async () => {
@@ -156,7 +162,7 @@ describe("admin authentication", () => {
       for (const headers of [{}, AUTH, { authorization: "Bearer " }]) {
         const res = await closed.inject({ method: "GET", url: "/admin/directory", headers });
         expect(res.statusCode).toBe(401);
-        expect(json(res).error).toMatchObject({ code: "UNAUTHORIZED", message: expect.stringMatching(/disabled/) });
+        expect(json(res).error).toMatchObject({ code: "UNAUTHORIZED", message: expect.stringMatching(/disabled/) as unknown });
       }
       // The rest of the server still answers.
       expect((await closed.inject({ method: "GET", url: "/health/live" })).statusCode).toBe(200);
@@ -201,7 +207,7 @@ describe("directory", () => {
     expect(res.statusCode).toBe(400);
     const { error } = json(res);
     expect(error.code).toBe("BAD_REQUEST");
-    const fields = (error.fields as { field: string }[]).map((f) => f.field);
+    const fields = error.fields.map((f) => f.field);
     expect(fields).toEqual(
       expect.arrayContaining(["items.0.route.bot.url", "items.0.colour", "items.1.info.name", "items.2.address", "items.2.route"]),
     );
@@ -222,7 +228,7 @@ describe("directory", () => {
       const res = await app.inject({ method: "PUT", url: "/admin/directory", headers: AUTH, payload: payload as object });
       expect(res.statusCode, field).toBe(400);
       expect(
-        (json(res).error.fields as { field: string }[]).map((f) => f.field),
+        json(res).error.fields.map((f) => f.field),
         field,
       ).toContain(field);
     }
@@ -344,7 +350,7 @@ describe("one channel or group", () => {
       expect(res.statusCode, `${url} ${field}`).toBe(400);
       expect(json(res).error.code).toBe("BAD_REQUEST");
       expect(
-        (json(res).error.fields as { field: string }[]).map((f) => f.field),
+        json(res).error.fields.map((f) => f.field),
         `${url} ${field}`,
       ).toContain(field);
     }
@@ -402,7 +408,7 @@ describe("users", () => {
     expect(res.statusCode).toBe(400);
     const { error } = json(res);
     expect(error.code).toBe("BAD_REQUEST");
-    expect((error.fields as { field: string }[]).map((f) => f.field)).toEqual(["1.msisdn", "2.msisdn", "3.extra", "4", "5.msisdn"]);
+    expect(error.fields.map((f) => f.field)).toEqual(["1.msisdn", "2.msisdn", "3.extra", "4", "5.msisdn"]);
     expect(error.message).toMatch(/^5 of 6 entries are invalid/);
     expect(res.body).not.toContain("347");
     expect(await store.users.count()).toBe(0);
@@ -411,7 +417,7 @@ describe("users", () => {
   it("a body that is not an array is 400; a batch over the limit is 413 and imports nothing", async () => {
     const notArray = await app.inject({ method: "POST", url: "/admin/users", headers: AUTH, payload: { msisdn: MSISDN } });
     expect(notArray.statusCode).toBe(400);
-    expect(json(notArray).error.fields).toEqual([{ field: "body", message: expect.any(String) }]);
+    expect(json(notArray).error.fields).toEqual([{ field: "body", message: expect.any(String) as unknown }]);
     const limited = build({ maxUsersPerImport: 3 });
     try {
       const many = Array.from({ length: 4 }, (_, i) => ({ msisdn: `39347000000${i}` }));
@@ -443,7 +449,7 @@ describe("users", () => {
     expect(json(again).error.code).toBe("NO_USER_FOUND");
     const bad = await app.inject({ method: "DELETE", url: "/admin/users/12", headers: AUTH });
     expect(bad.statusCode).toBe(400);
-    expect(json(bad).error.fields).toEqual([{ field: "msisdn", message: expect.any(String) }]);
+    expect(json(bad).error.fields).toEqual([{ field: "msisdn", message: expect.any(String) as unknown }]);
   });
 });
 
@@ -508,9 +514,9 @@ describe("conversations", () => {
     const res = await app.inject({ method: "GET", url: "/admin/conversations", headers: AUTH });
     expect(res.statusCode).toBe(200);
     const { conversations } = json(res);
-    expect(conversations.map((c: { chatTitle: string }) => c.chatTitle)).toEqual(["Supporto", "Biglietti", "Web"]);
+    expect(conversations.map((c) => c.chatTitle)).toEqual(["Supporto", "Biglietti", "Web"]);
     expect(conversations[0]).toMatchObject({
-      id: expect.any(String),
+      id: expect.any(String) as unknown,
       user: { tag: msisdnTag(MSISDN), masked: "39********11@localhost" },
       channel: "supporto",
       state: "operator",
@@ -524,16 +530,19 @@ describe("conversations", () => {
       },
       createdAt: "2025-03-01T10:05:00.000Z",
     });
-    expect(conversations[1].episode).toBeNull();
-    expect(conversations[2].user).toEqual({ tag: expect.stringMatching(/^jid#[0-9a-f]{12}$/), masked: "we**********42@localhost" });
+    expect(conversations[1]!.episode).toBeNull();
+    expect(conversations[2]!.user).toEqual({
+      tag: expect.stringMatching(/^jid#[0-9a-f]{12}$/) as unknown,
+      masked: "we**********42@localhost",
+    });
     for (const secret of [SECURE_KEY, "gms-user-1", "il mio segreto", MSISDN, "web-visitor-42"]) expect(res.body).not.toContain(secret);
   });
 
   it("filters by state and limits", async () => {
     const op = json(await app.inject({ method: "GET", url: "/admin/conversations?state=operator", headers: AUTH }));
-    expect(op.conversations.map((c: { state: string }) => c.state)).toEqual(["operator"]);
+    expect(op.conversations.map((c) => c.state)).toEqual(["operator"]);
     const one = json(await app.inject({ method: "GET", url: "/admin/conversations?state=bot&limit=1", headers: AUTH }));
-    expect(one.conversations.map((c: { chatTitle: string }) => c.chatTitle)).toEqual(["Biglietti"]);
+    expect(one.conversations.map((c) => c.chatTitle)).toEqual(["Biglietti"]);
   });
 
   it("a bad state, limit or unknown parameter is 400 naming it", async () => {
@@ -547,7 +556,7 @@ describe("conversations", () => {
       const res = await app.inject({ method: "GET", url: `/admin/conversations?${query}`, headers: AUTH });
       expect(res.statusCode, query).toBe(400);
       expect(
-        json(res).error.fields.map((f: { field: string }) => f.field),
+        json(res).error.fields.map((f) => f.field),
         query,
       ).toEqual([field]);
     }

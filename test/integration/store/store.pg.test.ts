@@ -19,7 +19,7 @@ describe.skipIf(skipPg)("PostgreSQL", () => {
     },
     async freshDatabase() {
       const fresh = await createPgTestDatabase();
-      return { config: pgConfig(fresh.url), drop: fresh.drop };
+      return { config: pgConfig(fresh.url), drop: () => fresh.drop() };
     },
     async teardown() {
       await database?.drop();

@@ -37,7 +37,7 @@ async function postRaw(url: string, fields: Fields): Promise<AxiosResponse<strin
     timeout: 5_000,
     validateStatus: () => true,
     responseType: "text",
-    transformResponse: (x) => x,
+    transformResponse: (x: string) => x,
   });
 }
 

@@ -114,7 +114,7 @@ class FakeRoster implements RosterPort {
   }
   of(owner: string) {
     let r = this.rosters.get(owner);
-    if (!r) this.rosters.set(owner, (r = new Map()));
+    if (!r) this.rosters.set(owner, (r = new Map<string, RosterItem>()));
     return r;
   }
   async get(owner: string) {
@@ -186,7 +186,7 @@ async function run(type: string, payload: unknown, from?: string): Promise<Recor
   await commands.handle(m, sender(String(m.attrs.from)));
   expect(sent).toHaveLength(1);
   const answer = sent[0]!;
-  expect(answer.attrs).toMatchObject({ from: D, to: m.attrs.from, id: m.attrs.id, type: "chat" });
+  expect(answer.attrs).toMatchObject({ from: D, to: m.attrs.from as string, id: m.attrs.id as string, type: "chat" });
   const x = answer.getChild("x", NS)!;
   expect(x.getChildText("type")).toBe(type);
   expect(x.getChildText("action")).toBe(type);
@@ -302,7 +302,7 @@ describe("cmd_add_to_roster", () => {
     expect(await run("cmd_add_to_roster", { channelUsers: [{ name: "x" }] })).toMatchObject({
       status: 1,
       errorCode: "BAD_REQUEST",
-      errorMessage: [{ message: expect.stringMatching(/^payload\.channelUsers\.0\.address: /) }],
+      errorMessage: [{ message: expect.stringMatching(/^payload\.channelUsers\.0\.address: /) as unknown }],
     });
   });
 
@@ -437,7 +437,7 @@ describe("the service JID", () => {
     const m = message("chat_text", { text: "ciao", data: {} });
     await commands.handle(m, sender(String(m.attrs.from)));
     const err = sent[0]!;
-    expect(err.attrs).toMatchObject({ type: "error", id: m.attrs.id, to: m.attrs.from });
+    expect(err.attrs).toMatchObject({ type: "error", id: m.attrs.id as string, to: m.attrs.from as string });
     expect(err.getChild("error")!.getChild("bad-request", "urn:ietf:params:xml:ns:xmpp-stanzas")).toBeDefined();
     expect(err.getChild("error")!.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas")).toMatch(/^type: the service JID/);
   });

@@ -108,7 +108,7 @@ describe("a new conversation", () => {
     const d = decide(conv(OP), text("help"), ctxFor(OP));
     expect(d.conversation.state).toBe("queued");
     expect(d.effects).toEqual([
-      { type: "request_operator", episodeUuid: expect.any(String), serviceName: "support", handoff: {} },
+      { type: "request_operator", episodeUuid: expect.any(String) as unknown, serviceName: "support", handoff: {} },
       { type: "send_client", message: { kind: "notice", code: "ROUTER_QUEUED#0001", data: {} }, episodeUuid: d.conversation.episode!.uuid },
       { type: "send_operator", episodeUuid: d.conversation.episode!.uuid, text: "help", messageId: "m1" },
     ]);

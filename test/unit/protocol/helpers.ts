@@ -29,7 +29,7 @@ export const R_SUPPORTO = "b4730763cab6a06462c9f4563c7717f32c61c8a792e710fe7c8da
 export const R_ATM_MILANO = "25fed539b92e702f1a9c2702f4aceb438c949525519b97ec90960827ab7917bb";
 
 export function el(xmlText: string): Element {
-  return parse(xmlText) as Element;
+  return parse(xmlText);
 }
 
 /** A message from Mario's phone to the supporto channel with the given x children. */

@@ -21,7 +21,7 @@ const apiVersion = fc.constantFrom<ApiVersion>("1", "2", "2.1");
 const langTag = fc.stringMatching(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,3}$/).filter((s) => s.length <= 64);
 const msisdn = fc.stringMatching(/^[1-9]\d{10,14}$/);
 const address = fc.stringMatching(/^[a-z0-9_.-]{1,64}$/);
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL = /\p{Cc}/u;
 const title = fc
   .string({ unit: "grapheme", minLength: 1, maxLength: 80 })
   .filter((t) => t.trim() !== "" && !CONTROL.test(t) && [...t].length <= 256);
@@ -40,7 +40,7 @@ describe("round trips", () => {
         langTag,
         (type, payload, lang) => {
           const wire = xml("message", { from: "a@b/c", to: "d@e" }, encodeX({ type, payload, lang }, NS)).toString();
-          const r = decodeX(parse(wire) as Element, OPTS);
+          const r = decodeX(parse(wire), OPTS);
           expect(r).toEqual({ ok: true, value: { type, action: type, payload: JSON.parse(JSON.stringify(payload)) as unknown, lang } });
         },
       ),

@@ -396,7 +396,7 @@ describe("protocol.md §7 and seed 002: commands", () => {
       `<message from="393471111111@eime.local/android-7" to="router.eime.local" type="chat" id="cmd3"><x xmlns="urn:eime:x:0">` +
         `<type>cmd_search_users</type><action>cmd_search_users</action><payload>{"userList":${list}}</payload></x></message>`,
     );
-    expect(payload).toEqual({ type: "cmd_search_users", userList: JSON.parse(list), hashed: false });
+    expect(payload).toEqual({ type: "cmd_search_users", userList: JSON.parse(list) as unknown, hashed: false });
     const answer = commandResult(
       msg,
       {

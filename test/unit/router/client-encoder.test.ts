@@ -37,12 +37,12 @@ function conv(over: Partial<Conversation> = {}): Conversation {
 }
 
 const read = (el: ReturnType<typeof encodeClientMessage>) => ({
-  from: el.attrs.from,
-  to: el.attrs.to,
-  id: el.attrs.id,
+  from: el.attrs.from as string,
+  to: el.attrs.to as string,
+  id: el.attrs.id as string,
   thread: el.getChildText("thread"),
   type: el.getChild("x", "urn:eime:x:0")?.getChildText("type"),
-  payload: JSON.parse(el.getChild("x", "urn:eime:x:0")?.getChildText("payload") ?? "null"),
+  payload: JSON.parse(el.getChild("x", "urn:eime:x:0")?.getChildText("payload") ?? "null") as { text?: string; data?: unknown },
   body: el.getChildText("body"),
 });
 
