@@ -1,6 +1,6 @@
 // The virtual-agent bot contract (backends.md section 1, Rasa REST channel
 // compatible) as neutral types, and the pure reading of a bot's answer.
-import type { ClientMessage } from "./effects.js";
+import type { ClientMessage } from "./client-message.js";
 import type { BotOption } from "./model.js";
 
 export type BotEvent = "message" | "session_start" | "session_reset" | "button" | "operator_returned";

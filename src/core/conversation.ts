@@ -5,7 +5,8 @@
 //   bot ──handoff──▶ queued ──agent joins──▶ operator ──ends──▶ bot (or closed)
 //   closed ◀─────────────── any end ◀──────────┘        closed ──vote──▶ voting ──▶ closed
 import { matchOption, readBotReplies, type HandoffRequest } from "./bot.js";
-import type { ClientMessage, Effect } from "./effects.js";
+import type { ClientMessage } from "./client-message.js";
+import type { Effect } from "./effects.js";
 import type { ConversationEvent, OperatorEvent } from "./events.js";
 import type { ChannelRoute, Conversation, ConversationState, OperatorEpisode } from "./model.js";
 import type { ErrorCode } from "../errors.js";

@@ -1,15 +1,7 @@
 // What the core asks the shell to do. Each effect becomes a durable outbox job
 // (design.md rule 1), executed in order per conversation (rule 3).
 import type { BotEvent, HandoffRequest } from "./bot.js";
-import type { BotOption } from "./model.js";
-
-/** A message for the user, before it is encoded for the client's apiVersion and renderer. */
-export type ClientMessage =
-  | { kind: "text"; text: string; conversationType: "bot" | "operator"; operator?: { nickname: string } }
-  /** Buttons, images or custom data: chat_dynamic, or chat_interactive text for clients without it. */
-  | { kind: "rich"; text: string; buttons?: BotOption[]; image?: string; custom?: Record<string, unknown> }
-  | { kind: "notice"; code: string; data?: Record<string, unknown> }
-  | { kind: "chat_state"; state: "active" | "composing" | "paused" };
+import type { ClientMessage } from "./client-message.js";
 
 export type Effect =
   /** `episodeUuid` is set for messages of an operator episode (the v2.1 thread carries it). */

@@ -14,7 +14,7 @@ import { z } from "zod";
 import { CONVERSATION_STATES, type Conversation, type ConversationState, type OperatorEpisode } from "../core/model.js";
 import { msisdnTag } from "../log.js";
 import { badRequest, zodFields } from "./errors.js";
-import type { AdminDeps } from "./admin.js";
+import type { AdminDeps } from "./admin-deps.js";
 
 const QuerySchema = z.strictObject({
   state: z

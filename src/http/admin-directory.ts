@@ -12,7 +12,7 @@ import { z } from "zod";
 import type { DirectoryItem, DirectoryTree } from "../core/model.js";
 import { ADDRESS_PATTERN, DirectoryChannelSchema, DirectoryGroupSchema, DirectoryTreeSchema } from "../protocol/directory.js";
 import { HttpError, badRequest, zodFields, type FieldError } from "./errors.js";
-import type { AdminDeps } from "./admin.js";
+import type { AdminDeps } from "./admin-deps.js";
 
 const ItemSchema = z.discriminatedUnion("type", [DirectoryGroupSchema, DirectoryChannelSchema], {
   error: 'type must be "group" or "channel"',

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { normalizeMsisdn } from "../protocol/msisdn.js";
 import type { UserInput } from "../store/index.js";
 import { HttpError, MAX_FIELD_ERRORS, badRequest, zodFields, type FieldError } from "./errors.js";
-import type { AdminDeps } from "./admin.js";
+import type { AdminDeps } from "./admin-deps.js";
 
 const UserSchema = z.strictObject({
   msisdn: z.string().min(1, "must not be empty").max(64),

@@ -9,7 +9,7 @@
 //   channel address in the generic form;
 // - v2.1 messages carry data.chatTitle.
 import type { Element } from "@xmpp/xml";
-import type { ClientMessage } from "../core/effects.js";
+import type { ClientMessage } from "../core/client-message.js";
 import type { Conversation } from "../core/model.js";
 import {
   buildRouterThread,

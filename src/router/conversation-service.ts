@@ -17,7 +17,8 @@ import {
   type Decision,
   type DecideContext,
 } from "../core/conversation.js";
-import type { ClientMessage, Effect } from "../core/effects.js";
+import type { ClientMessage } from "../core/client-message.js";
+import type { Effect } from "../core/effects.js";
 import type { ConversationEvent } from "../core/events.js";
 import type { Addressing, Conversation } from "../core/model.js";
 import type { Clock } from "../core/ports.js";

@@ -1,8 +1,7 @@
-// The database port (design.md, store/): one interface, two engines.
-// node-postgres when `database.url` is set (production), embedded PGlite
-// otherwise (the demo and most tests). Repositories depend on this port only.
+// The database port (design.md, store/): one interface, two engines
+// (pg-db.ts, pglite-db.ts; open-db.ts picks one). Repositories and the
+// engines depend on this port only.
 import type { Config } from "../config/schema.js";
-import type { Logger } from "../log.js";
 
 export interface QueryResult<R> {
   rows: R[];
@@ -60,14 +59,4 @@ export function sqlState(err: unknown): string | undefined {
 
 export function isUniqueViolation(err: unknown): boolean {
   return sqlState(err) === "23505";
-}
-
-/** Opens node-postgres when `url` is set, else PGlite in `dataDir` (`memory://` keeps nothing). */
-export async function openDb(config: DatabaseConfig, logger: Logger): Promise<Db> {
-  if (config.url) {
-    const { openPgDb } = await import("./pg-db.js");
-    return openPgDb({ url: config.url, poolMax: config.poolMax }, logger);
-  }
-  const { openPgliteDb } = await import("./pglite-db.js");
-  return openPgliteDb({ dataDir: config.dataDir }, logger);
 }

@@ -1,11 +1,12 @@
 // The store: the database (pg or PGlite), migrated, and its repositories.
 // The routing core and the adapters depend on the `Store` type only.
 import type { Logging } from "../log.js";
-import { openDb, type DatabaseConfig, type Db } from "./db.js";
+import type { DatabaseConfig, Db } from "./db.js";
 import { directoryRepository, type DirectoryRepository } from "./directory.js";
 import { conversationRepository, type ConversationRepository } from "./conversations.js";
 import { messageRepository, type MessageRepository } from "./messages.js";
 import { migrate } from "./migrate.js";
+import { openDb } from "./open-db.js";
 import { outboxRepository, type OutboxRepository } from "./outbox.js";
 import { rateLimitRepository, type RateLimitRepository } from "./rate-limits.js";
 import { stepRepository, type StepRepository } from "./steps.js";
@@ -88,7 +89,8 @@ export async function openStore(config: DatabaseConfig, logging: Logging): Promi
   return createStore(db);
 }
 
-export { openDb, isUniqueViolation, MISSED_NOTIFICATIONS } from "./db.js";
+export { isUniqueViolation, MISSED_NOTIFICATIONS } from "./db.js";
+export { openDb } from "./open-db.js";
 export type { Db, DatabaseConfig, Engine, Queryable, QueryResult } from "./db.js";
 export { migrate, schemaVersion, SchemaTooNewError, SCHEMA_VERSION } from "./migrate.js";
 export type { MigrateOptions, MigrateResult } from "./migrate.js";

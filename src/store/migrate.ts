@@ -4,7 +4,8 @@
 // advisory lock; each re-reads the version after taking it.
 import type { Logger } from "../log.js";
 import type { Db } from "./db.js";
-import { MIGRATIONS, type Migration } from "./migrations/index.js";
+import { MIGRATIONS } from "./migrations/index.js";
+import type { Migration } from "./migrations/migration.js";
 import { run, toSqlError, transaction } from "./sql.js";
 
 /** Arbitrary but fixed: the advisory lock key of migrations ("eime" in ASCII). */

@@ -1,6 +1,6 @@
 // Migration 1: the first schema. Applied by migrate() in one transaction with
 // its row in schema_version. Never edit a released migration: add the next one.
-import type { Migration } from "./index.js";
+import type { Migration } from "./migration.js";
 
 export const migration001: Migration = {
   version: 1,

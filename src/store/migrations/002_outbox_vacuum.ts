@@ -3,7 +3,7 @@
 // fraction of its (tiny) size; otherwise dead rows pile up and every delete
 // and claim reads them. Where no autovacuum runs at all (PGlite, or a server
 // with autovacuum off), the outbox worker vacuums it itself.
-import type { Migration } from "./index.js";
+import type { Migration } from "./migration.js";
 
 export const migration002: Migration = {
   version: 2,

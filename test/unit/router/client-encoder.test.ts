@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ClientMessage } from "../../../src/core/effects.js";
+import type { ClientMessage } from "../../../src/core/client-message.js";
 import type { Conversation } from "../../../src/core/model.js";
 import { encodeClientMessage } from "../../../src/router/client-encoder.js";
 

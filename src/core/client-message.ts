@@ -1,0 +1,11 @@
+// A message for the user, as the core decides it: what a bot answer becomes
+// (core/bot.ts) and what a send_client effect carries (core/effects.ts).
+import type { BotOption } from "./model.js";
+
+/** A message for the user, before it is encoded for the client's apiVersion and renderer. */
+export type ClientMessage =
+  | { kind: "text"; text: string; conversationType: "bot" | "operator"; operator?: { nickname: string } }
+  /** Buttons, images or custom data: chat_dynamic, or chat_interactive text for clients without it. */
+  | { kind: "rich"; text: string; buttons?: BotOption[]; image?: string; custom?: Record<string, unknown> }
+  | { kind: "notice"; code: string; data?: Record<string, unknown> }
+  | { kind: "chat_state"; state: "active" | "composing" | "paused" };
