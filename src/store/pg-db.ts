@@ -198,7 +198,10 @@ export class PgDb implements Db {
   private readonly notifications: Notifications;
   private closed = false;
 
-  constructor(options: PgDbOptions, logger: Logger) {
+  constructor(
+    options: PgDbOptions,
+    private readonly logger: Logger,
+  ) {
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolMax,
@@ -229,6 +232,15 @@ export class PgDb implements Db {
     const client = await this.pool.connect();
     let ended = false;
     let broken: Error | undefined;
+    // pg-pool takes its own 'error' listener off a client it hands out; without one, a
+    // connection lost while checked out (server restart, pg_terminate_backend) is an
+    // unhandled 'error' event that kills the process. Here it only fails this transaction:
+    // its next statement rejects, the client is destroyed on release (issue 12 item 5).
+    const onError = (err: Error) => {
+      broken ??= err;
+      this.logger.warn({ err }, "database connection lost during a transaction");
+    };
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const result = await fn(
@@ -250,6 +262,8 @@ export class PgDb implements Db {
     } finally {
       ended = true;
       client.release(broken);
+      // After release pg-pool's idle listener is attached again (or the client is gone).
+      client.removeListener("error", onError);
     }
   }
 
