@@ -13,3 +13,4 @@ export * from "./directory.js";
 export * from "./vcard.js";
 export * from "./disco.js";
 export * from "./stanza-error.js";
+export * from "./xml-chars.js";

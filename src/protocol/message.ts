@@ -4,6 +4,7 @@
 import xml, { type Element } from "@xmpp/xml";
 import { NS_SID } from "./ns.js";
 import { fail, ok, type Result } from "./result.js";
+import { firstForbidden, xmlSafeText } from "./xml-chars.js";
 import { decodeX, type XDecodeOptions, type XElement } from "./x-element.js";
 
 export type MessageDecodeOptions = XDecodeOptions;
@@ -77,6 +78,10 @@ export function decodeMessage(el: Element, opts: MessageDecodeOptions): Result<I
   const threads = stanzaChildren(el, "thread");
   if (threads.length > 1) return fail("BAD_REQUEST", "thread", "more than one thread element");
   const threadText = threads[0]?.getText().trim();
+  // A conforming server delivers well-formed XML only; a lax parser (or a bug) may not.
+  const body = pickBody(el);
+  const unsafe = unsafeField({ from, to, id, "origin-id": originId, thread: threadText, body });
+  if (unsafe !== undefined) return fail("BAD_REQUEST", unsafe.field, `holds ${unsafe.char}, a character XML 1.0 forbids`);
 
   const x = decodeX(el, opts);
   if (!x.ok) return x;
@@ -86,12 +91,19 @@ export function decodeMessage(el: Element, opts: MessageDecodeOptions): Result<I
   const type = attr(el, "type");
   if (type !== undefined) msg.messageType = type;
   if (threadText !== undefined && threadText !== "") msg.thread = threadText;
-  const body = pickBody(el);
   if (body !== undefined) msg.body = body;
   if (originId !== undefined) msg.originId = originId;
   const dedupeKey = originId ?? msg.id;
   if (dedupeKey !== undefined) msg.dedupeKey = dedupeKey;
   return ok(msg);
+}
+
+function unsafeField(fields: Record<string, string | undefined>): { field: string; char: string } | undefined {
+  for (const [field, value] of Object.entries(fields)) {
+    const char = value === undefined ? undefined : firstForbidden(value);
+    if (char !== undefined) return { field, char };
+  }
+  return undefined;
 }
 
 export interface ChatMessageInput {
@@ -108,11 +120,14 @@ export interface ChatMessageInput {
   extra?: Element[];
 }
 
-/** `<message from to type id><thread/><x/><body/>...extra</message>`, the shape of the §2 example. */
+/**
+ * `<message from to type id><thread/><x/><body/>...extra</message>`, the shape of the §2 example.
+ * The body (bot or operator text) has characters XML forbids replaced (xml-chars.ts).
+ */
 export function buildChatMessage(m: ChatMessageInput): Element {
   const children: Element[] = [];
-  if (m.thread !== undefined) children.push(xml("thread", {}, m.thread));
-  children.push(m.x, xml("body", {}, m.body));
+  if (m.thread !== undefined) children.push(xml("thread", {}, xmlSafeText(m.thread)));
+  children.push(m.x, xml("body", {}, xmlSafeText(m.body)));
   if (m.extra) children.push(...m.extra);
   return xml("message", { from: m.from, to: m.to, type: m.type ?? "chat", id: m.id }, ...children);
 }

@@ -8,6 +8,7 @@ import { buildChatMessage } from "./message.js";
 import { NS_CHAT_STATES } from "./ns.js";
 import { noticeLang, noticeText, type NoticeCode, type NoticeData } from "./notices.js";
 import { encodeX } from "./x-element.js";
+import { xmlSafeText } from "./xml-chars.js";
 
 /** Addressing of one outbound conversation message. */
 export interface OutboundEnvelope {
@@ -182,8 +183,8 @@ export function commandResult(request: InboundMessage, result: CommandResult, op
   const attrs: Record<string, string> = { from: request.to, to: request.from, type: request.messageType === "chat" ? "chat" : "normal" };
   if (request.id !== undefined) attrs["id"] = request.id;
   const children: Element[] = [];
-  if (request.thread !== undefined) children.push(xml("thread", {}, request.thread));
-  children.push(encodeX({ type: request.x.type, payload, lang: request.x.lang }, opts.namespace), xml("body", {}, body));
+  if (request.thread !== undefined) children.push(xml("thread", {}, xmlSafeText(request.thread)));
+  children.push(encodeX({ type: request.x.type, payload, lang: request.x.lang }, opts.namespace), xml("body", {}, xmlSafeText(body)));
   return xml("message", attrs, ...children);
 }
 

@@ -12,6 +12,7 @@ import xml, { type Element } from "@xmpp/xml";
 import { ERRORS, type ErrorCode } from "../errors.js";
 import { NS_STANZAS } from "./ns.js";
 import type { ProtocolError } from "./result.js";
+import { xmlSafeText } from "./xml-chars.js";
 
 function attr(el: Element, name: string): string | undefined {
   const v: unknown = el.attrs[name];
@@ -44,7 +45,7 @@ export function errorReply(original: Element, code: ErrorCode, text: string, opt
   const thread = original.getChildren("thread").find((t) => t.getNS() === ns);
   if (original.getName() === "message" && thread !== undefined) {
     const parent = attr(thread, "parent");
-    children.push(xml("thread", parent === undefined ? {} : { parent }, thread.getText()));
+    children.push(xml("thread", parent === undefined ? {} : { parent }, xmlSafeText(thread.getText())));
   }
   children.push(errorElement(code, text, { ...opts, ...(from !== undefined ? { by: from } : {}) }));
   return xml(original.getName(), attrs, ...children);
@@ -59,7 +60,8 @@ export function errorElement(code: ErrorCode, text: string, opts: { namespace: s
     "error",
     attrs,
     xml(spec.condition, { xmlns: NS_STANZAS }),
-    xml("text", { xmlns: NS_STANZAS, "xml:lang": "en" }, text),
+    // The text may quote what the sender wrote (a field name, a value): never raw (xml-chars.ts).
+    xml("text", { xmlns: NS_STANZAS, "xml:lang": "en" }, xmlSafeText(text)),
     xml(spec.app, { xmlns: opts.namespace }),
   );
 }

@@ -9,6 +9,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { ApiVersion } from "../core/model.js";
 import { decodeBase64Strict, encodeBase64, hexSha256, msisdnHash, normalizeMsisdn } from "./msisdn.js";
 import { fail, ok, type Result } from "./result.js";
+import { firstForbidden } from "./xml-chars.js";
 
 export type ParsedThread =
   | { form: "v1"; msisdn: string }
@@ -53,6 +54,9 @@ function parseTitlePart(t: string): Result<string> {
   if (title.trim() === "") return bad("empty chat title");
   if ([...title].length > MAX_TITLE_LENGTH) return bad(`chat title longer than ${MAX_TITLE_LENGTH} characters`);
   if (CONTROL.test(title)) return bad("chat title contains control characters");
+  // U+FFFE/U+FFFF are valid UTF-8 but not XML: the title goes back in data.chatTitle.
+  const forbidden = firstForbidden(title);
+  if (forbidden !== undefined) return bad(`chat title holds ${forbidden}, a character XML 1.0 forbids`);
   return ok(title);
 }
 

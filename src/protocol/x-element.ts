@@ -2,6 +2,7 @@
 //   <x xmlns="urn:eime:x:0"><type/><action/><payload>{json}</payload><lang/></x>
 import xml, { type Element } from "@xmpp/xml";
 import { fail, ok, type Result } from "./result.js";
+import { findForbiddenInJson, xmlSafeJson, xmlSafeText } from "./xml-chars.js";
 
 export const X_TYPES = ["chat_text", "chat_notice", "chat_dynamic", "chat_interactive", "cmd_add_to_roster", "cmd_search_users"] as const;
 
@@ -88,6 +89,13 @@ export function decodeX(message: Element, opts: XDecodeOptions): Result<XElement
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
     return fail("BAD_REQUEST", "payload", "must be a JSON object");
   }
+  // JSON escapes (\u0000, a lone \ud800) bring in what the XML text could not hold; echoed
+  // back they would break the stream, and PostgreSQL refuses them in jsonb (xml-chars.ts).
+  const forbidden = findForbiddenInJson(payload);
+  if (forbidden !== undefined) {
+    const field = forbidden.path === "" ? "payload" : `payload.${forbidden.path}`;
+    return fail("BAD_REQUEST", field, `${forbidden.key ? "a key holds" : "holds"} ${forbidden.char}, a character XML 1.0 forbids`);
+  }
 
   const langEl = onlyChild(x, "lang", opts.namespace);
   if (langEl === "many") return fail("BAD_REQUEST", "lang", "repeated");
@@ -98,14 +106,18 @@ export function decodeX(message: Element, opts: XDecodeOptions): Result<XElement
   return ok({ type, action: type, payload: payload as Record<string, unknown>, lang });
 }
 
-/** Builds `<x>` with action = type; the payload is serialised as compact JSON. */
+/**
+ * Builds `<x>` with action = type; the payload is serialised as compact JSON.
+ * Characters XML forbids are replaced first (JSON.stringify would escape C0
+ * controls but pass U+FFFE/U+FFFF raw), so body and payload say the same.
+ */
 export function encodeX(x: { type: XType; payload: Record<string, unknown>; lang: string }, namespace: string): Element {
   return xml(
     "x",
     { xmlns: namespace },
     xml("type", {}, x.type),
     xml("action", {}, x.type),
-    xml("payload", {}, JSON.stringify(x.payload)),
-    xml("lang", {}, x.lang),
+    xml("payload", {}, JSON.stringify(xmlSafeJson(x.payload))),
+    xml("lang", {}, xmlSafeText(x.lang)),
   );
 }

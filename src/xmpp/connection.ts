@@ -40,6 +40,7 @@ import pkg, { type Component, type ComponentStatus, type XmppError } from "@xmpp
 import xml, { Element } from "@xmpp/xml";
 import { ERRORS } from "../errors.js";
 import type { Logger } from "../log.js";
+import { mendElement } from "../protocol/xml-chars.js";
 
 const { component } = pkg;
 
@@ -255,6 +256,8 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
   }
 
   send(stanza: Element): Promise<void> {
+    // One character XML forbids and the server drops the stream for everyone (protocol/xml-chars.ts).
+    if (mendElement(stanza) > 0) this.log.warn(summary(stanza), "replaced characters XML forbids in an outbound stanza");
     const problem = this.check(stanza);
     if (problem) return Promise.reject(new Error(problem));
     if (this.state === "stopped") {
@@ -279,6 +282,7 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
 
   async request(iq: Element, timeoutMs = this.opts.iqTimeoutMs): Promise<Element> {
     const isQuery = iq.name === "iq" && (iq.attrs.type === "get" || iq.attrs.type === "set");
+    mendElement(iq);
     const problem = isQuery ? this.check(iq) : `request() takes an <iq type="get"|"set">, not <${iq.name}>`;
     if (problem) throw new Error(problem);
     const what = `iq ${iq.attrs.type as string} ${iq.getChildElements()[0]?.getNS() ?? "(no payload)"}`;

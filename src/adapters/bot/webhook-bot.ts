@@ -7,6 +7,7 @@ import type { BotReply, BotRequest } from "../../core/bot.js";
 import type { BotPort } from "../../core/ports.js";
 import { RouterError } from "../../errors.js";
 import type { Logger } from "../../log.js";
+import { xmlSafeJson } from "../../protocol/xml-chars.js";
 import { HttpPostError, postJson } from "./post-json.js";
 
 export class BotUnavailableError extends RouterError {
@@ -29,7 +30,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Keeps only array elements that are objects; anything else means the answer is not Rasa's. */
 function parseReplies(body: string): BotReply[] {
-  const parsed: unknown = JSON.parse(body);
+  // Characters XML forbids are replaced here: the text is stored (PostgreSQL refuses NUL) and sent on.
+  const parsed: unknown = xmlSafeJson(JSON.parse(body));
   if (!Array.isArray(parsed)) throw new Error("bot answer is not a JSON array");
   return parsed.filter((e): e is BotReply => typeof e === "object" && e !== null && !Array.isArray(e));
 }

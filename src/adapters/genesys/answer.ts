@@ -5,6 +5,7 @@
 // Anything that is not a JSON object with a numeric statusCode is not a GMS
 // answer (a proxy's error page, a truncated body): the caller treats it as a
 // transient failure. Malformed transcript entries are dropped one by one.
+import { xmlSafeJson } from "../../protocol/xml-chars.js";
 import type { GmsErrorItem } from "./errors.js";
 
 export interface GmsParty {
@@ -84,7 +85,8 @@ function readErrors(v: unknown): GmsErrorItem[] {
 export function parseGmsAnswer(body: string): GmsAnswer | { invalid: string } {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body);
+    // An agent's text with characters XML forbids is mended, not passed on (protocol/xml-chars.ts).
+    parsed = xmlSafeJson(JSON.parse(body));
   } catch {
     return { invalid: `answer is not JSON (${body.length} bytes)` };
   }
