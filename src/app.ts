@@ -25,6 +25,7 @@ import { createComponentConnection, type ComponentConnection } from "./xmpp/conn
 import { directoryHandlers } from "./xmpp/directory-handlers.js";
 import { createDispatcher, type Routes } from "./xmpp/dispatch.js";
 import { presenceHandler } from "./xmpp/presence.js";
+import { senderDomainRule, userDomainsOf } from "./security/sender-domain.js";
 
 export interface AppOptions {
   logging?: Logging;
@@ -106,6 +107,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     accepting: () => accepting,
     maxInFlight: config.xmpp.maxInFlight,
     othersInFlight: () => runner?.inFlight ?? 0,
+    senderDomainAllowed: senderDomainRule(userDomainsOf(config.xmpp)),
     routes: {
       get iq() {
         return iqRoutes;

@@ -28,6 +28,8 @@ export const ConfigSchema = z.strictObject({
     secret: z.string().min(1, "must not be empty"),
     /** The users' domain, where users log in. */
     userDomain: z.string().min(1),
+    /** protocol.md section 8: the domains whose users may write to the router; unset: `[userDomain]`. */
+    userDomains: z.array(z.string().min(1)).min(1).optional(),
     /** FN of the directory vCard and the disco identity name. */
     serviceName: z.string().min(1),
     /** Stanzas held in memory while the component is offline; beyond it a send fails and the outbox retries it later. */
