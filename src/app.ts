@@ -26,6 +26,7 @@ import { directoryHandlers } from "./xmpp/directory-handlers.js";
 import { createDispatcher, type Routes } from "./xmpp/dispatch.js";
 import { presenceHandler } from "./xmpp/presence.js";
 import { senderDomainRule, userDomainsOf } from "./security/sender-domain.js";
+import { keyRingFrom } from "./security/keyring.js";
 
 export interface AppOptions {
   logging?: Logging;
@@ -50,7 +51,8 @@ export interface App {
 const within = <T>(ms: number, p: Promise<T>) => Promise.race([p, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
 
 export function buildApp(config: Config, options: AppOptions = {}): App {
-  const logging = options.logging ?? createLogging(config.log);
+  const keys = keyRingFrom(config.security.secretKey);
+  const logging = options.logging ?? createLogging(config.log, undefined, keys.msisdnTag);
   const log = logging.child("app");
   const clock = options.clock ?? systemClock;
   const owner = config.instanceId ?? hostname();
@@ -144,9 +146,12 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     },
 
     async start() {
-      const s = await openStore(config.database, logging);
+      const s = await openStore(config.database, logging, keys);
       store = s;
       try {
+        if (keys.development) log.warn("no EIME_SECRET_KEY: secrets at rest and MSISDN hashes use the public development key");
+        const resealed = await s.directory.resealSecrets();
+        if (resealed > 0) log.info({ channels: resealed }, "route secrets sealed under the current key");
         await seedDirectory(s);
         // What this instance held when it last stopped is due again now, not after its lock expires.
         const released = await s.outbox.releaseOwner(owner);

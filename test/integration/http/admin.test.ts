@@ -8,7 +8,8 @@ import { loadConfig } from "../../../src/config/load.js";
 import type { Config } from "../../../src/config/schema.js";
 import type { DirectoryTree, OperatorEpisode } from "../../../src/core/model.js";
 import { buildHttp, type HttpDeps } from "../../../src/http/index.js";
-import { createLogging, msisdnTag } from "../../../src/log.js";
+import { createLogging } from "../../../src/log.js";
+import { keyRingFrom } from "../../../src/security/keyring.js";
 import { createMetrics, type Metrics } from "../../../src/metrics.js";
 import { openStore, type Store } from "../../../src/store/index.js";
 import type { ConnectionStatus } from "../../../src/xmpp/connection.js";
@@ -517,7 +518,7 @@ describe("conversations", () => {
     expect(conversations.map((c) => c.chatTitle)).toEqual(["Supporto", "Biglietti", "Web"]);
     expect(conversations[0]).toMatchObject({
       id: expect.any(String) as unknown,
-      user: { tag: msisdnTag(MSISDN), masked: "39********11@localhost" },
+      user: { tag: keyRingFrom(undefined).msisdnTag(MSISDN), masked: "39********11@localhost" },
       channel: "supporto",
       state: "operator",
       apiVersion: "2.1",
