@@ -14,6 +14,7 @@ import { CONVERSATION_STATES, type Conversation, type ConversationState, type Op
 import { keyRingFrom, type KeyRing } from "../security/keyring.js";
 import { badRequest, zodFields } from "./errors.js";
 import type { AdminDeps } from "./admin-deps.js";
+import { ConversationsResponse, ERROR_RESPONSES } from "./schemas.js";
 
 const QuerySchema = z.strictObject({
   state: z
@@ -91,7 +92,11 @@ export function conversationView(c: Conversation, keys: KeyRing) {
 }
 
 export function conversationRoutes(app: FastifyInstance, deps: AdminDeps): void {
-  app.get("/conversations", async (request) => {
+  const querystring = {
+    type: "object",
+    properties: { state: { type: "string", enum: [...CONVERSATION_STATES] }, limit: { type: "string", pattern: "^\\d{1,4}$" } },
+  };
+  app.get("/conversations", { schema: { querystring, response: { 200: ConversationsResponse, ...ERROR_RESPONSES } } }, async (request) => {
     const parsed = QuerySchema.safeParse(request.query ?? {});
     if (!parsed.success) throw badRequest(zodFields(parsed.error, "", "query"));
     const { state, limit } = parsed.data;
