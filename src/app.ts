@@ -27,6 +27,7 @@ import { createDispatcher, type Routes } from "./xmpp/dispatch.js";
 import { presenceHandler } from "./xmpp/presence.js";
 import { senderDomainRule, userDomainsOf } from "./security/sender-domain.js";
 import { keyRingFrom } from "./security/keyring.js";
+import { configTargets, targetProblem } from "./security/targets.js";
 
 export interface AppOptions {
   logging?: Logging;
@@ -146,6 +147,10 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     },
 
     async start() {
+      for (const t of configTargets(config)) {
+        const problem = await targetProblem(t.url, config.security);
+        if (problem) throw new Error(`config ${t.path}: ${problem}`);
+      }
       const s = await openStore(config.database, logging, keys);
       store = s;
       try {

@@ -17,6 +17,7 @@ import type { DirectoryItem, DirectoryTree } from "../core/model.js";
 import { ADDRESS_PATTERN, DirectoryChannelSchema, DirectoryGroupSchema, DirectoryTreeSchema } from "../protocol/directory.js";
 import { HttpError, badRequest, zodFields, type FieldError } from "./errors.js";
 import type { AdminDeps } from "./admin-deps.js";
+import { targetProblem } from "../security/targets.js";
 import { DirectoryBody, DirectoryResponse, ERROR_RESPONSES, ItemBody, ItemResponse } from "./schemas.js";
 
 const ItemSchema = z.discriminatedUnion("type", [DirectoryGroupSchema, DirectoryChannelSchema], {
@@ -24,6 +25,23 @@ const ItemSchema = z.discriminatedUnion("type", [DirectoryGroupSchema, Directory
 });
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Every bot URL of the items the router would call, with its field path; refused ones as field errors (security/targets.ts). */
+async function checkTargets(deps: AdminDeps, items: readonly DirectoryItem[], prefix: string[]): Promise<void> {
+  const policy = { allowPrivateTargets: deps.config.security.allowPrivateTargets };
+  const urls: { field: string; url: string }[] = [];
+  const add = (item: DirectoryItem, path: string[]) => {
+    if (item.route?.bot) urls.push({ field: [...path, "route", "bot", "url"].join("."), url: item.route.bot.url });
+  };
+  items.forEach((item, i) => {
+    const path = prefix.length === 0 ? [] : [...prefix, String(i)];
+    add(item, path);
+    item.items?.forEach((c, j) => add(c, [...path, "items", String(j)]));
+  });
+  const problems = await Promise.all(urls.map(async (u) => ({ field: u.field, message: await targetProblem(u.url, policy) })));
+  const fields = problems.filter((p): p is FieldError => p.message !== null);
+  if (fields.length > 0) throw badRequest(fields);
+}
 
 /** Channels of a parsed-JSON body (top level and inside groups), as they were sent. */
 function bodyChannels(body: unknown): Record<string, unknown>[] {
@@ -120,6 +138,7 @@ export function directoryRoutes(app: FastifyInstance, deps: AdminDeps): void {
     const removed = takeSecretRemovals(request.body);
     const parsed = DirectoryTreeSchema.safeParse(request.body);
     if (!parsed.success) throw badRequest(zodFields(parsed.error));
+    await checkTargets(deps, parsed.data.items, ["items"]);
     await keepStoredSecrets(deps, parsed.data.items, removed);
     const store = deps.store();
     await store.directory.replaceTree(parsed.data);
@@ -139,6 +158,7 @@ export function directoryRoutes(app: FastifyInstance, deps: AdminDeps): void {
     async (request, reply) => {
       const removed = takeSecretRemovals(request.body);
       const { item, parent } = parseItemBody(request.params.address, request.body);
+      await checkTargets(deps, [item], []);
       await keepStoredSecrets(deps, [item], removed);
       const store = deps.store();
       const { created } = await store.directory.putItem(item, parent);

@@ -24,7 +24,12 @@ function config(adminToken: string | null = TOKEN): Config {
   return loadConfig({
     env: {},
     argv: [],
-    overrides: { xmpp: { secret: "s" }, database: { dataDir: "memory://" }, http: { port: 0, ...(adminToken ? { adminToken } : {}) } },
+    overrides: {
+      xmpp: { secret: "s" },
+      database: { dataDir: "memory://" },
+      http: { port: 0, ...(adminToken ? { adminToken } : {}) },
+      security: { allowPrivateTargets: true }, // bot.example does not resolve here; the policy has tests of its own
+    },
   });
 }
 

@@ -44,7 +44,11 @@ const storedSecret = async (address: string) =>
 
 beforeAll(async () => {
   store = await openStore(pgliteConfig(), silentLogging());
-  const config = loadConfig({ env: {}, argv: [], overrides: { xmpp: { secret: "s" }, http: { port: 0, adminToken: TOKEN } } });
+  const config = loadConfig({
+    env: {},
+    argv: [],
+    overrides: { xmpp: { secret: "s" }, http: { port: 0, adminToken: TOKEN }, security: { allowPrivateTargets: true } },
+  });
   app = buildHttp({
     config,
     store: () => store,
