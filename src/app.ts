@@ -25,6 +25,9 @@ import { createComponentConnection, type ComponentConnection } from "./xmpp/conn
 import { directoryHandlers } from "./xmpp/directory-handlers.js";
 import { createDispatcher, type Routes } from "./xmpp/dispatch.js";
 import { presenceHandler } from "./xmpp/presence.js";
+import { senderDomainRule, userDomainsOf } from "./security/sender-domain.js";
+import { keyRingFrom } from "./security/keyring.js";
+import { configTargets, targetProblem } from "./security/targets.js";
 
 export interface AppOptions {
   logging?: Logging;
@@ -49,7 +52,8 @@ export interface App {
 const within = <T>(ms: number, p: Promise<T>) => Promise.race([p, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
 
 export function buildApp(config: Config, options: AppOptions = {}): App {
-  const logging = options.logging ?? createLogging(config.log);
+  const keys = keyRingFrom(config.security.secretKey);
+  const logging = options.logging ?? createLogging(config.log, undefined, keys.msisdnTag);
   const log = logging.child("app");
   const clock = options.clock ?? systemClock;
   const owner = config.instanceId ?? hostname();
@@ -106,6 +110,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     accepting: () => accepting,
     maxInFlight: config.xmpp.maxInFlight,
     othersInFlight: () => runner?.inFlight ?? 0,
+    senderDomainAllowed: senderDomainRule(userDomainsOf(config.xmpp)),
     routes: {
       get iq() {
         return iqRoutes;
@@ -142,9 +147,16 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     },
 
     async start() {
-      const s = await openStore(config.database, logging);
+      for (const t of configTargets(config)) {
+        const problem = await targetProblem(t.url, config.security);
+        if (problem) throw new Error(`config ${t.path}: ${problem}`);
+      }
+      const s = await openStore(config.database, logging, keys);
       store = s;
       try {
+        if (keys.development) log.warn("no EIME_SECRET_KEY: secrets at rest and MSISDN hashes use the public development key");
+        const resealed = await s.directory.resealSecrets();
+        if (resealed > 0) log.info({ channels: resealed }, "route secrets sealed under the current key");
         await seedDirectory(s);
         // What this instance held when it last stopped is due again now, not after its lock expires.
         const released = await s.outbox.releaseOwner(owner);

@@ -69,6 +69,13 @@ export const ERRORS = {
     http: 403,
     description: "The thread names a user other than the sender.",
   },
+  FOREIGN_DOMAIN: {
+    condition: "not-authorized",
+    type: "auth",
+    app: "foreign-domain",
+    http: 403,
+    description: "The sender is not a user of the router's user domain(s) (protocol.md section 8).",
+  },
   INVALID_TOKEN: {
     condition: "not-authorized",
     type: "auth",

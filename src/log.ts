@@ -1,8 +1,9 @@
 // The pino root logger and its per-module children (design.md rule 6):
-// tokens and secrets never appear, MSISDNs only as a short hash.
-import { createHash } from "node:crypto";
+// tokens and secrets never appear, MSISDNs only as a short keyed hash
+// (security/keyring.ts: HMAC-SHA256 under a key derived from EIME_SECRET_KEY).
 import { pino, type DestinationStream, type Level, type Logger } from "pino";
 import type { Config } from "./config/schema.js";
+import { keyRingFrom } from "./security/keyring.js";
 
 export type { Logger };
 
@@ -15,23 +16,14 @@ function paths(keys: string[]): string[] {
   return keys.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
 }
 
-/** A stable, non-reversible tag for an MSISDN in logs (not the protocol hash). */
-export function msisdnTag(msisdn: string): string {
-  return (
-    "msisdn#" +
-    createHash("sha256")
-      .update("eime-log:" + msisdn)
-      .digest("hex")
-      .slice(0, 12)
-  );
-}
-
-function censor(value: unknown, path: string[]): unknown {
-  const key = path[path.length - 1] ?? "";
-  if (!MSISDN_KEYS.includes(key)) return "[redacted]";
-  if (Array.isArray(value)) return `[${value.length} numbers]`;
-  return typeof value === "string" ? msisdnTag(value) : "[redacted]";
-}
+const censorWith =
+  (msisdnTag: (msisdn: string) => string) =>
+  (value: unknown, path: string[]): unknown => {
+    const key = path[path.length - 1] ?? "";
+    if (!MSISDN_KEYS.includes(key)) return "[redacted]";
+    if (Array.isArray(value)) return `[${value.length} numbers]`;
+    return typeof value === "string" ? msisdnTag(value) : "[redacted]";
+  };
 
 export interface LogOptions {
   level: Level | "silent";
@@ -44,7 +36,15 @@ export interface Logging {
   child(module: string, bindings?: Record<string, unknown>): Logger;
 }
 
-export function createLogging(opts: LogOptions | Config["log"], destination?: DestinationStream): Logging {
+/**
+ * `msisdnTag` tags MSISDNs: keyRingFrom(config.security.secretKey).msisdnTag in
+ * the router; by default the development key's (tests).
+ */
+export function createLogging(
+  opts: LogOptions | Config["log"],
+  destination?: DestinationStream,
+  msisdnTag: (msisdn: string) => string = keyRingFrom(undefined).msisdnTag,
+): Logging {
   const levels = Object.values(opts.modules);
   // The root must let the most verbose module through; children filter for themselves.
   const order = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
@@ -53,7 +53,7 @@ export function createLogging(opts: LogOptions | Config["log"], destination?: De
     {
       level: rootLevel,
       base: { service: "eime-router" },
-      redact: { paths: [...paths(SECRET_KEYS), ...paths(MSISDN_KEYS)], censor },
+      redact: { paths: [...paths(SECRET_KEYS), ...paths(MSISDN_KEYS)], censor: censorWith(msisdnTag) },
     },
     destination,
   );

@@ -4,6 +4,7 @@
 import { buildApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config/load.js";
 import { createLogging } from "./log.js";
+import { keyRingFrom } from "./security/keyring.js";
 
 const STOP_DEADLINE_MS = 10_000;
 
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logging = createLogging(config.log);
+  const logging = createLogging(config.log, undefined, keyRingFrom(config.security.secretKey).msisdnTag);
   const log = logging.child("main");
   const app = buildApp(config, { logging });
 

@@ -33,7 +33,15 @@ export const ENV_VARIABLES: Record<string, { path: string[]; parse?: (v: string)
   EIME_DIRECTORY_SEED: { path: ["directory", "seedFile"] },
   EIME_INSTANCE_ID: { path: ["instanceId"] },
   LOG_LEVEL: { path: ["log", "level"] },
+  EIME_SECRET_KEY: { path: ["security", "secretKey"] },
+  EIME_ALLOW_PRIVATE_TARGETS: { path: ["security", "allowPrivateTargets"], parse: toBoolean },
 };
+
+function toBoolean(v: string): unknown {
+  if (v === "1" || v === "true") return true;
+  if (v === "0" || v === "false") return false;
+  return v; // the schema reports it
+}
 
 function toInteger(v: string): unknown {
   return /^\d+$/.test(v) ? Number(v) : v; // left as a string, the schema reports it
@@ -126,7 +134,12 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   if (opts.overrides) merged = deepMerge(merged, opts.overrides);
   merged = deepMerge(merged, fromEnv(env));
   if (problems.length > 0) throw new ConfigError(problems);
-  return parseConfig(merged);
+  const config = parseConfig(merged);
+  // operations.md: a production instance never runs on the public development key.
+  if (env.NODE_ENV === "production" && config.security.secretKey === undefined) {
+    throw new ConfigError(["config security.secretKey: required when NODE_ENV=production (env EIME_SECRET_KEY)"]);
+  }
+  return config;
 }
 
 /** Validates a complete config object; one line per bad field. */

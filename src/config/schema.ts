@@ -2,6 +2,7 @@
 // is the TypeScript type (`Config`) every module receives. Defaults live in
 // config/default.json, so the schema has none and unknown keys are errors.
 import { z } from "zod";
+import { secretKeyProblem } from "../security/keyring.js";
 
 const level = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 const ms = z.number().int().positive();
@@ -28,6 +29,8 @@ export const ConfigSchema = z.strictObject({
     secret: z.string().min(1, "must not be empty"),
     /** The users' domain, where users log in. */
     userDomain: z.string().min(1),
+    /** protocol.md section 8: the domains whose users may write to the router; unset: `[userDomain]`. */
+    userDomains: z.array(z.string().min(1)).min(1).optional(),
     /** FN of the directory vCard and the disco identity name. */
     serviceName: z.string().min(1),
     /** Stanzas held in memory while the component is offline; beyond it a send fails and the outbox retries it later. */
@@ -54,6 +57,23 @@ export const ConfigSchema = z.strictObject({
     port: z.number().int().min(0).max(65535),
     /** Bearer token for /admin/*; unset means the admin API refuses every call. */
     adminToken: z.string().min(8, "must be at least 8 characters").optional(),
+    /** /metrics on a listener of its own (this port); unset: on the main listener. */
+    metricsPort: z.number().int().min(0).max(65535).optional(),
+    /** Address of the metrics listener; unset: http.host. */
+    metricsHost: z.string().min(1).optional(),
+  }),
+  security: z.strictObject({
+    /** EIME_SECRET_KEY: base64 32-byte keys, comma-separated, the first current (src/security/keyring.ts). */
+    secretKey: z
+      .string()
+      .refine((v) => secretKeyProblem(v) === null, "must be one or more comma-separated base64 keys of 32 bytes (openssl rand -base64 32)")
+      .optional(),
+    /** Bot and back-end URLs may point at loopback, link-local or private addresses (tests, demos). */
+    allowPrivateTargets: z.boolean(),
+    /** Conversations one user may have open at once; a message that would open one more is refused. */
+    maxOpenConversationsPerUser: count,
+    /** Failed admin authentications per client address per minute; beyond it 429. */
+    adminAuthFailuresPerMinute: count,
   }),
   protocol: z.strictObject({
     /** Namespace of the `x` element (protocol.md section 2). */

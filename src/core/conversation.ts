@@ -63,8 +63,9 @@ export function episodeIsOpen(c: Conversation): boolean {
 }
 
 /**
- * The GMS service for a new episode: the bot's `queue` when it names one
- * ("premium" and "default" select the channel's own), else the premium
+ * The GMS service for a new episode: the bot's `queue` when it names one the
+ * channel lists in `genesys.queues` ("premium" and "default" select the
+ * channel's own; any other is ignored), else the premium
  * service for premium users when the channel has one.
  */
 export function serviceNameFor(route: ChannelRoute, premium: boolean, queue?: string): string | null {
@@ -72,7 +73,7 @@ export function serviceNameFor(route: ChannelRoute, premium: boolean, queue?: st
   if (!g) return null;
   if (queue === "premium") return g.premiumServiceName ?? g.serviceName;
   if (queue === "default") return g.serviceName;
-  if (queue) return queue;
+  if (queue && g.queues?.includes(queue)) return queue; // a bot may pick only a service the channel lists
   return (premium && g.premiumServiceName) || g.serviceName;
 }
 

@@ -118,7 +118,7 @@ export interface User {
 export interface ChannelRoute {
   mode: "bot" | "operator" | "bot+operator";
   bot?: { url: string; timeoutMs?: number; secret?: string };
-  genesys?: { serviceName: string; premiumServiceName?: string };
+  genesys?: { serviceName: string; premiumServiceName?: string; queues?: string[] };
 }
 
 export interface ItemInfo {

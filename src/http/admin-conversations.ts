@@ -5,16 +5,16 @@
 //   - no message text (messages are not read at all; nor the bot's last options);
 //   - never the Genesys secureKey, userId or alias (the chatId is shown, to find the chat in Genesys);
 //   - never the user's JID or raw MSISDN: `user.tag` is the tag the logs print for that MSISDN
-//     (log.ts msisdnTag, so a listing can be matched with log lines) or, for a JID that is not an
+//     (the key ring's msisdnTag, so a listing can be matched with log lines) or, for a JID that is not an
 //     MSISDN, the same kind of tag of the bare JID; `user.masked` shows the first and last two
 //     characters of the JID localpart (all masked when it is shorter than 8) and the domain.
-import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { CONVERSATION_STATES, type Conversation, type ConversationState, type OperatorEpisode } from "../core/model.js";
-import { msisdnTag } from "../log.js";
+import { keyRingFrom, type KeyRing } from "../security/keyring.js";
 import { badRequest, zodFields } from "./errors.js";
 import type { AdminDeps } from "./admin-deps.js";
+import { ConversationsResponse, ERROR_RESPONSES } from "./schemas.js";
 
 const QuerySchema = z.strictObject({
   state: z
@@ -30,15 +30,9 @@ const QuerySchema = z.strictObject({
     .optional(),
 });
 
-export function userTag(c: Pick<Conversation, "msisdn" | "userJid">): string {
-  if (c.msisdn) return msisdnTag(c.msisdn);
-  return (
-    "jid#" +
-    createHash("sha256")
-      .update("eime-log:" + c.userJid)
-      .digest("hex")
-      .slice(0, 12)
-  );
+export function userTag(c: Pick<Conversation, "msisdn" | "userJid">, keys: KeyRing): string {
+  if (c.msisdn) return keys.msisdnTag(c.msisdn);
+  return keys.msisdnTag(c.userJid).replace("msisdn#", "jid#");
 }
 
 export function maskJid(jid: string): string {
@@ -61,11 +55,11 @@ export function episodeState(e: OperatorEpisode): "requested" | "queued" | "join
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function conversationView(c: Conversation) {
+export function conversationView(c: Conversation, keys: KeyRing) {
   const e = c.episode;
   return {
     id: c.id,
-    user: { tag: userTag(c), masked: maskJid(c.userJid) },
+    user: { tag: userTag(c, keys), masked: maskJid(c.userJid) },
     channel: c.channel,
     chatTitle: c.chatTitle,
     state: c.state,
@@ -98,7 +92,11 @@ export function conversationView(c: Conversation) {
 }
 
 export function conversationRoutes(app: FastifyInstance, deps: AdminDeps): void {
-  app.get("/conversations", async (request) => {
+  const querystring = {
+    type: "object",
+    properties: { state: { type: "string", enum: [...CONVERSATION_STATES] }, limit: { type: "string", pattern: "^\\d{1,4}$" } },
+  };
+  app.get("/conversations", { schema: { querystring, response: { 200: ConversationsResponse, ...ERROR_RESPONSES } } }, async (request) => {
     const parsed = QuerySchema.safeParse(request.query ?? {});
     if (!parsed.success) throw badRequest(zodFields(parsed.error, "", "query"));
     const { state, limit } = parsed.data;
@@ -106,6 +104,7 @@ export function conversationRoutes(app: FastifyInstance, deps: AdminDeps): void 
       ...(state !== undefined ? { state } : {}),
       limit: limit ?? 100,
     });
-    return { conversations: list.map(conversationView) };
+    const keys = keyRingFrom(deps.config.security.secretKey);
+    return { conversations: list.map((c) => conversationView(c, keys)) };
   });
 }

@@ -7,18 +7,89 @@
 //   GET    /admin/channels/{address}    200 the item with its `parent`; 404
 //   PUT    /admin/channels/{address}    201 created / 200 replaced: the item with its `parent`; 400
 //   DELETE /admin/channels/{address}    204; 404 (a group goes with its channels)
+// Secrets are write-only (issue 13): no answer names `route.bot.secret` (the
+// response schemas of schemas.ts leave it out; `hasSecret` says whether one is
+// set); a PUT that omits a channel's secret keeps the stored one, an explicit
+// `"secret": null` removes it.
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { DirectoryItem, DirectoryTree } from "../core/model.js";
 import { ADDRESS_PATTERN, DirectoryChannelSchema, DirectoryGroupSchema, DirectoryTreeSchema } from "../protocol/directory.js";
 import { HttpError, badRequest, zodFields, type FieldError } from "./errors.js";
 import type { AdminDeps } from "./admin-deps.js";
+import { targetProblem } from "../security/targets.js";
+import { DirectoryBody, DirectoryResponse, ERROR_RESPONSES, ItemBody, ItemResponse } from "./schemas.js";
 
 const ItemSchema = z.discriminatedUnion("type", [DirectoryGroupSchema, DirectoryChannelSchema], {
   error: 'type must be "group" or "channel"',
 });
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Every bot URL of the items the router would call, with its field path; refused ones as field errors (security/targets.ts). */
+async function checkTargets(deps: AdminDeps, items: readonly DirectoryItem[], prefix: string[]): Promise<void> {
+  const policy = { allowPrivateTargets: deps.config.security.allowPrivateTargets };
+  const urls: { field: string; url: string }[] = [];
+  const add = (item: DirectoryItem, path: string[]) => {
+    if (item.route?.bot) urls.push({ field: [...path, "route", "bot", "url"].join("."), url: item.route.bot.url });
+  };
+  items.forEach((item, i) => {
+    const path = prefix.length === 0 ? [] : [...prefix, String(i)];
+    add(item, path);
+    item.items?.forEach((c, j) => add(c, [...path, "items", String(j)]));
+  });
+  const problems = await Promise.all(urls.map(async (u) => ({ field: u.field, message: await targetProblem(u.url, policy) })));
+  const fields = problems.filter((p): p is FieldError => p.message !== null);
+  if (fields.length > 0) throw badRequest(fields);
+}
+
+/** Channels of a parsed-JSON body (top level and inside groups), as they were sent. */
+function bodyChannels(body: unknown): Record<string, unknown>[] {
+  if (!isPlainObject(body)) return [];
+  const items = Array.isArray(body.items) ? body.items.filter(isPlainObject) : [];
+  const nested = items.flatMap((i) => (Array.isArray(i.items) ? i.items.filter(isPlainObject) : []));
+  return [...(body.type === "channel" ? [body] : []), ...items.filter((i) => i.type === "channel"), ...nested];
+}
+
+/** Takes every `route.bot.secret: null` out of the body; returns the addresses whose secret is to be removed. */
+function takeSecretRemovals(body: unknown): Set<string> {
+  const removed = new Set<string>();
+  for (const channel of bodyChannels(body)) {
+    const bot = isPlainObject(channel.route) && isPlainObject(channel.route.bot) ? channel.route.bot : undefined;
+    if (bot && "secret" in bot && bot.secret === null) {
+      delete bot.secret;
+      if (typeof channel.address === "string") removed.add(channel.address);
+    }
+  }
+  return removed;
+}
+
+function channelsOf(items: readonly DirectoryItem[]): DirectoryItem[] {
+  return items.flatMap((i) => (i.type === "group" ? (i.items ?? []) : [i]));
+}
+
+/** A channel sent without a secret keeps the one stored for its address, unless its removal was asked for. */
+async function keepStoredSecrets(deps: AdminDeps, items: readonly DirectoryItem[], removed: ReadonlySet<string>): Promise<void> {
+  const keep = channelsOf(items).filter((c) => c.route?.bot && c.route.bot.secret === undefined && !removed.has(c.address));
+  if (keep.length === 0) return;
+  const stored = new Map(channelsOf((await deps.store().directory.getTree()).items).map((c) => [c.address, c.route?.bot?.secret] as const));
+  for (const c of keep) {
+    const secret = stored.get(c.address);
+    if (secret !== undefined) c.route!.bot!.secret = secret;
+  }
+}
+
+/** What the admin sees of an item: `hasSecret` beside the bot URL (the secret itself is dropped by the response schema). */
+function view(item: DirectoryItem): DirectoryItem {
+  const bot = item.route?.bot;
+  return {
+    ...item,
+    ...(item.items ? { items: item.items.map(view) } : {}),
+    ...(item.route && bot ? { route: { ...item.route, bot: { ...bot, hasSecret: bot.secret !== undefined } } } : {}),
+  } as DirectoryItem;
+}
+
+const viewTree = (tree: DirectoryTree): DirectoryTree => ({ items: tree.items.map(view) });
 
 /** The item with this address and the address of the group holding it (null: top level). */
 function locate(tree: DirectoryTree, address: string): { item: DirectoryItem; parent: string | null } | undefined {
@@ -57,38 +128,56 @@ function parseItemBody(address: string, body: unknown): { item: DirectoryItem; p
 }
 
 export function directoryRoutes(app: FastifyInstance, deps: AdminDeps): void {
-  app.get("/directory", async () => deps.store().directory.getTree());
+  const address = { type: "object", properties: { address: { type: "string" } }, required: ["address"] };
+  const directory = { response: { 200: DirectoryResponse, ...ERROR_RESPONSES } };
+  const oneItem = { params: address, response: { 200: ItemResponse, 201: ItemResponse, ...ERROR_RESPONSES } };
 
-  app.put("/directory", { bodyLimit: deps.bodyLimitBytes }, async (request) => {
+  app.get("/directory", { schema: directory }, async () => viewTree(await deps.store().directory.getTree()));
+
+  app.put("/directory", { bodyLimit: deps.bodyLimitBytes, schema: { ...directory, body: DirectoryBody() } }, async (request) => {
+    const removed = takeSecretRemovals(request.body);
     const parsed = DirectoryTreeSchema.safeParse(request.body);
     if (!parsed.success) throw badRequest(zodFields(parsed.error));
+    await checkTargets(deps, parsed.data.items, ["items"]);
+    await keepStoredSecrets(deps, parsed.data.items, removed);
     const store = deps.store();
     await store.directory.replaceTree(parsed.data);
     request.log.info({ items: parsed.data.items.length }, "directory replaced through the admin API");
-    return store.directory.getTree();
+    return viewTree(await store.directory.getTree());
   });
 
-  app.get<{ Params: { address: string } }>("/channels/:address", async (request) => {
+  app.get<{ Params: { address: string } }>("/channels/:address", { schema: oneItem }, async (request) => {
     const found = locate(await deps.store().directory.getTree(), request.params.address);
     if (!found) throw new HttpError("NO_CHANNEL_FOUND", "no channel or group of the directory has this address");
-    return { ...found.item, parent: found.parent };
+    return { ...view(found.item), parent: found.parent };
   });
 
-  app.put<{ Params: { address: string } }>("/channels/:address", { bodyLimit: deps.bodyLimitBytes }, async (request, reply) => {
-    const { item, parent } = parseItemBody(request.params.address, request.body);
-    const store = deps.store();
-    const { created } = await store.directory.putItem(item, parent);
-    request.log.info({ address: item.address, type: item.type, created }, "directory item put through the admin API");
-    const found = locate(await store.directory.getTree(), item.address);
-    // Read back what was stored; a concurrent delete in between leaves what was sent.
-    const stored = found ?? { item, parent };
-    return reply.code(created ? 201 : 200).send({ ...stored.item, parent: stored.parent });
-  });
+  app.put<{ Params: { address: string } }>(
+    "/channels/:address",
+    { bodyLimit: deps.bodyLimitBytes, schema: { ...oneItem, body: ItemBody() } },
+    async (request, reply) => {
+      const removed = takeSecretRemovals(request.body);
+      const { item, parent } = parseItemBody(request.params.address, request.body);
+      await checkTargets(deps, [item], []);
+      await keepStoredSecrets(deps, [item], removed);
+      const store = deps.store();
+      const { created } = await store.directory.putItem(item, parent);
+      request.log.info({ address: item.address, type: item.type, created }, "directory item put through the admin API");
+      const found = locate(await store.directory.getTree(), item.address);
+      // Read back what was stored; a concurrent delete in between leaves what was sent.
+      const stored = found ?? { item, parent };
+      return reply.code(created ? 201 : 200).send({ ...view(stored.item), parent: stored.parent });
+    },
+  );
 
-  app.delete<{ Params: { address: string } }>("/channels/:address", async (request, reply) => {
-    const deleted = await deps.store().directory.deleteItem(request.params.address);
-    if (!deleted) throw new HttpError("NO_CHANNEL_FOUND", "no channel or group of the directory has this address");
-    request.log.info({ address: request.params.address }, "directory item deleted through the admin API");
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: { address: string } }>(
+    "/channels/:address",
+    { schema: { params: address, response: ERROR_RESPONSES } },
+    async (request, reply) => {
+      const deleted = await deps.store().directory.deleteItem(request.params.address);
+      if (!deleted) throw new HttpError("NO_CHANNEL_FOUND", "no channel or group of the directory has this address");
+      request.log.info({ address: request.params.address }, "directory item deleted through the admin API");
+      return reply.code(204).send();
+    },
+  );
 }

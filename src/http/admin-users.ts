@@ -10,6 +10,7 @@ import { normalizeMsisdn } from "../protocol/msisdn.js";
 import type { UserInput } from "../store/index.js";
 import { HttpError, MAX_FIELD_ERRORS, badRequest, zodFields, type FieldError } from "./errors.js";
 import type { AdminDeps } from "./admin-deps.js";
+import { ERROR_RESPONSES, ImportResponse, UsersBody } from "./schemas.js";
 
 const UserSchema = z.strictObject({
   msisdn: z.string().min(1, "must not be empty").max(64),
@@ -22,7 +23,8 @@ const BAD_MSISDN =
 export function userRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const cc = deps.config.protocol.defaultCountryCode;
 
-  app.post("/users", { bodyLimit: deps.bodyLimitBytes }, async (request) => {
+  const schema = { body: UsersBody, response: { 200: ImportResponse, ...ERROR_RESPONSES } };
+  app.post("/users", { bodyLimit: deps.bodyLimitBytes, schema }, async (request) => {
     const body = request.body;
     if (!Array.isArray(body)) throw badRequest([{ field: "body", message: 'must be a JSON array of {"msisdn","name"}' }]);
     if (body.length > deps.maxUsersPerImport) {
@@ -65,12 +67,17 @@ export function userRoutes(app: FastifyInstance, deps: AdminDeps): void {
     return { received: body.length, imported };
   });
 
-  app.delete<{ Params: { msisdn: string } }>("/users/:msisdn", async (request, reply) => {
-    const msisdn = normalizeMsisdn(request.params.msisdn, cc);
-    if (msisdn === null) throw badRequest([{ field: "msisdn", message: BAD_MSISDN }]);
-    const deleted = await deps.store().users.delete(msisdn);
-    if (!deleted) throw new HttpError("NO_USER_FOUND", "no registered user has this MSISDN");
-    request.log.info({ msisdn }, "user deleted through the admin API");
-    return reply.code(204).send();
-  });
+  const params = { type: "object", properties: { msisdn: { type: "string" } }, required: ["msisdn"] };
+  app.delete<{ Params: { msisdn: string } }>(
+    "/users/:msisdn",
+    { schema: { params, response: ERROR_RESPONSES } },
+    async (request, reply) => {
+      const msisdn = normalizeMsisdn(request.params.msisdn, cc);
+      if (msisdn === null) throw badRequest([{ field: "msisdn", message: BAD_MSISDN }]);
+      const deleted = await deps.store().users.delete(msisdn);
+      if (!deleted) throw new HttpError("NO_USER_FOUND", "no registered user has this MSISDN");
+      request.log.info({ msisdn }, "user deleted through the admin API");
+      return reply.code(204).send();
+    },
+  );
 }

@@ -82,7 +82,14 @@ function fromFastify(err: FastifyError): { code: ErrorCode; message: string; fie
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
       return { code: "BAD_REQUEST", message: "the JSON body is empty", fields: [{ field: "body", message: "empty" }] };
     default:
-      // Malformed JSON (secure-json-parse sets statusCode 400), bad content-length, …
+      // Malformed JSON (secure-json-parse sets statusCode 400): V8's message quotes the body around
+      // the bad token, which may be a secret, so it is not echoed; only the position is kept.
+      if (err instanceof SyntaxError || err.code === "FST_ERR_CTP_INVALID_JSON_BODY") {
+        const at = /position \d+/.exec(err.message)?.[0];
+        const message = `the body is not valid JSON${at ? ` (at ${at})` : ""}`;
+        return { code: "BAD_REQUEST", message, fields: [{ field: "body", message }] };
+      }
+      // Bad content-length, …
       return { code: "BAD_REQUEST", message: err.message, fields: [{ field: "body", message: err.message }] };
   }
 }

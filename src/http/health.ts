@@ -10,6 +10,7 @@ import type { Registry } from "prom-client";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
 import type { ConnectionStatus } from "../xmpp/connection.js";
+import { LiveResponse, ReadyResponse, TextResponse } from "./schemas.js";
 
 export interface HealthDeps {
   store(): Store | undefined;
@@ -69,9 +70,9 @@ function databaseCheck(deps: HealthDeps): () => Promise<string | undefined> {
 export function healthRoutes(app: FastifyInstance, deps: HealthDeps): void {
   const database = databaseCheck(deps);
 
-  app.get("/health/live", async () => ({ status: "live" }));
+  app.get("/health/live", { schema: { response: { 200: LiveResponse } } }, async () => ({ status: "live" }));
 
-  app.get("/health/ready", async (_request, reply) => {
+  app.get("/health/ready", { schema: { response: { 200: ReadyResponse, 503: ReadyResponse } } }, async (_request, reply) => {
     const reasons: string[] = [];
     const db = await database();
     if (db !== undefined) reasons.push(db);
@@ -83,7 +84,7 @@ export function healthRoutes(app: FastifyInstance, deps: HealthDeps): void {
     return reply.code(503).send({ status: "not ready", reasons });
   });
 
-  app.get("/status", async (_request, reply) => {
+  app.get("/status", { schema: { response: { 200: TextResponse } } }, async (_request, reply) => {
     const s = deps.connectionStatus();
     reply.header("cache-control", "no-store").type("text/plain; charset=utf-8");
     return s.online ? "ONLINE" : `OFFLINE (${s.reason ?? "unknown"})`;

@@ -40,6 +40,8 @@ export const ChannelRouteSchema = z
       .strictObject({
         serviceName: z.string().min(1, "must not be empty"),
         premiumServiceName: z.string().min(1).optional(),
+        /** Further GMS services a bot's handoff `queue` may name (issue 13: a bot picks no other). */
+        queues: z.array(z.string().min(1)).max(100).optional(),
       })
       .optional(),
   })

@@ -37,7 +37,12 @@ export function hexSha256(s: string): string {
   return createHash("sha256").update(s, "utf8").digest("hex");
 }
 
-/** protocol.md §3 `hexsha256(msisdn)`: pass an already normalised MSISDN. */
+/**
+ * protocol.md §3 `hexsha256(msisdn)`: pass an already normalised MSISDN. The
+ * wire protocol's unkeyed hash (threads, cmd_search_users `hashed`); what the
+ * router writes to logs or sends to back-ends is keyed instead
+ * (security/keyring.ts msisdnTag, msisdnHash).
+ */
 export function msisdnHash(normalised: string): string {
   return hexSha256(normalised);
 }

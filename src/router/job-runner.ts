@@ -15,7 +15,7 @@ import type { BotReply } from "../core/bot.js";
 import type { Conversation } from "../core/model.js";
 import type { BotPort, Clock, OperatorPort } from "../core/ports.js";
 import type { Logger } from "../log.js";
-import { msisdnHash } from "../protocol/index.js";
+import { keyRingFrom } from "../security/keyring.js";
 import type { Metrics } from "../metrics.js";
 import type { OutboxItem, Store } from "../store/index.js";
 import type { ConversationService, RunnableJob } from "./conversation-service.js";
@@ -324,7 +324,7 @@ export class JobRunner {
       subject: payload.handoff.reason ?? c.chatTitle,
       userData: {
         ...payload.handoff.userData,
-        msisdnHash: c.msisdn ? msisdnHash(c.msisdn) : "",
+        msisdnHash: c.msisdn ? keyRingFrom(config.security.secretKey).msisdnHash(c.msisdn) : "", // keyed: not reversible by enumeration
         channel: c.channel,
         chatTitle: c.chatTitle,
         os: c.os ?? "",

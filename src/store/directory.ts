@@ -1,8 +1,12 @@
 // The channel directory (protocol.md section 6; operations.md admin API):
 // groups and channels as an ordered tree. Every change NOTIFYs
 // `directory_changed` in its own transaction, so every instance drops its cache.
-import type { ChannelRoute, DirectoryItem, DirectoryTree, ItemInfo } from "../core/model.js";
+// Route secrets are sealed on every write and opened on read
+// (security/route-secrets.ts); the database never holds them in clear.
+import type { DirectoryItem, DirectoryTree, ItemInfo } from "../core/model.js";
 import { RouterError } from "../errors.js";
+import type { KeyRing } from "../security/keyring.js";
+import { needsReseal, openRoute, sealRoute, type StoredRoute } from "../security/route-secrets.js";
 import { MISSED_NOTIFICATIONS, type Queryable } from "./db.js";
 import { json, run, toSqlError, type RepoContext } from "./sql.js";
 
@@ -28,6 +32,12 @@ export interface DirectoryRepository {
    * address changed, or null when the whole tree may have changed.
    */
   onDirectoryChanged(cb: (address: string | null) => void): Promise<() => Promise<void>>;
+  /**
+   * Seals again every route secret stored in clear (written before sealing
+   * existed) or under a key that is no longer the current one (a rotation);
+   * returns how many channels were rewritten.
+   */
+  resealSecrets(): Promise<number>;
 }
 
 interface DirectoryRow {
@@ -43,10 +53,10 @@ interface DirectoryRow {
   image_url: string;
   thumb_url: string;
   default_message: string | null;
-  route: ChannelRoute | null;
+  route: StoredRoute | null;
 }
 
-function toItem(row: DirectoryRow, children: DirectoryItem[]): DirectoryItem {
+function toItem(row: DirectoryRow, children: DirectoryItem[], keys: KeyRing): DirectoryItem {
   const info: ItemInfo = { name: row.name, status: row.status, imageUrl: row.image_url, thumbUrl: row.thumb_url };
   if (row.type === "channel" && row.default_message !== null) info.defaultMessage = row.default_message;
   return {
@@ -57,7 +67,7 @@ function toItem(row: DirectoryRow, children: DirectoryItem[]): DirectoryItem {
     webIsPublished: row.web_is_published,
     info,
     ...(row.type === "group" ? { items: children } : {}),
-    ...(row.type === "channel" && row.route !== null ? { route: row.route } : {}),
+    ...(row.type === "channel" && row.route !== null ? { route: openRoute(row.route, row.address, keys) } : {}),
   };
 }
 
@@ -99,7 +109,10 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bool[
   AS t(address, type, parent_address, position, server_address, mobile, web,
   name, status, image_url, thumb_url, default_message, route)`;
 
-async function insertItems(q: Queryable, flat: readonly FlatItem[]): Promise<void> {
+const storedRoute = (item: DirectoryItem, keys: KeyRing) =>
+  item.type === "channel" && item.route ? json(sealRoute(item.route, item.address, keys)) : null;
+
+async function insertItems(q: Queryable, flat: readonly FlatItem[], keys: KeyRing): Promise<void> {
   if (flat.length === 0) return;
   const col = <T>(f: (x: FlatItem) => T) => flat.map(f);
   await run(q, "directory insert", INSERT_ITEMS, [
@@ -115,7 +128,7 @@ async function insertItems(q: Queryable, flat: readonly FlatItem[]): Promise<voi
     col((x) => x.item.info.imageUrl),
     col((x) => x.item.info.thumbUrl),
     col((x) => (x.item.type === "channel" ? (x.item.info.defaultMessage ?? null) : null)),
-    col((x) => (x.item.type === "channel" ? json(x.item.route) : null)),
+    col((x) => storedRoute(x.item, keys)),
   ]);
 }
 
@@ -123,7 +136,7 @@ async function notifyChanged(q: Queryable, address: string | null): Promise<void
   await run(q, "directory notify", "SELECT pg_notify($1::text, $2::text)", [DIRECTORY_CHANNEL, address ?? MISSED_NOTIFICATIONS]);
 }
 
-export function directoryRepository(ctx: RepoContext): DirectoryRepository {
+export function directoryRepository(ctx: RepoContext, keys: KeyRing): DirectoryRepository {
   return {
     async getTree() {
       const { rows } = await run<DirectoryRow>(
@@ -140,7 +153,7 @@ export function directoryRepository(ctx: RepoContext): DirectoryRepository {
         else children.set(row.parent_address, [row]);
       }
       const build = (parent: string | null): DirectoryItem[] =>
-        (children.get(parent) ?? []).map((row) => toItem(row, row.type === "group" ? build(row.address) : []));
+        (children.get(parent) ?? []).map((row) => toItem(row, row.type === "group" ? build(row.address) : [], keys));
       return { items: build(null) };
     },
 
@@ -149,7 +162,7 @@ export function directoryRepository(ctx: RepoContext): DirectoryRepository {
       validate(flat);
       await ctx.atomic("directory replace", async (q) => {
         await run(q, "directory replace", "DELETE FROM directory_items");
-        await insertItems(q, flat);
+        await insertItems(q, flat, keys);
         await notifyChanged(q, null);
       });
     },
@@ -246,10 +259,10 @@ export function directoryRepository(ctx: RepoContext): DirectoryRepository {
             item.info.imageUrl,
             item.info.thumbUrl,
             item.type === "channel" ? (item.info.defaultMessage ?? null) : null,
-            item.type === "channel" ? json(item.route) : null,
+            storedRoute(item, keys),
           ],
         );
-        await insertItems(q, descendants);
+        await insertItems(q, descendants, keys);
         await notifyChanged(q, item.address);
         return { created: !before };
       });
@@ -260,6 +273,22 @@ export function directoryRepository(ctx: RepoContext): DirectoryRepository {
         const { rowCount } = await run(q, "directory delete", "DELETE FROM directory_items WHERE address = $1::text", [address]);
         if (rowCount > 0) await notifyChanged(q, address);
         return rowCount > 0;
+      });
+    },
+
+    async resealSecrets() {
+      return ctx.atomic("directory reseal", async (q) => {
+        const { rows } = await run<{ address: string; route: StoredRoute }>(
+          q,
+          "directory reseal",
+          "SELECT address, route FROM directory_items WHERE type = 'channel' AND route IS NOT NULL FOR UPDATE",
+        );
+        const stale = rows.filter((r) => needsReseal(r.route, keys));
+        for (const r of stale) {
+          const route = json(sealRoute(openRoute(r.route, r.address, keys), r.address, keys));
+          await run(q, "directory reseal", "UPDATE directory_items SET route = $2::json WHERE address = $1::text", [r.address, route]);
+        }
+        return stale.length;
       });
     },
 

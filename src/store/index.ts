@@ -1,6 +1,7 @@
 // The store: the database (pg or PGlite), migrated, and its repositories.
 // The routing core and the adapters depend on the `Store` type only.
 import type { Logging } from "../log.js";
+import { keyRingFrom, type KeyRing } from "../security/keyring.js";
 import type { DatabaseConfig, Db } from "./db.js";
 import { directoryRepository, type DirectoryRepository } from "./directory.js";
 import { conversationRepository, type ConversationRepository } from "./conversations.js";
@@ -41,9 +42,9 @@ export interface Store extends Repositories {
   close(): Promise<void>;
 }
 
-function repositories(ctx: RepoContext): Repositories {
+function repositories(ctx: RepoContext, keys: KeyRing): Repositories {
   return {
-    directory: directoryRepository(ctx),
+    directory: directoryRepository(ctx, keys),
     users: userRepository(ctx),
     conversations: conversationRepository(ctx),
     messages: messageRepository(ctx),
@@ -53,21 +54,21 @@ function repositories(ctx: RepoContext): Repositories {
   };
 }
 
-function transactionStore(ctx: RepoContext): TransactionStore {
+function transactionStore(ctx: RepoContext, keys: KeyRing): TransactionStore {
   const store: TransactionStore = {
-    ...repositories(ctx),
+    ...repositories(ctx, keys),
     transaction: (fn) => savepoint(ctx.q, "transaction", () => fn(store)),
   };
   return store;
 }
 
-/** A store on a Db that is already open and migrated (tests, tools). */
-export function createStore(db: Db): Store {
+/** A store on a Db that is already open and migrated (tests, tools); `keys` seal secrets at rest (default: the development key). */
+export function createStore(db: Db, keys: KeyRing = keyRingFrom(undefined)): Store {
   let closed = false;
   return {
     db,
-    ...repositories(rootContext(db)),
-    transaction: (fn) => transaction(db, "transaction", (tx) => fn(transactionStore(transactionContext(db, tx)))),
+    ...repositories(rootContext(db), keys),
+    transaction: (fn) => transaction(db, "transaction", (tx) => fn(transactionStore(transactionContext(db, tx), keys))),
     async close() {
       if (closed) return;
       closed = true;
@@ -77,7 +78,7 @@ export function createStore(db: Db): Store {
 }
 
 /** Opens the database named by the config (pg, or PGlite when `url` is unset) and migrates it. */
-export async function openStore(config: DatabaseConfig, logging: Logging): Promise<Store> {
+export async function openStore(config: DatabaseConfig, logging: Logging, keys?: KeyRing): Promise<Store> {
   const logger = logging.child("store");
   const db = await openDb(config, logger);
   try {
@@ -86,7 +87,7 @@ export async function openStore(config: DatabaseConfig, logging: Logging): Promi
     await db.close().catch(() => undefined);
     throw err;
   }
-  return createStore(db);
+  return createStore(db, keys);
 }
 
 export { isUniqueViolation, MISSED_NOTIFICATIONS } from "./db.js";
@@ -96,7 +97,6 @@ export { migrate, schemaVersion, SchemaTooNewError, SCHEMA_VERSION } from "./mig
 export type { MigrateOptions, MigrateResult } from "./migrate.js";
 export { DIRECTORY_CHANNEL } from "./directory.js";
 export type { DirectoryRepository } from "./directory.js";
-export { msisdnHash } from "./users.js";
 export type { UserInput, UserRepository } from "./users.js";
 export { ConcurrentUpdateError, isConcurrentUpdate } from "./conversations.js";
 export type { ConversationRepository, ListOptions, NewConversation } from "./conversations.js";

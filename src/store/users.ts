@@ -1,14 +1,10 @@
 // Registered users (admin import) and each user's address book
 // (protocol.md section 7, cmd_search_users). MSISDNs arrive normalised
-// (protocol/ owns normalisation); the hash is computed here.
-import { createHash } from "node:crypto";
+// (protocol/ owns normalisation and the protocol's unkeyed hash,
+// which cmd_search_users with `hashed: true` compares against).
 import type { User } from "../core/model.js";
+import { msisdnHash } from "../protocol/msisdn.js";
 import { run, type RepoContext } from "./sql.js";
-
-/** hexsha256 of a normalised MSISDN (protocol.md section 3): lowercase hex SHA-256 of its digits. */
-export function msisdnHash(msisdn: string): string {
-  return createHash("sha256").update(msisdn, "utf8").digest("hex");
-}
 
 export interface UserInput {
   /** Normalised MSISDN. */

@@ -72,6 +72,8 @@ export interface DispatchOptions {
   maxInFlight: number;
   /** Work in flight elsewhere that the bound counts too (deliveries running). */
   othersInFlight: () => number;
+  /** protocol.md section 8: whether a sender's domain may write (messages); iq and presence stay open. Default: every domain. */
+  senderDomainAllowed?: (domain: string) => boolean;
 }
 
 export function iqKey(type: string, ns: string, name: string): string {
@@ -88,6 +90,18 @@ export function createDispatcher(opts: DispatchOptions): StanzaHandler & { idle(
     void opts
       .send(
         errorReply(stanza, "BUSY", `the router ${why} and did not store this message: send it again later`, { namespace: opts.namespace }),
+      )
+      .catch(() => undefined);
+  };
+
+  // protocol.md section 8: refused before anything is read or written; a security event (the MSISDN key is hashed by the logger).
+  const foreign = (stanza: Element, from: Address, to: Address) => {
+    log.warn({ security: true, msisdn: from.local, domain: from.domain, channel: to.local }, "sender of a foreign domain: refused");
+    metrics.errors.inc({ code: "FOREIGN_DOMAIN" });
+    if (!canReplyWithError(stanza)) return;
+    void opts
+      .send(
+        errorReply(stanza, "FOREIGN_DOMAIN", `from: only users of the router's user domain may write here`, { namespace: opts.namespace }),
       )
       .catch(() => undefined);
   };
@@ -119,6 +133,7 @@ export function createDispatcher(opts: DispatchOptions): StanzaHandler & { idle(
           log.debug({ channel: to.local }, "message bounced with an error");
           return;
         }
+        if (opts.senderDomainAllowed && !opts.senderDomainAllowed(from.domain)) return foreign(stanza, from, to);
         if (!opts.accepting()) return busy(stanza, "is shutting down");
         if (pending + opts.othersInFlight() >= opts.maxInFlight) return busy(stanza, "is overloaded");
         pending++;

@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import xml from "@xmpp/xml";
 import type { App } from "../../src/app.js";
+import { msisdnHash } from "../../src/protocol/msisdn.js";
+import { keyRingFrom } from "../../src/security/keyring.js";
 import { startGmsSimulator, type SimChat } from "../../tools/gms-simulator/server.js";
 import { startSampleBot, type SampleBot } from "../../tools/sample-bot/bot.js";
 import { connectClient, type TestClient } from "./harness/client.js";
@@ -87,7 +89,10 @@ describe("bot → operator → bot", () => {
       appVersion: "0.4.65",
       premium: "false",
     });
+    // Keyed (HMAC under the router's key), not the enumerable hexsha256 of the protocol.
     expect(chat.userData.msisdnHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(chat.userData.msisdnHash).not.toBe(msisdnHash(ALICE));
+    expect(chat.userData.msisdnHash).toBe(keyRingFrom(router.config.security.secretKey).msisdnHash(ALICE));
     expect(chat.userData.botTranscript).toContain("user: buongiorno");
     expect(chat.userData.botTranscript).toContain("bot: Hai scritto: buongiorno");
     expect(JSON.stringify(chat.userData)).not.toContain(ALICE);

@@ -1,6 +1,9 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogging, msisdnTag } from "../../src/log.js";
+import { createLogging } from "../../src/log.js";
+import { keyRingFrom } from "../../src/security/keyring.js";
+
+const { msisdnTag } = keyRingFrom(undefined);
 
 function capture() {
   const lines: Record<string, unknown>[] = [];

@@ -251,6 +251,7 @@ async function main(): Promise<void> {
         },
         database: { dataDir: "memory://" },
         http: { port: httpPort, adminToken: ADMIN_TOKEN },
+        security: { allowPrivateTargets: true }, // the sample bot and the GMS simulator run on loopback
         genesys: { url: sim.url, pollIntervalMs: 500, queuedNoticeIntervalMs: 1000 },
         log: { level: "warn" },
       },

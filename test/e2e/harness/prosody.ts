@@ -31,6 +31,8 @@ export interface ProsodyOptions extends ServerOptions {
   logLevel?: "debug" | "info" | "warn";
   /** The c2s port to use when it is free (the demo asks for 5222); default: a free port. */
   preferredC2sPort?: number;
+  /** Further virtual hosts beside the user domain (another tenant of the same server); users there with registerProsodyUser. */
+  extraHosts?: string[];
 }
 
 export type Prosody = PrivateServer;
@@ -44,7 +46,7 @@ function lua(s: string): string {
 }
 
 /** The private config; exported so docs/prosody.md can be checked against what the tests run. */
-export function configText(o: ConfigValues & { baseDir: string }): string {
+export function configText(o: ConfigValues & { baseDir: string; extraHosts?: string[] }): string {
   const p = (name: string) => lua(join(o.baseDir, name));
   const privilegeHost = o.privilege
     ? `  modules_enabled = { "privilege" }
@@ -73,7 +75,7 @@ modules_disabled = { "s2s"; "offline" }
 
 VirtualHost ${lua(o.userDomain)}
 ${privilegeHost}
-Component ${lua(o.componentDomain)}
+${(o.extraHosts ?? []).map((h) => `VirtualHost ${lua(h)}\n\n`).join("")}Component ${lua(o.componentDomain)}
   component_secret = ${lua(o.secret)}
 ${privilegeComponent}`;
 }
@@ -95,7 +97,17 @@ async function startOnce(opts: ProsodyOptions): Promise<Prosody> {
   const writeConfig = (secret: string) =>
     writeOwned(
       configFile,
-      configText({ baseDir, c2sPort, componentPort, userDomain, componentDomain, secret, privilege, logLevel }),
+      configText({
+        baseDir,
+        c2sPort,
+        componentPort,
+        userDomain,
+        componentDomain,
+        secret,
+        privilege,
+        logLevel,
+        extraHosts: opts.extraHosts,
+      }),
       owner,
     );
   writeConfig(secret);
@@ -125,4 +137,10 @@ async function startOnce(opts: ProsodyOptions): Promise<Prosody> {
   const prosody = server.handle({});
   await server.start(opts.users);
   return prosody;
+}
+
+/** Registers a user on any virtual host of a running private Prosody (e.g. one of `extraHosts`). */
+export async function registerProsodyUser(prosody: Prosody, username: string, host: string, password: string): Promise<void> {
+  const command = [...AS_PROSODY, "prosodyctl", "--config", prosody.configFile, "register", username, host, password];
+  await execAs(command, { cwd: prosody.baseDir, timeoutMs: 10_000 }, `prosodyctl register ${username}@${host}`);
 }

@@ -26,6 +26,8 @@ export function routerConfig(prosody: Prosody, overrides: Json = {}): Config {
         },
         database: { dataDir: "memory://" },
         http: { port: 0 },
+        // The sample bot and the GMS simulator listen on loopback (operations.md EIME_ALLOW_PRIVATE_TARGETS).
+        security: { allowPrivateTargets: true },
         bot: { timeoutMs: 2000, retries: 1, retryBackoffMs: 50 },
         outbox: { pollIntervalMs: 100, backoffBaseMs: 200, backoffMaxMs: 1000 },
         log: { level: process.env.EIME_TEST_LOG ?? "silent" },

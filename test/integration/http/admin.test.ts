@@ -8,7 +8,8 @@ import { loadConfig } from "../../../src/config/load.js";
 import type { Config } from "../../../src/config/schema.js";
 import type { DirectoryTree, OperatorEpisode } from "../../../src/core/model.js";
 import { buildHttp, type HttpDeps } from "../../../src/http/index.js";
-import { createLogging, msisdnTag } from "../../../src/log.js";
+import { createLogging } from "../../../src/log.js";
+import { keyRingFrom } from "../../../src/security/keyring.js";
 import { createMetrics, type Metrics } from "../../../src/metrics.js";
 import { openStore, type Store } from "../../../src/store/index.js";
 import type { ConnectionStatus } from "../../../src/xmpp/connection.js";
@@ -23,9 +24,24 @@ function config(adminToken: string | null = TOKEN): Config {
   return loadConfig({
     env: {},
     argv: [],
-    overrides: { xmpp: { secret: "s" }, database: { dataDir: "memory://" }, http: { port: 0, ...(adminToken ? { adminToken } : {}) } },
+    overrides: {
+      xmpp: { secret: "s" },
+      database: { dataDir: "memory://" },
+      http: { port: 0, ...(adminToken ? { adminToken } : {}) },
+      security: { allowPrivateTargets: true }, // bot.example does not resolve here; the policy has tests of its own
+    },
   });
 }
+
+/** What the admin API shows of a tree or item: each bot route with `hasSecret`, never the secret. */
+const shown = <T>(v: T): T =>
+  JSON.parse(
+    JSON.stringify(v, (key, val: unknown) => {
+      if (key !== "bot" || typeof val !== "object" || val === null) return val;
+      const { secret, ...rest } = val as { secret?: string };
+      return { ...rest, hasSecret: secret !== undefined };
+    }),
+  ) as T;
 
 const route = (url = "http://bot.example/webhook") => ({ mode: "bot" as const, bot: { url } });
 const info = (name: string, extra: Record<string, string> = {}) => ({ name, status: "", imageUrl: "", thumbUrl: "", ...extra });
@@ -177,7 +193,7 @@ describe("directory", () => {
     const res = await app.inject({ method: "GET", url: "/admin/directory", headers: AUTH });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toMatch(/^application\/json/);
-    expect(json(res)).toEqual(TREE);
+    expect(json(res)).toEqual(shown(TREE));
   });
 
   it("PUT replaces it; GET gives back exactly what was put; every instance is notified", async () => {
@@ -187,8 +203,8 @@ describe("directory", () => {
       const tree: DirectoryTree = { items: [TREE.items[1]!, { ...TREE.items[0]!, items: [] }] };
       const put = await app.inject({ method: "PUT", url: "/admin/directory", headers: AUTH, payload: tree });
       expect(put.statusCode).toBe(200);
-      expect(json(put)).toEqual(tree);
-      expect(json(await app.inject({ method: "GET", url: "/admin/directory", headers: AUTH }))).toEqual(tree);
+      expect(json(put)).toEqual(shown(tree));
+      expect(json(await app.inject({ method: "GET", url: "/admin/directory", headers: AUTH }))).toEqual(shown(tree));
       await expect.poll(() => changes).toContain(null);
     } finally {
       await unlisten();
@@ -212,7 +228,7 @@ describe("directory", () => {
       expect.arrayContaining(["items.0.route.bot.url", "items.0.colour", "items.1.info.name", "items.2.address", "items.2.route"]),
     );
     expect(error.message).toMatch(/^items\.0\./);
-    expect(json(await app.inject({ method: "GET", url: "/admin/directory", headers: AUTH }))).toEqual(TREE);
+    expect(json(await app.inject({ method: "GET", url: "/admin/directory", headers: AUTH }))).toEqual(shown(TREE));
   });
 
   it("names the missing backend of a route mode, duplicate addresses and nested groups", async () => {
@@ -282,7 +298,7 @@ describe("one channel or group", () => {
         payload: { ...channel, parent: "gruppo" },
       });
       expect(created.statusCode).toBe(201);
-      expect(json(created)).toEqual({ address: "nuovo", ...channel, parent: "gruppo" });
+      expect(json(created)).toEqual(shown({ address: "nuovo", ...channel, parent: "gruppo" }));
       await expect.poll(() => changes).toContain("nuovo");
 
       const updated = await app.inject({
@@ -517,7 +533,7 @@ describe("conversations", () => {
     expect(conversations.map((c) => c.chatTitle)).toEqual(["Supporto", "Biglietti", "Web"]);
     expect(conversations[0]).toMatchObject({
       id: expect.any(String) as unknown,
-      user: { tag: msisdnTag(MSISDN), masked: "39********11@localhost" },
+      user: { tag: keyRingFrom(undefined).msisdnTag(MSISDN), masked: "39********11@localhost" },
       channel: "supporto",
       state: "operator",
       apiVersion: "2.1",

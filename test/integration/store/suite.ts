@@ -10,13 +10,13 @@ import {
   openStore,
   SCHEMA_VERSION,
   SchemaTooNewError,
-  msisdnHash,
   schemaVersion,
   type DatabaseConfig,
   type Engine,
   type NewConversation,
   type Store,
 } from "../../../src/store/index.js";
+import { msisdnHash } from "../../../src/protocol/msisdn.js";
 import { MIGRATIONS } from "../../../src/store/migrations/index.js";
 import { silentLogging } from "../../support/db.js";
 

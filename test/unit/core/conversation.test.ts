@@ -15,7 +15,7 @@ const BOT: ChannelRoute = { mode: "bot", bot: { url: "http://bot" } };
 const BOT_OP: ChannelRoute = {
   mode: "bot+operator",
   bot: { url: "http://bot" },
-  genesys: { serviceName: "support", premiumServiceName: "support-vip" },
+  genesys: { serviceName: "support", premiumServiceName: "support-vip", queues: ["billing"] },
 };
 const OP: ChannelRoute = { mode: "operator", genesys: { serviceName: "support" } };
 
@@ -258,6 +258,7 @@ describe("handover to an operator", () => {
     expect(serviceNameFor(BOT_OP, false, "premium")).toBe("support-vip");
     expect(serviceNameFor(BOT_OP, true, "default")).toBe("support");
     expect(serviceNameFor(BOT_OP, false, "billing")).toBe("billing");
+    expect(serviceNameFor(BOT_OP, false, "not-listed")).toBe("support"); // issue 13: only the listed services
     expect(serviceNameFor(BOT, false)).toBeNull();
   });
 
