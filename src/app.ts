@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Element } from "@xmpp/xml";
+import type { Job } from "./delivery/job.js";
 import { createWebhookBot } from "./adapters/bot/webhook-bot.js";
 import { createContacts } from "./contacts/index.js";
 import { createGmsOperator } from "./adapters/genesys/index.js";
@@ -17,9 +18,10 @@ import { parseDirectoryTree, protocolErrorText } from "./protocol/index.js";
 import { ConversationService } from "./router/conversation-service.js";
 import { DirectoryCache } from "./router/directory-cache.js";
 import { ChannelInbound } from "./router/inbound.js";
-import { JobRunner } from "./router/job-runner.js";
 import { OperatorPoller } from "./router/operator-poller.js";
-import { OutboxWorker } from "./router/outbox-worker.js";
+import { DeliveredRows } from "./delivery/delivered.js";
+import { Executor } from "./delivery/executor.js";
+import { registerHandlers } from "./delivery/handlers/index.js";
 import { openStore, type Store } from "./store/index.js";
 import { createComponentConnection, type ComponentConnection } from "./xmpp/connection.js";
 import { directoryHandlers } from "./xmpp/directory-handlers.js";
@@ -69,6 +71,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
   const metrics = createMetrics({
     conversationsByState: async () => (store ? await store.conversations.countByState() : {}),
     outboxDepth: async () => (store ? await store.outbox.depth() : 0),
+    deadLetters: async () => (store ? await store.outbox.deadCounts() : {}),
   });
 
   const connection = createComponentConnection(
@@ -86,8 +89,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
   // Built in start(), once the store is open.
   let directory!: DirectoryCache;
   let service!: ConversationService;
-  let runner!: JobRunner;
-  let worker!: OutboxWorker;
+  let executor!: Executor;
   let inbound!: ChannelInbound;
   let poller: OperatorPoller | undefined;
   const operator: OperatorPort | null = config.genesys.url
@@ -109,7 +111,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     metrics,
     accepting: () => accepting,
     maxInFlight: config.xmpp.maxInFlight,
-    othersInFlight: () => runner?.inFlight ?? 0,
+    othersInFlight: () => executor?.inFlight ?? 0,
     senderDomainAllowed: senderDomainRule(userDomainsOf(config.xmpp)),
     routes: {
       get iq() {
@@ -166,22 +168,24 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         await directory.start();
         const tokens = createTokenVerifier(config.tokens, clock);
         const bot = createWebhookBot(
-          { ...config.bot, onAttempt: (outcome, seconds) => metrics.botLatency.observe({ outcome }, seconds) },
+          { timeoutMs: config.bot.timeoutMs, onAttempt: (outcome, seconds) => metrics.botLatency.observe({ outcome }, seconds) },
           logging.child("bot"),
         );
-        runner = new JobRunner({
+        const delivered = new DeliveredRows();
+        executor = new Executor({
           store: s,
-          service: () => service,
-          directory,
-          send,
-          bot,
-          operator,
-          config,
           clock,
-          log: logging.child("jobs"),
+          log: logging.child("outbox"),
           metrics,
-          wakeWorker: () => worker.wake(),
+          delivered,
+          options: {
+            owner,
+            pollIntervalMs: config.outbox.pollIntervalMs,
+            batchSize: config.outbox.batchSize,
+            takeoverMs: config.outbox.takeoverMs,
+          },
         });
+        const deliver = (jobs: readonly Job[]) => executor.submit(jobs);
         service = new ConversationService({
           store: s,
           directory,
@@ -190,6 +194,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           log: logging.child("core"),
           newUuid: randomUUID,
           owner,
+          leaseMs: config.outbox.takeoverMs,
           ephemeral: {
             sendToClient: send,
             operatorTyping: async (c, episodeUuid, typing) => {
@@ -197,21 +202,21 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
               if (operator && ep?.chat && ep.uuid === episodeUuid && !ep.endedAt) await operator.typing(ep.serviceName, ep.chat, typing);
             },
           },
-          takeDelivered: (id) => runner.takeDelivered(id),
-          giveBackDelivered: (id, ids) => runner.giveBackDelivered(id, ids),
-          runJobs: (jobs) => {
-            const mine = jobs.filter((j) => j.mine);
-            if (mine.length > 0) runner.submit(mine);
-            if (mine.length < jobs.length) runner.noteWaiting(jobs.filter((j) => !j.mine));
-          },
+          delivered,
         });
-        worker = new OutboxWorker(
-          s,
-          runner,
-          { owner, pollIntervalMs: config.outbox.pollIntervalMs, batchSize: config.outbox.batchSize, lockMs: 60_000 },
-          logging.child("outbox"),
-        );
-        inbound = new ChannelInbound({ config, directory, service, tokens, send, log: logging.child("inbound"), metrics });
+        registerHandlers(executor, {
+          store: s,
+          steps: service,
+          directory,
+          send,
+          bot,
+          operator,
+          config,
+          clock,
+          log: logging.child("jobs"),
+          metrics,
+        });
+        inbound = new ChannelInbound({ config, directory, service, tokens, send, deliver, log: logging.child("inbound"), metrics });
         iqRoutes = directoryHandlers({ config, directory, latestOs: (jid) => s.conversations.latestOs(jid) });
         presence = presenceHandler({ config, directory, send });
 
@@ -230,13 +235,14 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
             clock,
             { owner, pollIntervalMs: config.genesys.pollIntervalMs, leaseMs: config.genesys.leaseMs, maxFailures: 5, concurrency: 16 },
             logging.child("genesys"),
+            deliver,
           );
           poller.start();
         }
 
         accepting = true;
         await connection.start();
-        await worker.start();
+        await executor.start();
 
         // --- HTTP (operations.md): health, status, metrics, admin API ---
         const httpServer = buildHttp({
@@ -260,7 +266,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
       } catch (err) {
         accepting = false;
         await connection.stop().catch(() => undefined);
-        await worker?.stop().catch(() => undefined);
+        await executor?.close().catch(() => undefined);
         await poller?.stop().catch(() => undefined);
         await directory?.stop().catch(() => undefined);
         await s.close().catch(() => undefined);
@@ -281,10 +287,9 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
       // Finish what is in flight, within bounds (operations.md: exit within 10 s).
       await within(4_000, Promise.all([dispatcher.idle(), service?.idle()]));
       await poller?.stop();
-      await worker?.stop();
-      runner?.stop();
-      await within(3_000, runner ? runner.idle() : Promise.resolve());
-      await runner?.flushDelivered();
+      await executor?.stopClaiming();
+      await within(3_000, executor ? executor.idle() : Promise.resolve());
+      await executor?.close();
       await connection.stop();
       await directory?.stop();
       const s = store;
@@ -295,7 +300,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
 
     async idle() {
       for (let i = 0; i < 3; i++) {
-        await Promise.all([dispatcher.idle(), service?.idle(), runner?.idle()]);
+        await Promise.all([dispatcher.idle(), service?.idle(), executor?.idle()]);
       }
     },
   };

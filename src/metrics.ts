@@ -1,11 +1,12 @@
 // Prometheus metrics (operations.md "HTTP"): stanzas by type, errors by code,
-// conversations by state, bot and Genesys latency, outbox depth. One registry
+// conversations by state, bot and Genesys latency, outbox depth, dead letters. One registry
 // per router instance, so tests can build several apps in one process.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export interface MetricsSources {
   conversationsByState?: () => Promise<Record<string, number>>;
   outboxDepth?: () => Promise<number>;
+  deadLetters?: () => Promise<Record<string, number>>;
 }
 
 export function createMetrics(sources: MetricsSources = {}) {
@@ -61,6 +62,24 @@ export function createMetrics(sources: MetricsSources = {}) {
         const counts = await sources.conversationsByState();
         this.reset();
         for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
+    }),
+    deadLetters: new Counter({
+      name: "eime_outbox_dead_letters_total",
+      help: "Deliveries that failed for good and became dead letters here, by target (bot, client, genesys)",
+      labelNames: ["target"] as const,
+      registers: [registry],
+    }),
+    deadLetterDepth: new Gauge({
+      name: "eime_outbox_dead",
+      help: "Dead letters in the database (GET /admin/outbox/dead), by target",
+      labelNames: ["target"] as const,
+      registers: [registry],
+      async collect() {
+        if (!sources.deadLetters) return;
+        const counts = await sources.deadLetters();
+        this.reset();
+        for (const [target, n] of Object.entries(counts)) this.set({ target }, n);
       },
     }),
     outboxDepth: new Gauge({

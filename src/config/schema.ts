@@ -141,6 +141,10 @@ export const ConfigSchema = z.strictObject({
     batchSize: count,
     backoffBaseMs: ms,
     backoffMaxMs: ms,
+    /** Attempts of a client delivery before it is dead-lettered (bot and Genesys calls have their own, below and in docs/delivery.md). */
+    maxAttempts: count,
+    /** Lease of a claimed row, renewed while its owner lives: a dead instance's rows are taken over after this long. */
+    takeoverMs: z.number().int().min(1000),
   }),
   log: z.strictObject({
     level,

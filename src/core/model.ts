@@ -117,7 +117,7 @@ export interface User {
 /** Route of a channel (operations.md, admin API): never shown to clients. */
 export interface ChannelRoute {
   mode: "bot" | "operator" | "bot+operator";
-  bot?: { url: string; timeoutMs?: number; secret?: string };
+  bot?: { url: string; timeoutMs?: number; secret?: string; idempotent?: boolean };
   genesys?: { serviceName: string; premiumServiceName?: string; queues?: string[] };
 }
 

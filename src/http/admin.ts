@@ -8,6 +8,7 @@ import { bearerAuth } from "./auth.js";
 import { conversationRoutes } from "./admin-conversations.js";
 import type { AdminDeps } from "./admin-deps.js";
 import { directoryRoutes } from "./admin-directory.js";
+import { outboxRoutes } from "./admin-outbox.js";
 import { userRoutes } from "./admin-users.js";
 import { sendError } from "./errors.js";
 
@@ -21,4 +22,5 @@ export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<v
   directoryRoutes(app, deps);
   userRoutes(app, deps);
   conversationRoutes(app, deps);
+  outboxRoutes(app, deps);
 }

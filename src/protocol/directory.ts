@@ -34,6 +34,8 @@ export const ChannelRouteSchema = z
         url: HttpUrl,
         timeoutMs: z.number().int().positive().optional(),
         secret: z.string().min(1).optional(),
+        /** The bot drops a repeated messageId (backends.md section 1): a call that timed out may be made again. */
+        idempotent: z.boolean().optional(),
       })
       .optional(),
     genesys: z

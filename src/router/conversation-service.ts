@@ -1,8 +1,9 @@
 // The imperative shell around the core: for one conversation at a time (a
 // keyed queue, design.md rule 3) it loads the conversation, lets the core
 // decide, and commits in one transaction the inbound message, the new state
-// and the outbox jobs for the effects (rule 1). Jobs nobody waits behind are
-// handed straight to the job runner; the rest wait for the outbox worker.
+// and the outbox jobs for the effects (rule 1). It returns the step's jobs and
+// never runs them: the caller hands them to the delivery executor
+// (src/delivery/), which holds the ones nobody waits behind from the step on.
 // A concurrent update from another instance is met by reloading and deciding again.
 import { isDeepStrictEqual } from "node:util";
 import type { Element } from "@xmpp/xml";
@@ -23,18 +24,13 @@ import type { ConversationEvent } from "../core/events.js";
 import type { Addressing, Conversation } from "../core/model.js";
 import type { Clock } from "../core/ports.js";
 import type { Logger } from "../log.js";
-import {
-  ConcurrentUpdateError,
-  isConcurrentUpdate,
-  type EnqueuedItem,
-  type NewOutboxItem,
-  type OutboxItem,
-  type Step,
-  type Store,
-} from "../store/index.js";
+import { ConcurrentUpdateError, isConcurrentUpdate, type NewOutboxItem, type OutboxItem, type Step, type Store } from "../store/index.js";
+import type { ConversationSteps, StepHooks } from "../delivery/conversation-port.js";
+import type { DeliveredRows } from "../delivery/delivered.js";
+import type { Job } from "../delivery/job.js";
+import { botRequest, job, stanzaIdFor } from "../delivery/jobs.js";
 import { encodeClientMessage } from "./client-encoder.js";
 import type { DirectoryCache } from "./directory-cache.js";
-import { botRequest, job, stanzaIdFor } from "./jobs.js";
 import { KeyedQueue } from "./keyed-queue.js";
 
 /** Effects that are not worth a durable job: a typing hint is stale in seconds. */
@@ -55,15 +51,16 @@ export interface InboundInput {
 }
 
 export type ReceiveResult =
-  | { status: "accepted"; conversation: Conversation }
-  | { status: "duplicate"; conversation: Conversation }
-  | { status: "refused"; refusal: NonNullable<Decision["refusal"]> };
+  | { status: "accepted"; conversation: Conversation; jobs: readonly Job[] }
+  | { status: "duplicate"; conversation: Conversation; jobs: readonly Job[] }
+  | { status: "refused"; refusal: NonNullable<Decision["refusal"]>; jobs: readonly Job[] };
 
-export interface ApplyHooks {
-  /** An outbox job this event completes, deleted in the same transaction. */
-  completeJob?: string;
-  /** A change the shell makes beside the core's (e.g. the Genesys transcript position). */
-  patch?: (c: Conversation) => void;
+export type ApplyHooks = StepHooks;
+
+/** A decided event and the jobs its step wrote (empty when nothing durable came of it). */
+export interface Applied {
+  decision: Decision;
+  jobs: readonly Job[];
 }
 
 export interface ConversationServiceDeps {
@@ -73,22 +70,18 @@ export interface ConversationServiceDeps {
   clock: Clock;
   log: Logger;
   newUuid: () => string;
-  /** This instance, as owner of the outbox rows it runs itself. */
+  /** This instance, as owner of the outbox rows its steps take at once. */
   owner: string;
+  /** Lease of those rows (outbox.takeoverMs); the executor renews it while it holds them. */
+  leaseMs: number;
   ephemeral: EphemeralEffects;
   /** Rows of the conversation already delivered: deleted by its next step (given back if that fails). */
-  takeDelivered: (conversationId: string) => string[];
-  giveBackDelivered: (conversationId: string, ids: string[]) => void;
-  /** Receives the jobs written by each commit (`mine`: held by this instance, to run now). */
-  runJobs: (jobs: (EnqueuedItem & RunnableJob)[]) => void;
+  delivered: Pick<DeliveredRows, "take" | "giveBack">;
 }
 
 const MAX_CONFLICT_RETRIES = 5;
 
-/** A job as the runner takes it: a client job built here carries its stanza, so it is not parsed back. */
-export type RunnableJob = OutboxItem & { stanza?: Element };
-
-function withStanzas<J extends OutboxItem>(jobs: J[], stanzas: Map<string, Element>): (J & RunnableJob)[] {
+function withStanzas<J extends OutboxItem>(jobs: J[], stanzas: Map<string, Element>): (J & Job)[] {
   return jobs.map((j) => {
     const stanza = stanzas.get(j.idempotencyKey);
     return stanza ? { ...j, stanza } : j;
@@ -111,7 +104,7 @@ function fullMeta(m: InboundInput["meta"]): ClientMeta {
   };
 }
 
-export class ConversationService {
+export class ConversationService implements ConversationSteps {
   private readonly queue = new KeyedQueue();
   /** Conversations by id; the database is the truth (a save checks the version). */
   private readonly cache = new NodeCache({ stdTTL: 600, checkperiod: 120, useClones: false });
@@ -197,40 +190,40 @@ export class ConversationService {
       this.withConflictRetry(opened.id, async (current) => {
         const before = withClientMeta(current, input.meta);
         const decision = decide(before, input.event, this.context(await this.routeOf(current.channel)));
-        if (decision.refusal) return { status: "refused", refusal: decision.refusal } as const;
+        if (decision.refusal) return { status: "refused", refusal: decision.refusal, jobs: [] } as const;
         const eventKey = `in:${current.id}:${input.message.dedupeKey ?? this.deps.newUuid()}`;
         const committed = await this.commit(current, decision, eventKey, {}, input.message);
-        if (!committed.written) return { status: "duplicate", conversation: current } as const;
-        this.afterCommit(committed.saved, decision, committed.jobs);
-        return { status: "accepted", conversation: committed.saved } as const;
+        if (!committed.written) return { status: "duplicate", conversation: current, jobs: [] } as const;
+        this.afterCommit(committed.saved, decision);
+        return { status: "accepted", conversation: committed.saved, jobs: committed.jobs } as const;
       }),
     );
   }
 
   /** Any other event of a known conversation (bot answer, Genesys update, tick, typing). */
-  async apply(conversationId: string, event: ConversationEvent, eventKey: string, hooks: ApplyHooks = {}): Promise<Decision | null> {
+  async apply(conversationId: string, event: ConversationEvent, eventKey: string, hooks: ApplyHooks = {}): Promise<Applied> {
     return this.queue.run(conversationId, () =>
-      this.withConflictRetry(conversationId, async (current) => {
+      this.withConflictRetry(conversationId, async (current): Promise<Applied> => {
         const decision = decide(current, event, this.context(await this.routeOf(current.channel)));
         hooks.patch?.(decision.conversation);
-        if (decision.refusal) return decision;
+        if (decision.refusal) return { decision, jobs: [] };
         const durable = decision.effects.some((e) => !isEphemeral(e));
         if (!durable && !hooks.completeJob && isDeepStrictEqual(current, decision.conversation)) {
-          this.afterCommit(current, decision, []);
-          return decision;
+          this.afterCommit(current, decision);
+          return { decision, jobs: [] };
         }
         const committed = await this.commit(current, decision, eventKey, hooks);
-        this.afterCommit(committed.saved, decision, committed.jobs);
-        return { ...decision, conversation: committed.saved };
+        this.afterCommit(committed.saved, decision);
+        return { decision: { ...decision, conversation: committed.saved }, jobs: committed.jobs };
       }),
     );
   }
 
   /** A message for the user outside any state change (e.g. ROUTER_BOT_UNAVAILABLE#0001); once per key. */
-  async tell(conversationId: string, message: ClientMessage, key: string, episodeUuid: string | null = null): Promise<void> {
-    await this.queue.run(conversationId, async () => {
+  async tell(conversationId: string, message: ClientMessage, key: string, episodeUuid: string | null = null): Promise<readonly Job[]> {
+    return this.queue.run(conversationId, async () => {
       const c = await this.load(conversationId);
-      if (!c) return;
+      if (!c) return [];
       const stanzas = new Map<string, Element>();
       const { jobs } = await this.deps.store.steps.append({
         conversationId,
@@ -239,12 +232,12 @@ export class ConversationService {
         enqueue: [this.clientJob(c, message, episodeUuid, key, stanzas)],
         ...this.lock(),
       });
-      this.deps.runJobs(withStanzas(jobs, stanzas));
+      return withStanzas(jobs, stanzas);
     });
   }
 
   private lock() {
-    return { owner: this.deps.owner, lockMs: 60_000 };
+    return { owner: this.deps.owner, lockMs: this.deps.leaseMs };
   }
 
   private async withConflictRetry<T>(id: string, fn: (current: Conversation) => Promise<T>): Promise<T> {
@@ -295,7 +288,7 @@ export class ConversationService {
         });
       }
     });
-    const delivered = this.deps.takeDelivered(current.id);
+    const delivered = this.deps.delivered.take(current.id);
     if (delivered.length > 0) step.delivered = delivered;
     const unchanged = isDeepStrictEqual(current, next);
     let result;
@@ -309,16 +302,15 @@ export class ConversationService {
             return { ...r, saved };
           });
     } catch (err) {
-      this.deps.giveBackDelivered(current.id, delivered);
+      this.deps.delivered.giveBack(current.id, delivered);
       throw err;
     }
     if (!result.fresh) throw new ConcurrentUpdateError(current.id, current.version);
     return { ...result, jobs: withStanzas(result.jobs, stanzas) };
   }
 
-  private afterCommit(saved: Conversation, decision: Decision, jobs: (EnqueuedItem & RunnableJob)[]): void {
+  private afterCommit(saved: Conversation, decision: Decision): void {
     this.cache.set(saved.id, saved);
-    this.deps.runJobs(jobs);
     for (const effect of decision.effects) this.runEphemeral(saved, effect);
   }
 

@@ -26,6 +26,7 @@ import {
   type ParsedThread,
   type ProtocolError,
 } from "../protocol/index.js";
+import type { Job } from "../delivery/job.js";
 import type { ConversationService, InboundInput } from "./conversation-service.js";
 import type { DirectoryCache } from "./directory-cache.js";
 
@@ -42,6 +43,8 @@ export interface InboundDeps {
   service: ConversationService;
   tokens: TokenVerifier;
   send: (stanza: Element) => Promise<void>;
+  /** Hands a step's jobs to the delivery executor. */
+  deliver: (jobs: readonly Job[]) => void;
   log: Logger;
   metrics: Metrics;
 }
@@ -140,6 +143,7 @@ export class ChannelInbound {
         payload: p.type === "chat_text" ? { text: p.text, data } : { code: p.code, data },
       },
     });
+    this.deps.deliver(result.jobs);
     if (result.status === "refused") {
       const { code, field, message: text } = result.refusal;
       return this.reply(stanza, { code, field, message: text });
@@ -232,7 +236,7 @@ export class ChannelInbound {
     }
     if (!key) return;
     const c = await this.deps.service.find({ userJid: from.bare, channel: key.channel, chatTitle: key.title });
-    if (c) await this.deps.service.apply(c.id, { type: "user_chat_state", state }, `cs:${c.id}:${Date.now()}`);
+    if (c) this.deps.deliver((await this.deps.service.apply(c.id, { type: "user_chat_state", state }, `cs:${c.id}:${Date.now()}`)).jobs);
   }
 
   private noteV1(from: Sender): void {

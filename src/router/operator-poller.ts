@@ -9,6 +9,7 @@ import type { OperatorEvent } from "../core/events.js";
 import type { Conversation } from "../core/model.js";
 import type { Clock, OperatorPort } from "../core/ports.js";
 import type { Logger } from "../log.js";
+import type { Job } from "../delivery/job.js";
 import type { Store } from "../store/index.js";
 import type { ConversationService } from "./conversation-service.js";
 
@@ -39,6 +40,8 @@ export class OperatorPoller {
     private readonly clock: Clock,
     private readonly opts: OperatorPollerOptions,
     private readonly log: Logger,
+    /** Hands a step's jobs to the delivery executor. */
+    private readonly deliver: (jobs: readonly Job[]) => void,
   ) {}
 
   start(): void {
@@ -113,7 +116,7 @@ export class OperatorPoller {
       }
       events = this.withoutRepeatedWarnings(c.id, events);
       if (events.length > 0 || nextPosition !== ep.transcriptPosition) {
-        await this.service.apply(
+        const { jobs } = await this.service.apply(
           c.id,
           { type: "operator_update", episodeUuid: ep.uuid, events },
           `op:${ep.uuid}:${ep.transcriptPosition}:${this.failures.get(c.id) ?? 0}`,
@@ -123,10 +126,11 @@ export class OperatorPoller {
             },
           },
         );
+        this.deliver(jobs);
       }
       if ((this.failures.get(c.id) ?? 0) >= this.opts.maxFailures) this.failures.delete(c.id);
     }
-    await this.service.apply(c.id, { type: "tick" }, `tick:${c.id}:${this.clock.now().getTime()}`);
+    this.deliver((await this.service.apply(c.id, { type: "tick" }, `tick:${c.id}:${this.clock.now().getTime()}`)).jobs);
   }
 
   /** A non-fatal error repeats on every poll while it lasts: GENESYS_ERROR#0001 at most once a minute. */

@@ -103,6 +103,6 @@ export type { ConversationRepository, ListOptions, NewConversation } from "./con
 export { ROUTER_SENDER } from "./messages.js";
 export type { InboundMessage, MessageRepository, OutboundMessage, RecordResult } from "./messages.js";
 export { OUTBOX_CHANNEL } from "./outbox.js";
-export type { ClaimOptions, EnqueuedItem, NewOutboxItem, OutboxItem, OutboxRepository, OutboxTarget } from "./outbox.js";
+export type { ClaimOptions, DeadLetter, EnqueuedItem, NewOutboxItem, OutboxItem, OutboxRepository, OutboxTarget } from "./outbox.js";
 export type { RateLimitRepository, RateLimitResult } from "./rate-limits.js";
 export type { Step, StepRepository, StepResult } from "./steps.js";

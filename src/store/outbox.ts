@@ -1,7 +1,10 @@
 // The durable outbox (design.md rules 1 and 2): deliveries to bots, clients
 // and Genesys wait here until done, retried with backoff, resumed after a
-// restart. Claims mark rows taken for a while, so two workers (on any
-// instance) never take the same row and a crashed worker's rows come back.
+// restart. Claims mark rows taken for a short lease that the delivery
+// executor renews while it holds them, so two workers (on any instance)
+// never take the same row and a dead worker's rows come back within the
+// lease (outbox.takeoverMs). A row that failed for good moves to
+// outbox_dead (src/delivery/, docs/delivery.md).
 import { run, toSqlError, type RepoContext } from "./sql.js";
 
 export const OUTBOX_CHANNEL = "outbox_enqueued";
@@ -44,6 +47,22 @@ export interface ClaimOptions {
   lockMs?: number;
   /** Default: the database's clock. */
   now?: Date;
+  /** Rows the claimer already holds in memory (their lease may have lapsed while the database was away). */
+  exclude?: readonly string[];
+}
+
+/** A dead letter as the admin sees it: no payload (it may hold a user's text). */
+export interface DeadLetter {
+  id: string;
+  target: OutboxTarget;
+  /** The job's kind (payload.type), e.g. call_bot. */
+  type: string | null;
+  conversationId: string | null;
+  idempotencyKey: string;
+  attempts: number;
+  lastError: string | null;
+  createdAt: Date;
+  deadAt: Date;
 }
 
 export interface OutboxRepository {
@@ -61,6 +80,16 @@ export interface OutboxRepository {
   completeMany(ids: readonly string[]): Promise<number>;
   /** Failed: due again at `nextAttemptAt`, and free to claim then. */
   retry(id: string, error: string, nextAttemptAt: Date): Promise<boolean>;
+  /** Extends the lease of the rows `owner` still holds among `ids` (expired or not); returns those ids. */
+  renew(owner: string, ids: readonly string[], lockMs: number): Promise<string[]>;
+  /** Moves a row to the dead letters with its last error; false when it is gone. */
+  deadLetter(id: string, error: string): Promise<boolean>;
+  /** Dead letters, newest first. */
+  listDead(options?: { limit?: number; target?: string }): Promise<DeadLetter[]>;
+  /** Puts a dead letter back into the outbox, due now with its attempts reset; null when there is none with that id. */
+  retryDead(id: string): Promise<OutboxItem | null>;
+  /** Dead letters by target (for the metric). */
+  deadCounts(): Promise<Record<string, number>>;
   /** Frees every row `owner` holds (at start-up: what this instance held when it stopped is due again). */
   releaseOwner(owner: string): Promise<number>;
   /** Whether the database vacuums the outbox by itself (autovacuum on a server that runs it). */
@@ -105,6 +134,30 @@ const toItem = (row: OutboxRow): OutboxItem => ({
   createdAt: row.created_at,
 });
 
+interface DeadRow {
+  id: string;
+  target: string;
+  type: string | null;
+  conversation_id: string | null;
+  idempotency_key: string;
+  attempts: number;
+  last_error: string | null;
+  created_at: Date;
+  dead_at: Date;
+}
+
+const toDead = (row: DeadRow): DeadLetter => ({
+  id: row.id,
+  target: row.target,
+  type: row.type,
+  conversationId: row.conversation_id,
+  idempotencyKey: row.idempotency_key,
+  attempts: row.attempts,
+  lastError: row.last_error,
+  createdAt: row.created_at,
+  deadAt: row.dead_at,
+});
+
 /** Advisory lock serialising claims on PostgreSQL, so the order check sees every committed claim. */
 const CLAIM_LOCK_KEY = 0x65696d66;
 
@@ -117,6 +170,7 @@ const CLAIM = `
 WITH due AS (
   SELECT o.id FROM outbox o
   WHERE o.next_attempt_at <= $1::timestamptz
+    AND o.id <> ALL($5::bigint[])
     AND (o.locked_until IS NULL OR o.locked_until <= $1::timestamptz)
     AND (o.conversation_id IS NULL OR NOT EXISTS (
       SELECT 1 FROM outbox p
@@ -162,14 +216,20 @@ export function outboxRepository(ctx: RepoContext): OutboxRepository {
       });
     },
 
-    async claim({ owner, limit, lockMs = 60_000, now }) {
+    async claim({ owner, limit, lockMs = 60_000, now, exclude }) {
       if (limit <= 0) return [];
       const items = await ctx.atomic("outbox claim", async (q) => {
         if (ctx.db.engine === "pg") await run(q, "outbox claim", "SELECT pg_advisory_xact_lock($1::bigint)", [CLAIM_LOCK_KEY]);
         const { rows: clock } = await run<{ now: Date }>(q, "outbox claim", "SELECT COALESCE($1::timestamptz, clock_timestamp()) AS now", [
           now ?? null,
         ]);
-        const { rows } = await run<OutboxRow>(q, "outbox claim", CLAIM, [clock[0]?.now ?? now, Math.trunc(limit), owner, lockMs]);
+        const { rows } = await run<OutboxRow>(q, "outbox claim", CLAIM, [
+          clock[0]?.now ?? now,
+          Math.trunc(limit),
+          owner,
+          lockMs,
+          (exclude ?? []).filter((id) => ROW_ID.test(id)),
+        ]);
         return rows.map(toItem);
       });
       return items.sort(byId);
@@ -198,6 +258,73 @@ export function outboxRepository(ctx: RepoContext): OutboxRepository {
         [id, error, nextAttemptAt],
       );
       return rowCount > 0;
+    },
+
+    async renew(owner, ids, lockMs) {
+      const valid = ids.filter((id) => ROW_ID.test(id));
+      if (valid.length === 0) return [];
+      const { rows } = await run<{ id: string }>(
+        ctx.q,
+        "outbox renew",
+        `UPDATE outbox SET locked_until = clock_timestamp() + $3::double precision * interval '1 millisecond'
+         WHERE id = ANY($2::bigint[]) AND locked_by = $1::text
+         RETURNING id::text AS id`,
+        [owner, valid, lockMs],
+      );
+      return rows.map((r) => r.id);
+    },
+
+    async deadLetter(id, error) {
+      if (!ROW_ID.test(id)) return false;
+      const { rowCount } = await run(
+        ctx.q,
+        "outbox dead letter",
+        `WITH gone AS (DELETE FROM outbox WHERE id = $1::bigint RETURNING *)
+         INSERT INTO outbox_dead (id, target, conversation_id, payload, idempotency_key, attempts, last_error, created_at)
+         SELECT id, target, conversation_id, payload, idempotency_key, attempts, $2::text, created_at FROM gone
+         ON CONFLICT (idempotency_key) DO NOTHING`,
+        [id, error],
+      );
+      return rowCount > 0;
+    },
+
+    async listDead({ limit = 100, target } = {}) {
+      const { rows } = await run<DeadRow>(
+        ctx.q,
+        "outbox dead list",
+        `SELECT id::text AS id, target, payload->>'type' AS type, conversation_id, idempotency_key, attempts, last_error, created_at, dead_at
+         FROM outbox_dead WHERE $2::text IS NULL OR target = $2::text
+         ORDER BY dead_at DESC, id DESC LIMIT $1::int`,
+        [Math.max(0, Math.trunc(limit)), target ?? null],
+      );
+      return rows.map(toDead);
+    },
+
+    async retryDead(id) {
+      if (!ROW_ID.test(id)) return null;
+      return ctx.atomic("outbox dead retry", async (q) => {
+        const { rows } = await run<OutboxRow>(
+          q,
+          "outbox dead retry",
+          `WITH back AS (DELETE FROM outbox_dead WHERE id = $1::bigint RETURNING *)
+           INSERT INTO outbox (target, conversation_id, payload, idempotency_key, attempts, last_error, created_at)
+           SELECT target, conversation_id, payload, idempotency_key, 0, last_error, created_at FROM back
+           ON CONFLICT (idempotency_key) DO NOTHING
+           RETURNING ${COLUMNS}`,
+          [id],
+        );
+        if (rows[0]) await run(q, "outbox dead retry", "SELECT pg_notify($1::text, $2::text)", [OUTBOX_CHANNEL, rows[0].target]);
+        return rows[0] ? toItem(rows[0]) : null;
+      });
+    },
+
+    async deadCounts() {
+      const { rows } = await run<{ target: string; n: number }>(
+        ctx.q,
+        "outbox dead counts",
+        "SELECT target, count(*)::int AS n FROM outbox_dead GROUP BY target",
+      );
+      return Object.fromEntries(rows.map((r) => [r.target, r.n]));
     },
 
     async releaseOwner(owner) {

@@ -14,7 +14,7 @@ const MAX_ANSWER_BYTES = 1024 * 1024;
 export class HttpPostError extends Error {
   constructor(
     message: string,
-    /** "timeout", "network", "too-large", or the HTTP status as text. */
+    /** "timeout", "network", "stale-socket", "too-large", or the HTTP status as text. */
     readonly kind: string,
     options?: { cause?: unknown },
   ) {
@@ -38,6 +38,7 @@ export function postJson(
   const data = Buffer.from(JSON.stringify(body));
   return new Promise<PostAnswer>((resolve, reject) => {
     let settled = false;
+    let answered = false;
     const fail = (err: HttpPostError) => {
       if (settled) return;
       settled = true;
@@ -53,6 +54,7 @@ export function postJson(
         headers: { "content-type": "application/json", "content-length": String(data.length), ...options.headers },
       },
       (res: IncomingMessage) => {
+        answered = true;
         const chunks: Buffer[] = [];
         let size = 0;
         res.on("data", (chunk: Buffer) => {
@@ -71,7 +73,11 @@ export function postJson(
     );
     // One bound for the whole exchange: connect, send, wait, read (design.md rule 7).
     const timer = setTimeout(() => fail(new HttpPostError(`no answer within ${options.timeoutMs} ms`, "timeout")), options.timeoutMs);
-    req.on("error", (err: NodeJS.ErrnoException) => fail(new HttpPostError(err.code ?? err.message, "network", { cause: err })));
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      // A kept-alive socket the server had closed while idle: it never read this request (Node's http docs, `request.reusedSocket`).
+      const stale = err.code === "ECONNRESET" && req.reusedSocket && !answered;
+      fail(new HttpPostError(err.code ?? err.message, stale ? "stale-socket" : "network", { cause: err }));
+    });
     req.end(data);
   });
 }

@@ -3,6 +3,7 @@
 // modules rather than .sql files because the build (tsc) copies no .sql files.
 import { migration001 } from "./001_initial.js";
 import { migration002 } from "./002_outbox_vacuum.js";
+import { migration003 } from "./003_delivery.js";
 import type { Migration } from "./migration.js";
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003];

@@ -1,3 +1,5 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { BotUnavailableError, createWebhookBot } from "../../../src/adapters/bot/webhook-bot.js";
@@ -35,7 +37,7 @@ function request(message: string, messageId: string, event: BotRequest["metadata
   };
 }
 
-const fast = { timeoutMs: 300, retries: 3, retryBackoffMs: 20 };
+const fast = { timeoutMs: 300 };
 
 describe("webhook bot client against the sample bot", () => {
   it("posts the Rasa body and returns the answer array", async () => {
@@ -60,31 +62,50 @@ describe("webhook bot client against the sample bot", () => {
   });
 
   it.each([
-    ["answers 500", "error500" as const],
-    ["answers non-JSON", "garbage" as const],
-    ["times out", { delayMs: 1000 }],
-    ["is down", "down" as const],
-  ])("retries a bot that %s with the same messageId, then gives up with BotUnavailableError", async (_name, mode) => {
+    ["answers 500", "error500" as const, "500"],
+    ["answers non-JSON", "garbage" as const, "not-json"],
+    ["times out", { delayMs: 1000 }, "timeout"],
+  ])("calls a bot that %s once: the request reached it (a stock Rasa would take a repeat as a second turn)", async (_n, mode, kind) => {
     await bot.setMode(mode);
     const client = createWebhookBot(fast, log);
-    const started = Date.now();
-    const err = await client.send(bot.url, request("x", "m-retry")).catch((e: unknown) => e);
+    const err = await client.send(bot.url, request("x", "m-once")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BotUnavailableError);
-    expect((err as BotUnavailableError).code).toBe("SERVICE_UNAVAILABLE");
-    if (mode !== "down") {
-      expect(bot.requests).toHaveLength(4);
-      expect(new Set(bot.requests.map((r) => r.metadata?.messageId))).toEqual(new Set(["m-retry"]));
-    }
-    expect(Date.now() - started).toBeLessThan(4 * 1300 + 500); // every wait has a bound
+    expect(err).toMatchObject({ code: "SERVICE_UNAVAILABLE", reached: true, kind });
+    expect(bot.requests).toHaveLength(1);
   });
 
-  it("succeeds when the bot comes back during the retries, and the bot handles the message once", async () => {
-    await bot.setMode("error500");
-    const client = createWebhookBot({ ...fast, retryBackoffMs: 100 }, log);
-    const pending = client.send(bot.url, request("again", "m-back"));
-    await new Promise((r) => setTimeout(r, 50));
-    await bot.setMode("normal");
-    await expect(pending).resolves.toEqual([expect.objectContaining({ text: "Hai scritto: again" })]);
-    expect(bot.handled).toBe(1);
+  it("says nothing reached a bot that is down (connection refused): safe to call again", async () => {
+    await bot.setMode("down");
+    const err = await createWebhookBot(fast, log)
+      .send(bot.url, request("x", "m-down"))
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ reached: false, kind: "network" });
+  });
+});
+
+describe("webhook bot client: what a stock Rasa and its proxies answer", () => {
+  let server: Server;
+  let url: string;
+  let answer: { status: number; body: string };
+  beforeAll(async () => {
+    server = createServer((_req, res) => {
+      res.writeHead(answer.status, { "content-type": "application/json" }).end(answer.body);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/rest/webhook`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it("takes [] as an answer (the bot had nothing to say), not a failure", async () => {
+    answer = { status: 200, body: "[]" };
+    await expect(createWebhookBot(fast, log).send(url, request("x", "m-empty"))).resolves.toEqual([]);
+  });
+
+  it.each([502, 503, 504])("says nothing reached the bot behind a proxy answering %i", async (status) => {
+    answer = { status, body: "{}" };
+    const err = await createWebhookBot(fast, log)
+      .send(url, request("x", "m-proxy"))
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ reached: false, kind: String(status) });
   });
 });

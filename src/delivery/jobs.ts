@@ -1,4 +1,5 @@
-// Outbox jobs: the durable form of the core's effects (design.md rule 1).
+// Outbox jobs: the durable form of the core's effects (design.md rule 1),
+// except typing hints, which are stale in seconds and sent at once.
 // A job's idempotency key comes from the event that produced it, so the same
 // event handled twice enqueues nothing twice (rule 2).
 import { createHash } from "node:crypto";
@@ -60,8 +61,4 @@ export function botRequest(c: Conversation, effect: Extract<Effect, { type: "cal
 
 export function job(conversationId: string, idempotencyKey: string, payload: JobPayload): NewOutboxItem {
   return { target: targetOf(payload), conversationId, payload, idempotencyKey };
-}
-
-export function isJobPayload(p: Record<string, unknown>): p is JobPayload & Record<string, unknown> {
-  return typeof p.type === "string";
 }

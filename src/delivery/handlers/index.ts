@@ -1,0 +1,36 @@
+// One handler per kind of job, registered with the executor by payload type.
+import type { Element } from "@xmpp/xml";
+import type { Config } from "../../config/schema.js";
+import type { BotPort, Clock, OperatorPort } from "../../core/ports.js";
+import type { Logger } from "../../log.js";
+import type { Metrics } from "../../metrics.js";
+import type { DirectoryCache } from "../../router/directory-cache.js";
+import type { Store } from "../../store/index.js";
+import type { ConversationSteps } from "../conversation-port.js";
+import type { Executor } from "../executor.js";
+import { botCallHandler } from "./bot-call.js";
+import { clientStanzaHandler } from "./client-stanza.js";
+import { operatorCallHandler, OPERATOR_JOB_TYPES } from "./operator-call.js";
+import { surveyHandler } from "./survey.js";
+
+export interface HandlerDeps {
+  store: Store;
+  steps: ConversationSteps;
+  directory: DirectoryCache;
+  send: (stanza: Element) => Promise<void>;
+  bot: BotPort;
+  operator: OperatorPort | null;
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+}
+
+export function registerHandlers(executor: Pick<Executor, "register">, deps: HandlerDeps): void {
+  const { config, steps } = deps;
+  executor.register(["send_client"], clientStanzaHandler(deps));
+  executor.register(["call_bot"], botCallHandler(deps));
+  executor.register(OPERATOR_JOB_TYPES, operatorCallHandler(deps));
+  const surveyUrl = config.voting.surveyUrl;
+  if (surveyUrl) executor.register(["submit_vote"], surveyHandler({ surveyUrl, steps, config, clock: deps.clock }));
+}
