@@ -76,6 +76,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
       domain: config.xmpp.domain,
       secret: config.xmpp.secret,
       outboundQueueLimit: config.xmpp.outboundQueueLimit,
+      resendWindowMs: config.xmpp.resendWindowMs,
       iqTimeoutMs: config.xmpp.iqTimeoutMs,
     },
     logging.child("xmpp"),

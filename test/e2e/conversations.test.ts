@@ -178,6 +178,32 @@ describe("duplicates and checks", () => {
     receipts.stop();
   });
 
+  it("a message sent again after its answers went out gets the receipt and the same answers again (same ids); the bot is not called again", async () => {
+    const stanza = () =>
+      chatText("di nuovo", data(ALICE, 2), {
+        to: SUPPORTO,
+        thread: v2Thread(ALICE, "Again"),
+        id: "again-1",
+        originId: "origin-again-1",
+        receipt: true,
+      });
+    await alice.send(stanza());
+    await alice.waitFor((s) => s.getChild("received", "urn:xmpp:receipts")?.attrs.id === "again-1");
+    const first = [await alice.waitFor(isX(undefined, SUPPORTO)), await alice.waitFor(isX(undefined, SUPPORTO))];
+    await router.idle();
+    // As a careful client does when it cannot tell whether its message got through (say, after its own reconnect).
+    await alice.send(stanza());
+    await alice.waitFor((s) => s.getChild("received", "urn:xmpp:receipts")?.attrs.id === "again-1");
+    const again = [await alice.waitFor(isX(undefined, SUPPORTO)), await alice.waitFor(isX(undefined, SUPPORTO))];
+    expect(again.map((s) => s.attrs.id as string)).toEqual(first.map((s) => s.attrs.id as string));
+    expect(again.map((s) => readX(s)!.payload.text)).toEqual([
+      "Ciao! Sono l'assistente virtuale. Come posso aiutarti?\n1. Offerte\n2. Parla con un operatore",
+      "Hai scritto: di nuovo",
+    ]);
+    await router.idle();
+    expect(botRequestsFor("origin-again-1")).toHaveLength(1);
+  });
+
   it("a bad token is refused with not-authorized; no token too", async () => {
     await alice.send(chatText("x", { ...data(ALICE, 2), token: token(BOB) }, { to: SUPPORTO, thread: v2Thread(ALICE), id: "tok-bad" }));
     const err = readError(await alice.waitFor(isError("tok-bad")));
