@@ -39,6 +39,7 @@
 // derived from their job, so a client drops what it already has). The
 // in-memory queue covers the time the component knows it is offline.
 import { EventEmitter } from "node:events";
+import jid from "@xmpp/jid";
 import pkg, { type Component, type ComponentStatus, type XmppError } from "@xmpp/component";
 import xml, { Element } from "@xmpp/xml";
 import { ERRORS } from "../errors.js";
@@ -131,11 +132,13 @@ function fatalMessage(domain: string, err: XmppError): string {
   }
 }
 
-const JID_RE = /^(?:([^@/\s]+)@)?([^@/\s]+)(?:\/(.+))?$/;
-
-/** The domain part of a JID (`[local@]domain[/resource]`), undefined when it does not look like one. */
-export function jidDomain(jid: string): string | undefined {
-  return JID_RE.exec(jid)?.[2];
+/** The domain part of a JID (`[local@]domain[/resource]`, read by @xmpp/jid), undefined when it is not one. */
+export function jidDomain(value: string): string | undefined {
+  try {
+    return jid(value).domain;
+  } catch {
+    return undefined;
+  }
 }
 
 function isStanza(el: Element): boolean {
