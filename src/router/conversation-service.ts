@@ -27,6 +27,7 @@ import type { Logger } from "../log.js";
 import { ConcurrentUpdateError, isConcurrentUpdate, type NewOutboxItem, type OutboxItem, type Step, type Store } from "../store/index.js";
 import type { ConversationSteps, StepHooks } from "../delivery/conversation-port.js";
 import type { DeliveredRows } from "../delivery/delivered.js";
+import type { GroupCommit } from "../delivery/group-commit.js";
 import type { Job } from "../delivery/job.js";
 import { botRequest, job, stanzaIdFor } from "../delivery/jobs.js";
 import { encodeClientMessage } from "./client-encoder.js";
@@ -78,6 +79,8 @@ export interface ConversationServiceDeps {
   ephemeral: EphemeralEffects;
   /** Rows of the conversation already delivered: deleted by its next step (given back if that fails). */
   delivered: Pick<DeliveredRows, "take" | "giveBack">;
+  /** Where steps are written: with the other steps ready at the same time, in one transaction. */
+  commits: Pick<GroupCommit, "run">;
 }
 
 const MAX_CONFLICT_RETRIES = 5;
@@ -258,13 +261,17 @@ export class ConversationService implements ConversationSteps {
       if (!c) return [];
       const stanzas = new Map<string, Element>();
       const outbound: Step["outbound"] = [];
-      const { jobs } = await this.deps.store.steps.append({
-        conversationId,
-        version: null,
-        outbound,
-        enqueue: [this.clientJob(c, message, episodeUuid, key, stanzas, outbound)],
-        ...this.lock(),
-      });
+      const { jobs } = await this.deps.commits.run(
+        (tx) =>
+          tx.steps.append({
+            conversationId,
+            version: null,
+            outbound,
+            enqueue: [this.clientJob(c, message, episodeUuid, key, stanzas, outbound)],
+            ...this.lock(),
+          }),
+        false,
+      );
       return withStanzas(jobs, stanzas);
     });
   }
@@ -317,8 +324,8 @@ export class ConversationService implements ConversationSteps {
     let result;
     try {
       result = unchanged
-        ? { ...(await this.deps.store.steps.append(step)), saved: current }
-        : await this.deps.store.transaction(async (tx) => {
+        ? { ...(await this.deps.commits.run((tx) => tx.steps.append(step), false)), saved: current }
+        : await this.deps.commits.run(async (tx) => {
             const r = await tx.steps.append(step);
             // A duplicate changes nothing, not even the conversation.
             const saved = r.written ? await tx.conversations.save(next, this.deps.clock.now()) : current;
