@@ -21,6 +21,7 @@ import { ChannelInbound } from "./router/inbound.js";
 import { OperatorPoller } from "./router/operator-poller.js";
 import { DeliveredRows } from "./delivery/delivered.js";
 import { Executor } from "./delivery/executor.js";
+import { GroupCommit } from "./delivery/group-commit.js";
 import { registerHandlers } from "./delivery/handlers/index.js";
 import { openStore, type Store } from "./store/index.js";
 import { createComponentConnection, type ComponentConnection } from "./xmpp/connection.js";
@@ -80,6 +81,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
       domain: config.xmpp.domain,
       secret: config.xmpp.secret,
       outboundQueueLimit: config.xmpp.outboundQueueLimit,
+      resendWindowMs: config.xmpp.resendWindowMs,
       iqTimeoutMs: config.xmpp.iqTimeoutMs,
     },
     logging.child("xmpp"),
@@ -203,6 +205,12 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
             },
           },
           delivered,
+          // Half the pool writes steps (each writer one transaction at a time); the rest serves claims, reads and the admin API.
+          commits: new GroupCommit(
+            s,
+            { writers: Math.max(1, Math.min(4, Math.floor(config.database.poolMax / 2))), maxBatch: 100 },
+            logging.child("store"),
+          ),
         });
         registerHandlers(executor, {
           store: s,

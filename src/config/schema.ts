@@ -35,6 +35,8 @@ export const ConfigSchema = z.strictObject({
     serviceName: z.string().min(1),
     /** Stanzas held in memory while the component is offline; beyond it a send fails and the outbox retries it later. */
     outboundQueueLimit: count,
+    /** Messages written this long before the stream went down are written again once it is back (XEP-0114 acknowledges nothing); 0: none. */
+    resendWindowMs: z.number().int().min(0),
     iqTimeoutMs: ms,
     /**
      * Messages received and not yet stored, plus deliveries running; beyond it

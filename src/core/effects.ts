@@ -1,5 +1,8 @@
 // What the core asks the shell to do. Each effect becomes a durable outbox job
-// (design.md rule 1), executed in order per conversation (rule 3).
+// (design.md rule 1), run by the delivery executor in order per conversation
+// and target (rule 3); typing hints (operator_typing, a chat_state
+// send_client) are the exception: stale in seconds, they are sent at once and
+// not kept.
 import type { BotEvent, HandoffRequest } from "./bot.js";
 import type { ClientMessage } from "./client-message.js";
 

@@ -9,8 +9,8 @@ import type { Conversation } from "../core/model.js";
 import type { NewOutboxItem } from "../store/index.js";
 
 export type JobPayload =
-  /** A stanza for the user, encoded when it was decided (thread and texts as of then). */
-  | { type: "send_client"; xml: string; kind: string }
+  /** A stanza for the user, encoded when it was decided (thread and texts as of then) and stored as its message (messages.stanza). */
+  | { type: "send_client"; kind: string }
   | { type: "call_bot"; channel: string; request: BotRequest }
   | { type: "request_operator"; episodeUuid: string; serviceName: string; handoff: HandoffRequest }
   | { type: "send_operator"; episodeUuid: string; text: string }

@@ -27,6 +27,7 @@ import type { Logger } from "../log.js";
 import { ConcurrentUpdateError, isConcurrentUpdate, type NewOutboxItem, type OutboxItem, type Step, type Store } from "../store/index.js";
 import type { ConversationSteps, StepHooks } from "../delivery/conversation-port.js";
 import type { DeliveredRows } from "../delivery/delivered.js";
+import type { GroupCommit } from "../delivery/group-commit.js";
 import type { Job } from "../delivery/job.js";
 import { botRequest, job, stanzaIdFor } from "../delivery/jobs.js";
 import { encodeClientMessage } from "./client-encoder.js";
@@ -52,7 +53,8 @@ export interface InboundInput {
 
 export type ReceiveResult =
   | { status: "accepted"; conversation: Conversation; jobs: readonly Job[] }
-  | { status: "duplicate"; conversation: Conversation; jobs: readonly Job[] }
+  /** `answers`: the stanzas already sent in answer to it (stored as sent, same ids), to send again. */
+  | { status: "duplicate"; conversation: Conversation; jobs: readonly Job[]; answers: readonly string[] }
   | { status: "refused"; refusal: NonNullable<Decision["refusal"]>; jobs: readonly Job[] };
 
 export type ApplyHooks = StepHooks;
@@ -77,6 +79,8 @@ export interface ConversationServiceDeps {
   ephemeral: EphemeralEffects;
   /** Rows of the conversation already delivered: deleted by its next step (given back if that fails). */
   delivered: Pick<DeliveredRows, "take" | "giveBack">;
+  /** Where steps are written: with the other steps ready at the same time, in one transaction. */
+  commits: Pick<GroupCommit, "run">;
 }
 
 const MAX_CONFLICT_RETRIES = 5;
@@ -90,6 +94,26 @@ function withStanzas<J extends OutboxItem>(jobs: J[], stanzas: Map<string, Eleme
 
 function isEphemeral(e: Effect): boolean {
   return e.type === "operator_typing" || (e.type === "send_client" && e.message.kind === "chat_state");
+}
+
+/** The event key of a user's message; its effects' jobs and messages are keyed `{eventKey}/{n}`. */
+const inboundEventKey = (conversationId: string, messageKey: string) => `in:${conversationId}:${messageKey}`;
+
+/** The bot's answer to a call_bot job is the event `bot:{job key}` (handlers/bot-call.ts). */
+const BOT_ANSWER_PREFIX = "bot:";
+
+/** How a message to the user shows in the transcript (notices carry no text: the Genesys transcript leaves them out). */
+function transcriptLine(m: ClientMessage): Pick<Step["outbound"][number], "author" | "kind" | "text"> {
+  switch (m.kind) {
+    case "text":
+      return { author: m.conversationType, kind: "chat_text", text: m.text };
+    case "rich":
+      return { author: "bot", kind: "chat_dynamic", text: m.text };
+    case "notice":
+      return { author: "router", kind: "chat_notice", text: null };
+    case "chat_state":
+      return { author: "router", kind: "chat_state", text: null };
+  }
 }
 
 /** Metadata of a new conversation: what the first message left out takes its default. */
@@ -191,13 +215,24 @@ export class ConversationService implements ConversationSteps {
         const before = withClientMeta(current, input.meta);
         const decision = decide(before, input.event, this.context(await this.routeOf(current.channel)));
         if (decision.refusal) return { status: "refused", refusal: decision.refusal, jobs: [] } as const;
-        const eventKey = `in:${current.id}:${input.message.dedupeKey ?? this.deps.newUuid()}`;
+        const eventKey = inboundEventKey(current.id, input.message.dedupeKey ?? this.deps.newUuid());
         const committed = await this.commit(current, decision, eventKey, {}, input.message);
-        if (!committed.written) return { status: "duplicate", conversation: current, jobs: [] } as const;
+        if (!committed.written)
+          return { status: "duplicate", conversation: current, jobs: [], answers: await this.answersTo(current.id, input.message) };
         this.afterCommit(committed.saved, decision);
         return { status: "accepted", conversation: committed.saved, jobs: committed.jobs } as const;
       }),
     );
+  }
+
+  /** What was sent in answer to a stored message: its own step's messages, and the bot's answer to it. */
+  private answersTo(conversationId: string, m: InboundInput["message"]): Promise<string[]> {
+    if (m.dedupeKey === null) return Promise.resolve([]);
+    const own = `${inboundEventKey(conversationId, m.dedupeKey)}/`;
+    return this.deps.store.messages.answers(conversationId, { sender: m.sender, dedupeKey: m.dedupeKey }, [
+      own,
+      `${BOT_ANSWER_PREFIX}${own}`,
+    ]);
   }
 
   /** Any other event of a known conversation (bot answer, Genesys update, tick, typing). */
@@ -225,13 +260,18 @@ export class ConversationService implements ConversationSteps {
       const c = await this.load(conversationId);
       if (!c) return [];
       const stanzas = new Map<string, Element>();
-      const { jobs } = await this.deps.store.steps.append({
-        conversationId,
-        version: null,
-        outbound: [],
-        enqueue: [this.clientJob(c, message, episodeUuid, key, stanzas)],
-        ...this.lock(),
-      });
+      const outbound: Step["outbound"] = [];
+      const { jobs } = await this.deps.commits.run(
+        (tx) =>
+          tx.steps.append({
+            conversationId,
+            version: null,
+            outbound,
+            enqueue: [this.clientJob(c, message, episodeUuid, key, stanzas, outbound)],
+            ...this.lock(),
+          }),
+        false,
+      );
       return withStanzas(jobs, stanzas);
     });
   }
@@ -275,18 +315,8 @@ export class ConversationService implements ConversationSteps {
     };
     const stanzas = new Map<string, Element>();
     decision.effects.forEach((effect, i) => {
-      const key = `${eventKey}/${i}`;
-      const item = this.jobFor(next, effect, key, stanzas);
-      if (!item) return;
-      (step.enqueue as NewOutboxItem[]).push(item);
-      if (effect.type === "send_client" && (effect.message.kind === "text" || effect.message.kind === "rich")) {
-        step.outbound.push({
-          author: effect.message.kind === "text" ? effect.message.conversationType : "bot",
-          kind: effect.message.kind === "text" ? "chat_text" : "chat_dynamic",
-          text: effect.message.text,
-          dedupeKey: key,
-        });
-      }
+      const item = this.jobFor(next, effect, `${eventKey}/${i}`, stanzas, step.outbound);
+      if (item) (step.enqueue as NewOutboxItem[]).push(item);
     });
     const delivered = this.deps.delivered.take(current.id);
     if (delivered.length > 0) step.delivered = delivered;
@@ -294,8 +324,8 @@ export class ConversationService implements ConversationSteps {
     let result;
     try {
       result = unchanged
-        ? { ...(await this.deps.store.steps.append(step)), saved: current }
-        : await this.deps.store.transaction(async (tx) => {
+        ? { ...(await this.deps.commits.run((tx) => tx.steps.append(step), false)), saved: current }
+        : await this.deps.commits.run(async (tx) => {
             const r = await tx.steps.append(step);
             // A duplicate changes nothing, not even the conversation.
             const saved = r.written ? await tx.conversations.save(next, this.deps.clock.now()) : current;
@@ -329,23 +359,32 @@ export class ConversationService implements ConversationSteps {
     return { domain: config.xmpp.domain, namespace: config.protocol.namespace, timeZone: config.protocol.timeZone };
   }
 
+  /** A message for the user: stored once, as the stanza sent (the job points at it by key), and kept here to be sent now. */
   private clientJob(
     c: Conversation,
     message: ClientMessage,
     episodeUuid: string | null,
     key: string,
     stanzas: Map<string, Element>,
+    outbound: Step["outbound"],
   ): NewOutboxItem {
     const stanza = encodeClientMessage(c, message, episodeUuid, stanzaIdFor(key), this.encodeOptions());
     stanzas.set(key, stanza);
-    return job(c.id, key, { type: "send_client", xml: stanza.toString(), kind: message.kind });
+    outbound.push({ ...transcriptLine(message), dedupeKey: key, stanza: stanza.toString() });
+    return job(c.id, key, { type: "send_client", kind: message.kind });
   }
 
   /** The durable job of an effect; null for the ephemeral ones. */
-  private jobFor(c: Conversation, effect: Effect, key: string, stanzas: Map<string, Element>): NewOutboxItem | null {
+  private jobFor(
+    c: Conversation,
+    effect: Effect,
+    key: string,
+    stanzas: Map<string, Element>,
+    outbound: Step["outbound"],
+  ): NewOutboxItem | null {
     switch (effect.type) {
       case "send_client":
-        return isEphemeral(effect) ? null : this.clientJob(c, effect.message, effect.episodeUuid, key, stanzas);
+        return isEphemeral(effect) ? null : this.clientJob(c, effect.message, effect.episodeUuid, key, stanzas, outbound);
       case "operator_typing":
         return null;
       case "call_bot":

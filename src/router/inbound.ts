@@ -5,6 +5,7 @@
 // names the field (design.md rule 5), and changes nothing.
 import { randomUUID } from "node:crypto";
 import xml, { type Element } from "@xmpp/xml";
+import { parse } from "ltx";
 import type { Config } from "../config/schema.js";
 import type { DirectoryItem } from "../core/model.js";
 import type { TokenVerifier } from "../core/ports.js";
@@ -157,6 +158,10 @@ export class ChannelInbound {
           xml("received", { xmlns: NS_RECEIPTS, id: message.id }),
         ),
       );
+    }
+    // A message sent again (no receipt reached the client, or the answers were lost on the way): its answers again, same ids.
+    if (result.status === "duplicate") {
+      for (const answer of result.answers) await this.deps.send(parse(answer));
     }
   }
 

@@ -44,6 +44,11 @@ export interface MessageRepository {
   recordOutbound(message: OutboundMessage): Promise<RecordResult>;
   /** The last `limit` messages of the conversation, oldest first. */
   transcript(conversationId: string, limit?: number): Promise<StoredMessage[]>;
+  /**
+   * The stanzas sent to the user, oldest first, whose dedupe keys start with one of `keyPrefixes`,
+   * stored after the user's message (sender, dedupeKey): what answered that message.
+   */
+  answers(conversationId: string, inbound: { sender: string; dedupeKey: string }, keyPrefixes: readonly string[]): Promise<string[]>;
 }
 
 interface MessageRow {
@@ -135,6 +140,21 @@ export function messageRepository(ctx: RepoContext): MessageRepository {
         payload: m.payload,
         createdAt: m.createdAt ?? null,
       });
+    },
+
+    async answers(conversationId, inbound, keyPrefixes) {
+      const { rows } = await run<{ stanza: string }>(
+        ctx.q,
+        "message answers",
+        `SELECT m.stanza FROM messages m
+         WHERE m.conversation_id = $1::text AND m.direction = 'out' AND m.stanza IS NOT NULL
+           AND m.id > (SELECT i.id FROM messages i WHERE i.sender = $2::text AND i.dedupe_key = $3::text)
+           AND EXISTS (SELECT 1 FROM unnest($4::text[]) AS p(prefix) WHERE starts_with(m.dedupe_key, p.prefix))
+         ORDER BY m.id
+         LIMIT 100`,
+        [conversationId, inbound.sender, inbound.dedupeKey, keyPrefixes],
+      );
+      return rows.map((r) => r.stanza);
     },
 
     async transcript(conversationId, limit = 100) {

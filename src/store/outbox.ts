@@ -34,6 +34,8 @@ export interface OutboxItem {
   lockedBy: string | null;
   lockedUntil: Date | null;
   createdAt: Date;
+  /** The stanza of the message the job sends (messages.stanza), as claimed; null otherwise. */
+  storedStanza: string | null;
 }
 
 /** An enqueued row, and whether the enqueuer holds it (to run it now) or it waits for the worker. */
@@ -115,6 +117,7 @@ interface OutboxRow {
   locked_by: string | null;
   locked_until: Date | null;
   created_at: Date;
+  stanza?: string | null;
 }
 
 const COLUMNS =
@@ -132,6 +135,7 @@ const toItem = (row: OutboxRow): OutboxItem => ({
   lockedBy: row.locked_by,
   lockedUntil: row.locked_until,
   createdAt: row.created_at,
+  storedStanza: row.stanza ?? null,
 });
 
 interface DeadRow {
@@ -184,7 +188,8 @@ UPDATE outbox SET locked_by = $3::text,
   locked_until = $1::timestamptz + $4::double precision * interval '1 millisecond',
   attempts = outbox.attempts + 1
 FROM due WHERE outbox.id = due.id
-RETURNING ${COLUMNS.replace("id::text AS id", "outbox.id::text AS id")}`;
+RETURNING ${COLUMNS.replace("id::text AS id", "outbox.id::text AS id")},
+  (SELECT m.stanza FROM messages m WHERE m.id = outbox.message_id) AS stanza`;
 
 export function outboxRepository(ctx: RepoContext): OutboxRepository {
   return {
@@ -280,8 +285,8 @@ export function outboxRepository(ctx: RepoContext): OutboxRepository {
         ctx.q,
         "outbox dead letter",
         `WITH gone AS (DELETE FROM outbox WHERE id = $1::bigint RETURNING *)
-         INSERT INTO outbox_dead (id, target, conversation_id, payload, idempotency_key, attempts, last_error, created_at)
-         SELECT id, target, conversation_id, payload, idempotency_key, attempts, $2::text, created_at FROM gone
+         INSERT INTO outbox_dead (id, target, conversation_id, payload, idempotency_key, attempts, message_id, last_error, created_at)
+         SELECT id, target, conversation_id, payload, idempotency_key, attempts, message_id, $2::text, created_at FROM gone
          ON CONFLICT (idempotency_key) DO NOTHING`,
         [id, error],
       );
@@ -307,8 +312,8 @@ export function outboxRepository(ctx: RepoContext): OutboxRepository {
           q,
           "outbox dead retry",
           `WITH back AS (DELETE FROM outbox_dead WHERE id = $1::bigint RETURNING *)
-           INSERT INTO outbox (target, conversation_id, payload, idempotency_key, attempts, last_error, created_at)
-           SELECT target, conversation_id, payload, idempotency_key, 0, last_error, created_at FROM back
+           INSERT INTO outbox (target, conversation_id, payload, idempotency_key, attempts, message_id, last_error, created_at)
+           SELECT target, conversation_id, payload, idempotency_key, 0, message_id, last_error, created_at FROM back
            ON CONFLICT (idempotency_key) DO NOTHING
            RETURNING ${COLUMNS}`,
           [id],

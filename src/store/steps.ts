@@ -19,8 +19,11 @@ export interface Step {
   version: number | null;
   /** The user's message; when its (sender, dedupeKey) is already stored, nothing of the step is written. */
   inbound?: { sender: string; dedupeKey: string | null; kind: string; text: string | null; payload: Record<string, unknown> | null };
-  /** Messages to the user, for the transcript; a repeated dedupeKey is skipped. */
-  outbound: { author: Exclude<StoredMessage["author"], "user">; kind: string; text: string | null; dedupeKey: string }[];
+  /**
+   * Messages to the user, for the transcript, with the stanza as sent; a repeated dedupeKey is skipped.
+   * A new job with the same key as a message points at it (outbox.message_id) and is sent from it.
+   */
+  outbound: { author: Exclude<StoredMessage["author"], "user">; kind: string; text: string | null; dedupeKey: string; stanza?: string }[];
   /** An outbox row this step completes (deleted, when the step is written). */
   completeJob?: string;
   /** Rows already delivered, deleted whatever becomes of the step (their deletion rides on this statement). */
@@ -53,18 +56,20 @@ inbound AS (
   RETURNING 1),
 go AS (SELECT (SELECT ok FROM fresh) AND ((NOT $2::boolean) OR EXISTS (SELECT 1 FROM inbound)) AS ok),
 outbound AS (
-  INSERT INTO messages (conversation_id, direction, author, kind, text, payload, sender, dedupe_key)
-  SELECT $1::text, 'out', t.author, t.kind, t.text, NULL, $18::text, t.key
-  FROM unnest($8::text[], $9::text[], $10::text[], $11::text[]) AS t(author, kind, text, key)
+  INSERT INTO messages (conversation_id, direction, author, kind, text, payload, sender, dedupe_key, stanza)
+  SELECT $1::text, 'out', t.author, t.kind, t.text, NULL, $18::text, t.key, t.stanza
+  FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $21::text[]) AS t(author, kind, text, key, stanza)
   WHERE (SELECT ok FROM go)
-  ON CONFLICT (sender, dedupe_key) DO NOTHING),
+  ON CONFLICT (sender, dedupe_key) DO NOTHING
+  RETURNING id, dedupe_key),
 -- Two deletes, not one with OR: an OR keeps the (generic) plan off the primary key, and the
 -- outbox's churn makes a scan of it cost more with every message.
 done AS (DELETE FROM outbox WHERE id = $12::bigint AND (SELECT ok FROM go)),
 gone AS (DELETE FROM outbox WHERE id = ANY($20::bigint[])),
 jobs AS (
-  INSERT INTO outbox (target, conversation_id, payload, idempotency_key, next_attempt_at, attempts, locked_by, locked_until)
-  SELECT t.target, $1::text, t.payload::jsonb, t.key, now(),
+  INSERT INTO outbox (target, conversation_id, payload, idempotency_key, message_id, next_attempt_at, attempts, locked_by, locked_until)
+  SELECT t.target, $1::text, t.payload::jsonb, t.key, COALESCE((SELECT m.id FROM outbound m WHERE m.dedupe_key = t.key),
+    (SELECT m.id FROM messages m WHERE m.sender = $18::text AND m.dedupe_key = t.key)), now(),
     CASE WHEN t.behind THEN 0 ELSE 1 END,
     CASE WHEN t.behind THEN NULL ELSE $16::text END,
     CASE WHEN t.behind THEN NULL ELSE clock_timestamp() + $17::double precision * interval '1 millisecond' END
@@ -123,6 +128,7 @@ export function stepRepository(ctx: RepoContext): StepRepository {
         ROUTER_SENDER,
         step.version,
         step.delivered ?? [],
+        step.outbound.map((m) => m.stanza ?? null),
       ]);
       const written = rows[0]?.ok ?? false;
       const given = new Map(step.enqueue.map((j) => [j.idempotencyKey, j]));
@@ -142,6 +148,7 @@ export function stepRepository(ctx: RepoContext): StepRepository {
             lockedBy: r.locked_by,
             lockedUntil: r.locked_until,
             createdAt: r.created_at,
+            storedStanza: null,
             mine: r.locked_by !== null,
           };
         });

@@ -33,9 +33,13 @@
 // stops, start() rejects, or after the first start a `fatal` event is emitted.
 //
 // Delivery: send() resolves when the socket took the stanza. A stanza written
-// just before the server dies can still be lost (XEP-0114 has no acks); the
-// in-memory queue only covers the time the component knows it is offline.
+// just before the server dies can still be lost (XEP-0114 has no acks), so the
+// messages written in the last `resendWindowMs` before the stream went down
+// are written again, first, when it is back (same ids: the router's are
+// derived from their job, so a client drops what it already has). The
+// in-memory queue covers the time the component knows it is offline.
 import { EventEmitter } from "node:events";
+import jid from "@xmpp/jid";
 import pkg, { type Component, type ComponentStatus, type XmppError } from "@xmpp/component";
 import xml, { Element } from "@xmpp/xml";
 import { ERRORS } from "../errors.js";
@@ -64,6 +68,8 @@ export interface ComponentConnectionOptions {
   connectTimeoutMs?: number;
   /** Bound of stop()'s graceful close. Default 3000. */
   stopTimeoutMs?: number;
+  /** Messages written this long before the stream went down are written again after it is back. Default 0 (none). */
+  resendWindowMs?: number;
 }
 
 /**
@@ -127,11 +133,13 @@ function fatalMessage(domain: string, err: XmppError): string {
   }
 }
 
-const JID_RE = /^(?:([^@/\s]+)@)?([^@/\s]+)(?:\/(.+))?$/;
-
-/** The domain part of a JID (`[local@]domain[/resource]`), undefined when it does not look like one. */
-export function jidDomain(jid: string): string | undefined {
-  return JID_RE.exec(jid)?.[2];
+/** The domain part of a JID (`[local@]domain[/resource]`, read by @xmpp/jid), undefined when it is not one. */
+export function jidDomain(value: string): string | undefined {
+  try {
+    return jid(value).domain;
+  } catch {
+    return undefined;
+  }
 }
 
 function isStanza(el: Element): boolean {
@@ -162,6 +170,10 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
   private fatal: Error | undefined;
   private handler: StanzaHandler | undefined;
   private readonly queue: Pending[] = [];
+  /** Messages written in the last resendWindowMs, oldest first. */
+  private readonly written: { at: number; stanza: Element }[] = [];
+  /** What was written just before the stream went down: written again on the next `online`. */
+  private resend: Element[] = [];
   private flushing = false;
   private starting: { resolve(): void; reject(err: Error): void } | undefined;
   private startTimer: NodeJS.Timeout | undefined;
@@ -170,7 +182,14 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
 
   constructor(opts: ComponentConnectionOptions, logger: Logger) {
     super();
-    this.opts = { reconnectDelayMs: 1000, startTimeoutMs: 30_000, connectTimeoutMs: 10_000, stopTimeoutMs: 3000, ...opts };
+    this.opts = {
+      reconnectDelayMs: 1000,
+      startTimeoutMs: 30_000,
+      connectTimeoutMs: 10_000,
+      stopTimeoutMs: 3000,
+      resendWindowMs: 0,
+      ...opts,
+    };
     this.domain = opts.domain;
     this.log = logger;
     this.xmpp = component({ service: opts.service, domain: opts.domain, password: opts.secret });
@@ -265,7 +284,7 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
     }
     if (this.online && this.queue.length === 0 && !this.flushing) {
       if (this.log.isLevelEnabled("trace")) this.log.trace(summary(stanza), "send");
-      return this.xmpp.send(stanza);
+      return this.xmpp.send(stanza).then(() => this.remember(stanza));
     }
     if (this.queue.length >= this.opts.outboundQueueLimit) {
       return Promise.reject(
@@ -375,6 +394,12 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
     this.everOnline = true;
     this.lastError = undefined;
     this.state = "running";
+    if (this.resend.length > 0) {
+      // Written again before anything queued, so per-conversation order holds; nobody waits for these.
+      this.queue.unshift(...this.resend.map((stanza) => ({ stanza, resolve: () => undefined, reject: () => undefined })));
+      this.log.info({ stanzas: this.resend.length }, "writing again what was written just before the stream went down");
+      this.resend = [];
+    }
     this.log.info({ reconnected, queued: this.queue.length }, "component online");
     if (this.starting) {
       clearTimeout(this.startTimer);
@@ -389,6 +414,7 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
     this.reason = reason;
     if (!this.online) return;
     this.online = false;
+    if (this.state !== "stopped") this.keepForResend();
     // Going offline because we stop is expected; anything else is worth a warning.
     if (reason === "stopped") this.log.info({ reason }, "component offline");
     else this.log.warn({ reason }, "component offline");
@@ -437,11 +463,28 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
           continue;
         }
         if (this.queue[0] === item) this.queue.shift();
+        this.remember(item.stanza);
         item.resolve();
       }
     } finally {
       this.flushing = false;
     }
+  }
+
+  /** Keeps a written message for the resend window (the oldest ones fall out as new ones come). */
+  private remember(stanza: Element): void {
+    const window = this.opts.resendWindowMs;
+    if (window <= 0 || stanza.name !== "message") return;
+    const now = Date.now();
+    this.written.push({ at: now, stanza });
+    while (this.written.length > 0 && this.written[0]!.at < now - window) this.written.shift();
+  }
+
+  /** The stream went down: what it took in the window may be lost; it goes out again first on the next `online`. */
+  private keepForResend(): void {
+    const since = Date.now() - this.opts.resendWindowMs;
+    this.resend.push(...this.written.filter((w) => w.at >= since).map((w) => w.stanza));
+    this.written.length = 0;
   }
 
   private rejectQueue(err: Error): void {

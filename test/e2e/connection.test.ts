@@ -41,6 +41,7 @@ function connection(over: Partial<ComponentConnectionOptions> = {}): ComponentCo
       domain: D,
       secret: prosody.secret,
       outboundQueueLimit: QUEUE_LIMIT,
+      resendWindowMs: 10_000,
       iqTimeoutMs: 2000,
       ...over,
     },
@@ -220,6 +221,10 @@ describe("component connection on a private Prosody", () => {
     const offline = new Promise<string>((resolve) => conn.once("offline", resolve));
     const online = new Promise<{ reconnected: boolean }>((resolve) => conn.once("online", resolve));
     const { c2sPort, componentPort } = prosody;
+    // Written just before the crash: XEP-0114 cannot tell whether it got through, so it is written again after the restart.
+    await conn.send(message({ from: `someone@${D}`, to: alice.jid, id: "just-before" }, "just before the crash"));
+    await alice.waitFor(withBody("just before the crash"));
+    const again = alice.collect((s) => s.is("message") && s.attrs.id === "just-before", "the message written just before the crash");
     await prosody.kill();
     expect(await offline).toBe("connection lost");
     expect(conn.status()).toMatchObject({ online: false });
@@ -242,6 +247,8 @@ describe("component connection on a private Prosody", () => {
     const got = await received.until(5, 3000);
     expect(got.map((s) => s.getChildText("body"))).toEqual(bodies);
     received.stop();
+    expect((await again.until(1, 3000)).map((s) => s.getChildText("body"))).toEqual(["just before the crash"]);
+    again.stop();
     expect(conn.queued()).toBe(0);
     expect(events.slice(-2)).toEqual(["offline: connection lost", "online (reconnected)"]);
 

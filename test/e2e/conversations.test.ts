@@ -168,14 +168,46 @@ describe("duplicates and checks", () => {
     await alice.send(stanza());
     const receipts = alice.collect((s) => s.getChild("received", "urn:xmpp:receipts")?.attrs.id === "dup-1");
     await receipts.until(2);
-    await replies(alice, 2);
+    const answers = await Promise.all([alice.waitFor(isX(undefined, SUPPORTO)), alice.waitFor(isX(undefined, SUPPORTO))]);
     await router.idle();
+    // When the repeat came after the bot's answer, it got that answer again: the same stanzas, same ids.
+    await new Promise((r) => setTimeout(r, 300));
+    const repeats = alice.collect(isX(undefined, SUPPORTO));
+    const ids = new Set(answers.map((a) => a.attrs.id as string));
+    expect(repeats.items.filter((a) => !ids.has(a.attrs.id as string))).toEqual([]);
+    repeats.stop();
     expect(botRequestsFor("origin-dup-1")).toHaveLength(1);
     const { rows } = await router.store.db.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM messages WHERE dedupe_key = 'origin-dup-1'",
     );
     expect(rows[0]!.n).toBe(1);
     receipts.stop();
+  });
+
+  it("a message sent again after its answers went out gets the receipt and the same answers again (same ids); the bot is not called again", async () => {
+    const stanza = () =>
+      chatText("di nuovo", data(ALICE, 2), {
+        to: SUPPORTO,
+        thread: v2Thread(ALICE, "Again"),
+        id: "again-1",
+        originId: "origin-again-1",
+        receipt: true,
+      });
+    await alice.send(stanza());
+    await alice.waitFor((s) => s.getChild("received", "urn:xmpp:receipts")?.attrs.id === "again-1");
+    const first = [await alice.waitFor(isX(undefined, SUPPORTO)), await alice.waitFor(isX(undefined, SUPPORTO))];
+    await router.idle();
+    // As a careful client does when it cannot tell whether its message got through (say, after its own reconnect).
+    await alice.send(stanza());
+    await alice.waitFor((s) => s.getChild("received", "urn:xmpp:receipts")?.attrs.id === "again-1");
+    const again = [await alice.waitFor(isX(undefined, SUPPORTO)), await alice.waitFor(isX(undefined, SUPPORTO))];
+    expect(again.map((s) => s.attrs.id as string)).toEqual(first.map((s) => s.attrs.id as string));
+    expect(again.map((s) => readX(s)!.payload.text)).toEqual([
+      "Ciao! Sono l'assistente virtuale. Come posso aiutarti?\n1. Offerte\n2. Parla con un operatore",
+      "Hai scritto: di nuovo",
+    ]);
+    await router.idle();
+    expect(botRequestsFor("origin-again-1")).toHaveLength(1);
   });
 
   it("a bad token is refused with not-authorized; no token too", async () => {

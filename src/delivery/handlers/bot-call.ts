@@ -49,7 +49,7 @@ export function botCallHandler(deps: BotCallDeps): JobHandler {
         const { jobs } = await steps.apply(
           job.conversationId!,
           { type: "bot_replied", replies, cause: request.metadata.event },
-          `bot:${job.idempotencyKey}`,
+          `bot:${job.idempotencyKey}`, // conversation-service.ts answersTo() finds the answer by this prefix
           { completeJob: job.id },
         );
         return { status: "done", completed: true, jobs };

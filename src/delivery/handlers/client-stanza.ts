@@ -19,7 +19,8 @@ export function clientStanzaHandler({ send, config }: ClientStanzaDeps): JobHand
   return {
     policy: () => policy,
     async run(job) {
-      const xml = job.payload.xml;
+      // In memory when this instance built it; else the stored message (older rows and tests: the payload).
+      const xml = job.storedStanza ?? job.payload.xml;
       const stanza = job.stanza ?? (typeof xml === "string" ? parse(xml) : null);
       if (!stanza) return { status: "failed", error: "client job without a stanza" };
       try {

@@ -27,6 +27,7 @@ const config = {
     userDomain: U,
     serviceName: "EiMe",
     outboundQueueLimit: 10,
+    resendWindowMs: 0,
     iqTimeoutMs: 1000,
     maxInFlight: 100,
   },
