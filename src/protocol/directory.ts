@@ -4,7 +4,8 @@
 import { z } from "zod";
 import type { DirectoryItem, DirectoryTree } from "../core/model.js";
 import { fromZodError } from "./payloads.js";
-import { ok, type Result } from "./result.js";
+import { fail, ok, type Result } from "./result.js";
+import { findForbiddenInJson } from "./xml-chars.js";
 
 /** "web" or "mobile" (android and ios), as items are published (§6). */
 export type DirectoryPlatform = "web" | "mobile";
@@ -111,6 +112,9 @@ export function parseDirectoryTree(input: unknown): Result<DirectoryTree> {
     const error = fromZodError(r.error, "");
     return { ok: false, error: { ...error, field: error.field === "" ? "directory" : error.field } };
   }
+  // Names, statuses and default messages go into vCards and messages: none may break the stream.
+  const forbidden = findForbiddenInJson(r.data);
+  if (forbidden !== undefined) return fail("BAD_REQUEST", forbidden.path, `holds ${forbidden.char}, a character XML 1.0 forbids`);
   return ok(r.data);
 }
 

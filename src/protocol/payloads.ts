@@ -6,6 +6,7 @@ import type { ApiVersion, Platform } from "../core/model.js";
 import type { ErrorCode } from "../errors.js";
 import { fail, ok, type ProtocolError, type Result } from "./result.js";
 import type { XElement } from "./x-element.js";
+import { xmlSafeText } from "./xml-chars.js";
 
 export interface PayloadLimits {
   /** Config `protocol.maxTextLength`: Unicode code points of a text. */
@@ -159,7 +160,8 @@ export function fromZodError(error: z.ZodError, prefix: string): ProtocolError {
   let code: ErrorCode = "BAD_REQUEST";
   if (isSizeIssue(issue)) code = "PAYLOAD_TOO_LARGE";
   else if (field === `${prefix}.data.apiVersion`) code = "UNSUPPORTED_API_VERSION";
-  return { code, field, message: issue.message };
+  // Paths and zod's messages quote the sender's keys: never raw in an error text (xml-chars.ts).
+  return { code, field: xmlSafeText(field), message: xmlSafeText(issue.message) };
 }
 
 /** Types the payload of a decoded x element according to its type. */

@@ -2,7 +2,16 @@
 // with bad-request naming the field; replaced in what the router sends.
 import xml from "@xmpp/xml";
 import { describe, expect, it } from "vitest";
-import { chatText, commandResult, decodeMessage, errorReply, mendElement, parseThread, xmlSafeText } from "../../../src/protocol/index.js";
+import {
+  chatText,
+  commandResult,
+  decodeMessage,
+  errorReply,
+  mendElement,
+  parseDirectoryTree,
+  parseThread,
+  xmlSafeText,
+} from "../../../src/protocol/index.js";
 import { chatMessage, CC, MARIO_H, NS, OPTS } from "./helpers.js";
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
@@ -34,6 +43,29 @@ describe("inbound: refused with bad-request naming the field", () => {
         error: { code: "BAD_REQUEST", field: "thread", message: expect.stringContaining("chat title holds U+FFF") as unknown },
       });
     }
+  });
+});
+
+describe("the admin directory: refused naming the field (its names go into vCards and messages)", () => {
+  it("a channel name with U+0001", () => {
+    const channel = {
+      address: "supporto",
+      type: "channel",
+      mobileIsPublished: true,
+      webIsPublished: true,
+      info: { name: "Sup\u0001porto" },
+      route: { mode: "bot", bot: { url: "https://bot.example/hook" } },
+    };
+    expect(parseDirectoryTree({ items: [channel] })).toEqual({
+      ok: false,
+      error: { code: "BAD_REQUEST", field: "items.0.info.name", message: expect.stringContaining("U+0001") as unknown },
+    });
+  });
+
+  it("an unknown key with a lone surrogate: zod's message quotes it, mended", () => {
+    const r = parseDirectoryTree({ items: [], "\ud800": 1 });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.message).toContain("\uFFFD");
   });
 });
 
