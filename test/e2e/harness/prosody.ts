@@ -31,6 +31,12 @@ export interface ProsodyOptions extends ServerOptions {
   logLevel?: "debug" | "info" | "warn";
   /** The c2s port to use when it is free (the demo asks for 5222); default: a free port. */
   preferredC2sPort?: number;
+  /**
+   * mod_offline on, as on real servers: a message to a user with no session is
+   * stored and delivered at their next login (XEP-0160). Default false: tests
+   * see a message to an offline user bounce.
+   */
+  offline?: boolean;
 }
 
 export type Prosody = PrivateServer;
@@ -44,7 +50,7 @@ function lua(s: string): string {
 }
 
 /** The private config; exported so docs/prosody.md can be checked against what the tests run. */
-export function configText(o: ConfigValues & { baseDir: string }): string {
+export function configText(o: ConfigValues & { baseDir: string; offline?: boolean }): string {
   const p = (name: string) => lua(join(o.baseDir, name));
   const privilegeHost = o.privilege
     ? `  modules_enabled = { "privilege" }
@@ -69,7 +75,7 @@ c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 -- no mod_limits: Debian's default config throttles c2s to 10 kB/s
 modules_enabled = { "saslauth"; "disco"; "roster"; "ping"; "posix" }
-modules_disabled = { "s2s"; "offline" }
+modules_disabled = { "s2s"${o.offline ? "" : '; "offline"'} }
 
 VirtualHost ${lua(o.userDomain)}
 ${privilegeHost}
@@ -95,7 +101,7 @@ async function startOnce(opts: ProsodyOptions): Promise<Prosody> {
   const writeConfig = (secret: string) =>
     writeOwned(
       configFile,
-      configText({ baseDir, c2sPort, componentPort, userDomain, componentDomain, secret, privilege, logLevel }),
+      configText({ baseDir, c2sPort, componentPort, userDomain, componentDomain, secret, privilege, logLevel, offline: opts.offline }),
       owner,
     );
   writeConfig(secret);
