@@ -112,6 +112,10 @@ export class CarefulClient {
       ledger.accepted(String(receipt.attrs.id));
       return;
     }
+    ledger.note(
+      `${new Date().toISOString().slice(11, 23)} ${this.msisdn} <- ${String(el.attrs.from)} id=${String(el.attrs.id)} ` +
+        `${el.attrs.type === "error" ? el.getChild("error")?.toString() : el.getChild("x")?.getChildText("payload")}`.slice(0, 300),
+    );
     if (el.attrs.type === "error") {
       const err = readError(el);
       const type = el.getChild("error")?.attrs.type as string | undefined;

@@ -52,6 +52,18 @@ export class Ledger {
   private readonly byId = new Map<string, Entry>();
   /** Errors to stanzas that are not careful messages (the mutated ones). */
   readonly noise = new Map<string, number>();
+  /** What the clients received besides receipts, abbreviated (bounded), for --keep's dump. */
+  readonly trace: string[] = [];
+
+  note(line: string): void {
+    if (this.trace.length < 20_000) this.trace.push(line);
+  }
+
+  /** Everything, as JSON (for --keep). */
+  dump(): string {
+    const entries = this.all().map((e) => ({ ...e, answers: Object.fromEntries(e.answers) }));
+    return JSON.stringify({ entries, noise: Object.fromEntries(this.noise), trace: this.trace }, null, 1);
+  }
 
   sent(key: string, id: string, conversation: string, now = Date.now()): Entry {
     const existing = this.entries.get(key);

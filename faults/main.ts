@@ -97,7 +97,7 @@ async function setUp(p: Profile): Promise<Env> {
   writeFileSync(seedFile, JSON.stringify(faultDirectory(bot.url, p), null, 2));
   const opts = { receiptTimeoutMs: p.receiptTimeoutMs, maxResends: p.maxResends, resendBackoffMs: p.resendBackoffMs };
   for (const u of users) clients.push(await CarefulClient.connect(prosody, u.username, u.password, opts));
-  return { profile: p, prosody, pg, bot, gms, clients, workDir, seedFile, log };
+  return { profile: p, prosody, pg, bot, gms, clients, workDir, seedFile, keep: argv.keep, log };
 }
 
 async function main(): Promise<number> {

@@ -3,6 +3,8 @@
 // the ledger saw plus how long /health/ready took to come back after the fault
 // cleared and whether the router died by itself. What each one proves is in
 // docs/reliability.md.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Prosody } from "../test/e2e/harness/prosody.js";
 import type { GmsSimulator } from "../tools/gms-simulator/server.js";
 import type { SampleBot } from "../tools/sample-bot/bot.js";
@@ -29,6 +31,8 @@ export interface Env {
   clients: CarefulClient[];
   workDir: string;
   seedFile: string;
+  /** Write each scenario's ledger into workDir. */
+  keep: boolean;
   log: (line: string) => void;
 }
 
@@ -81,7 +85,7 @@ async function withRouter(
   await env.bot.setMode("normal");
   env.bot.reset();
   env.gms.reset();
-  env.gms.setScript({ joinAfterMs: 100, replies: "echo" });
+  env.gms.setScript({ joinAfterMs: 100, replies: "echo", readsBacklog: true });
   await Promise.all(env.clients.map((c) => c.tc.waitOnline(30_000)));
   for (const c of env.clients) c.use(ledger);
   const run = await RouterRun.start({
@@ -99,6 +103,7 @@ async function withRouter(
     return { name, summary: ledger.summary(), readyMs, died: run.died, deaths: run.deaths, notes };
   } finally {
     await run.stop();
+    if (env.keep) writeFileSync(join(env.workDir, `ledger-${name}.json`), ledger.dump());
   }
 }
 
