@@ -1,4 +1,5 @@
-// The fault suite (issue 12 item 8): `npm run faults [-- --profile short|full] [--check] [--only NAME,…] [--no-build] [--keep]`.
+// The fault suite (issue 12 item 8):
+//   npm run faults [-- --profile short|full] [--check] [--only NAME,…] [--rounds N] [--no-build] [--keep]
 //
 // Starts a private PostgreSQL (faults/postgres.ts), a private Prosody with
 // offline storage on (test/e2e/harness), the sample bot and the GMS simulator
@@ -29,12 +30,13 @@ const { values: argv } = parseArgs({
     only: { type: "string" },
     "no-build": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
+    rounds: { type: "string", default: "1" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 
 if (argv.help) {
-  console.log("usage: npm run faults -- [--profile short|full] [--check] [--only kill,prosody,…] [--no-build] [--keep]");
+  console.log("usage: npm run faults -- [--profile short|full] [--check] [--only kill,prosody,…] [--rounds N] [--no-build] [--keep]");
   console.log(`scenarios: ${SCENARIOS.map((s) => s.name).join("; ")}`);
   process.exit(0);
 }
@@ -43,6 +45,7 @@ if (!profile) {
   console.error(`--profile: short or full, not ${argv.profile}`);
   process.exit(2);
 }
+const rounds = Math.max(1, Number(argv.rounds) || 1);
 const wanted = argv.only?.split(",").map((s) => s.trim().toLowerCase());
 const scenarios = wanted ? SCENARIOS.filter((s) => wanted.some((w) => s.name.toLowerCase().includes(w))) : SCENARIOS;
 /** The whole run is bounded: a hung run must not hang the test command. */
@@ -104,11 +107,14 @@ async function main(): Promise<number> {
   const env = await setUp(profile!);
   const outcomes: Outcome[] = [];
   for (const s of scenarios) {
-    log(`scenario: ${s.name}`);
-    const o = await s.run(env);
-    const m = o.summary;
-    log(`  sent ${m.sent}, once ${m.once}, 2× same ${m.twiceSameId}, 2× diff ${m.twiceDifferentIds}, never ${m.never}, died ${o.died}`);
-    outcomes.push({ ...o, name: s.name });
+    for (let round = 1; round <= rounds; round++) {
+      const name = rounds > 1 ? `${s.name} (round ${round})` : s.name;
+      log(`scenario: ${name}`);
+      const o = await s.run(env, round);
+      const m = o.summary;
+      log(`  sent ${m.sent}, once ${m.once}, 2× same ${m.twiceSameId}, 2× diff ${m.twiceDifferentIds}, never ${m.never}, died ${o.died}`);
+      outcomes.push({ ...o, name });
+    }
   }
   const head = `git ${gitHead()}, profile ${profile!.name}, ${new Date().toISOString().slice(0, 16)}Z`;
   console.log(`\nFault suite (${head})\n`);

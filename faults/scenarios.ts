@@ -48,7 +48,8 @@ export interface Outcome {
 
 export interface Scenario {
   name: string;
-  run(env: Env): Promise<Outcome>;
+  /** `round` (1, 2, …) keeps the names of repeated runs apart. */
+  run(env: Env, round: number): Promise<Outcome>;
 }
 
 /** Bound on waiting for /health/ready after a fault (the target is 5 s). */
@@ -116,12 +117,12 @@ const drainAll = (env: Env, ledger: Ledger, extraMs = 0) => drain(ledger, env.pr
 
 export const routerKill: Scenario = {
   name: "router kill -9",
-  run: (env) =>
-    withRouter(env, "kill", async (run, ledger) => {
+  run: (env, round) =>
+    withRouter(env, `kill${round}`, async (run, ledger) => {
       let readyMs: number | undefined;
       await sendTraffic(
         env.clients,
-        plan(env, "k", async () => {
+        plan(env, `k${round}`, async () => {
           await run.kill9();
           readyMs = await run.restart(READY_BOUND_MS); // cleared at once: restarted on the same database
         }),
@@ -133,12 +134,12 @@ export const routerKill: Scenario = {
 
 export const prosodyRestart: Scenario = {
   name: "Prosody restart",
-  run: (env) =>
-    withRouter(env, "prosody", async (run, ledger) => {
+  run: (env, round) =>
+    withRouter(env, `prosody${round}`, async (run, ledger) => {
       let readyMs: number | undefined;
       await sendTraffic(
         env.clients,
-        plan(env, "x", async () => {
+        plan(env, `x${round}`, async () => {
           await env.prosody.restart();
           readyMs = await run.ready(READY_BOUND_MS);
         }),
@@ -150,12 +151,12 @@ export const prosodyRestart: Scenario = {
 
 export const postgresRestart: Scenario = {
   name: "PostgreSQL restart",
-  run: (env) =>
-    withRouter(env, "postgres", async (run, ledger) => {
+  run: (env, round) =>
+    withRouter(env, `postgres${round}`, async (run, ledger) => {
       let readyMs: number | undefined;
       await sendTraffic(
         env.clients,
-        plan(env, "p", async () => {
+        plan(env, `p${round}`, async () => {
           await env.pg.restart({ downMs: 1000 });
           readyMs = await run.ready(READY_BOUND_MS);
         }),
@@ -167,11 +168,11 @@ export const postgresRestart: Scenario = {
 
 export const botFlaky: Scenario = {
   name: "bot 500s and hangs",
-  run: (env) =>
-    withRouter(env, "bot", async (run, ledger) => {
+  run: (env, round) =>
+    withRouter(env, `bot${round}`, async (run, ledger) => {
       const p = env.profile;
       await env.bot.setMode({ failRate: 0.5, hangRate: 0.25, hangMs: p.flakyHangMs, seed: 12 });
-      await sendTraffic(env.clients, plan(env, "b"));
+      await sendTraffic(env.clients, plan(env, `b${round}`));
       await env.bot.setMode("normal");
       const readyMs = await run.ready(READY_BOUND_MS);
       await drainAll(env, ledger);
@@ -186,12 +187,12 @@ export const botFlaky: Scenario = {
 
 export const botLock: Scenario = {
   name: "bot hangs past timeoutMs twice",
-  run: (env) =>
-    withRouter(env, "lock", async (run, ledger) => {
+  run: (env, round) =>
+    withRouter(env, `lock${round}`, async (run, ledger) => {
       const p = env.profile;
       await env.bot.setMode({ hangCalls: 2, hangMs: p.lockHangMs });
       const n = Math.min(p.lockMessages, env.clients.length);
-      for (let i = 0; i < n; i++) env.clients[i]!.send(LOCK_CHANNEL, "lock", `l.${i}`);
+      for (let i = 0; i < n; i++) env.clients[i]!.send(LOCK_CHANNEL, "lock", `l${round}.${i}`);
       // Worst case of today's bot adapter: (retries + 1) × timeoutMs plus backoff.
       await drainAll(env, ledger, 4 * p.lockTimeoutMs);
       const readyMs = await run.ready(READY_BOUND_MS);
@@ -207,8 +208,8 @@ export const botLock: Scenario = {
 
 export const gmsFailures: Scenario = {
   name: "GMS 500, statusCode 1/2, garbage",
-  run: (env) =>
-    withRouter(env, "gms", async (run, ledger) => {
+  run: (env, round) =>
+    withRouter(env, `gms${round}`, async (run, ledger) => {
       const p = env.profile;
       const rounds = Math.max(1, Math.round(p.gmsMessages / 16));
       const injections = async () => {
@@ -221,7 +222,7 @@ export const gmsFailures: Scenario = {
           env.gms.inject({ op: "send", kind: "garbage" });
         }
       };
-      const traffic = { ...plan(env, "g", injections, 0.25), messages: p.gmsMessages, channel: OPERATOR_CHANNEL, titles: 1 };
+      const traffic = { ...plan(env, `g${round}`, injections, 0.25), messages: p.gmsMessages, channel: OPERATOR_CHANNEL, titles: 1 };
       traffic.ratePerSecond = Math.min(traffic.ratePerSecond, 4);
       await sendTraffic(env.clients, traffic);
       const t0 = Date.now();
@@ -239,8 +240,8 @@ export const gmsFailures: Scenario = {
 
 export const malformed: Scenario = {
   name: "malformed/mutated stanzas",
-  run: (env) =>
-    withRouter(env, "malformed", async (run, ledger) => {
+  run: (env, round) =>
+    withRouter(env, `malformed${round}`, async (run, ledger) => {
       const p = env.profile;
       const [attacker, other] = env.clients as [CarefulClient, CarefulClient];
       let readyMs: number | undefined;
@@ -258,7 +259,7 @@ export const malformed: Scenario = {
         }
         readyMs = await run.ready(READY_BOUND_MS);
       };
-      await sendTraffic(env.clients.slice(1), plan(env, "m", flood, 0.1));
+      await sendTraffic(env.clients.slice(1), plan(env, `m${round}`, flood, 0.1));
       await drainAll(env, ledger);
       const replied = [...ledger.noise.values()].reduce((a, b) => a + b, 0);
       return { readyMs, notes: [`${p.mutants} mutated stanzas: ${replied} error replies (${fmtMap(ledger.noise)})`] };
