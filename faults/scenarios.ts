@@ -100,7 +100,7 @@ async function withRouter(
   });
   try {
     const { readyMs, notes = [] } = await body(run, ledger);
-    notes.push(run.readinessNote());
+    notes.push(`slowest answer ${secs(ledger.summary().slowestAnswerMs)} s`, run.readinessNote());
     return { name, summary: ledger.summary(), readyMs, died: run.died, deaths: run.deaths, notes };
   } finally {
     await run.stop();
@@ -108,10 +108,13 @@ async function withRouter(
   }
 }
 
-function plan(env: Env, prefix: string, fault?: () => Promise<void>, faultAt = 0.4) {
+function plan(env: Env, prefix: string, fault?: () => Promise<void>, faultAt = 0.4, burst = 0) {
   const p = env.profile;
-  return { prefix, messages: p.messages, ratePerSecond: p.ratePerSecond, channel: BOT_CHANNEL, titles: p.titles, fault, faultAt };
+  return { prefix, messages: p.messages, ratePerSecond: p.ratePerSecond, channel: BOT_CHANNEL, titles: p.titles, fault, faultAt, burst };
 }
+
+/** A burst of this share of the messages goes out just before a process fault, so the fault meets work in flight. */
+const burstOf = (env: Env) => Math.max(5, Math.round(env.profile.messages / 10));
 
 const drainAll = (env: Env, ledger: Ledger, extraMs = 0) => drain(ledger, env.profile.drainMs + extraMs, env.profile.graceMs);
 
@@ -122,10 +125,16 @@ export const routerKill: Scenario = {
       let readyMs: number | undefined;
       await sendTraffic(
         env.clients,
-        plan(env, `k${round}`, async () => {
-          await run.kill9();
-          readyMs = await run.restart(READY_BOUND_MS); // cleared at once: restarted on the same database
-        }),
+        plan(
+          env,
+          `k${round}`,
+          async () => {
+            await run.kill9();
+            readyMs = await run.restart(READY_BOUND_MS); // cleared at once: restarted on the same database
+          },
+          0.4,
+          burstOf(env),
+        ),
       );
       await drainAll(env, ledger);
       return { readyMs, notes: ["ready: from the restart's spawn"] };
@@ -139,10 +148,16 @@ export const prosodyRestart: Scenario = {
       let readyMs: number | undefined;
       await sendTraffic(
         env.clients,
-        plan(env, `x${round}`, async () => {
-          await env.prosody.restart();
-          readyMs = await run.ready(READY_BOUND_MS);
-        }),
+        plan(
+          env,
+          `x${round}`,
+          async () => {
+            await env.prosody.restart();
+            readyMs = await run.ready(READY_BOUND_MS);
+          },
+          0.4,
+          burstOf(env),
+        ),
       );
       await drainAll(env, ledger);
       return { readyMs };
@@ -156,10 +171,16 @@ export const postgresRestart: Scenario = {
       let readyMs: number | undefined;
       await sendTraffic(
         env.clients,
-        plan(env, `p${round}`, async () => {
-          await env.pg.restart({ downMs: 1000 });
-          readyMs = await run.ready(READY_BOUND_MS);
-        }),
+        plan(
+          env,
+          `p${round}`,
+          async () => {
+            await env.pg.restart({ downMs: 1000 });
+            readyMs = await run.ready(READY_BOUND_MS);
+          },
+          0.4,
+          burstOf(env),
+        ),
       );
       await drainAll(env, ledger);
       return { readyMs, notes: ["down 1 s (pg_ctl stop -m fast, start)"] };
@@ -178,9 +199,7 @@ export const botFlaky: Scenario = {
       await drainAll(env, ledger);
       return {
         readyMs,
-        notes: [
-          `50% HTTP 500, 25% hang ${p.flakyHangMs} ms (timeoutMs ${p.botTimeoutMs}); slowest answer ${secs(ledger.summary().slowestAnswerMs)} s`,
-        ],
+        notes: [`50% HTTP 500, 25% hang ${p.flakyHangMs} ms (timeoutMs ${p.botTimeoutMs})`],
       };
     }),
 };
@@ -199,12 +218,22 @@ export const botLock: Scenario = {
       return {
         readyMs,
         notes: [
-          `timeoutMs ${p.lockTimeoutMs}, the first 2 calls per message hang ${p.lockHangMs} ms; slowest answer ${secs(ledger.summary().slowestAnswerMs)} s`,
-          `bot calls ${env.bot.requests.length} for ${n} messages`,
+          `timeoutMs ${p.lockTimeoutMs}, the first 2 calls per message hang ${p.lockHangMs} ms`,
+          `bot calls per message: ${callsPerMessage(env.bot).join(", ")} (3 = two hangs, then the answer; more: called again while a call ran)`,
         ],
       };
     }),
 };
+
+/** Webhook calls per user message (event "message"), by messageId, in order of arrival. */
+function callsPerMessage(bot: SampleBot): number[] {
+  const calls = new Map<string, number>();
+  for (const r of bot.requests) {
+    const id = r.metadata?.messageId;
+    if ((r.metadata?.event ?? "message") === "message" && id) calls.set(id, (calls.get(id) ?? 0) + 1);
+  }
+  return [...calls.values()];
+}
 
 export const gmsFailures: Scenario = {
   name: "GMS 500, statusCode 1/2, garbage",

@@ -17,6 +17,8 @@ export interface TrafficPlan {
   /** Share of `messages` sent before `fault` starts (0..1). */
   faultAt?: number;
   fault?: () => Promise<void>;
+  /** Messages sent back to back just before the fault starts, so it hits them in flight. Default 0. */
+  burst?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,11 +29,13 @@ export async function sendTraffic(clients: CarefulClient[], plan: TrafficPlan): 
   const faultIndex = plan.fault ? Math.floor(plan.messages * (plan.faultAt ?? 0.5)) : -1;
   let fault: Promise<void> = Promise.resolve();
   const t0 = performance.now();
+  const burstEnd = faultIndex + (plan.burst ?? 0);
   for (let i = 0; i < plan.messages; i++) {
-    if (i === faultIndex && plan.fault) fault = plan.fault();
     const client = clients[i % clients.length]!;
     const title = `t${Math.floor(i / clients.length) % plan.titles}`;
     client.send(plan.channel, title, `${plan.prefix}.${i}`);
+    if (i === Math.min(burstEnd, plan.messages - 1) && plan.fault) fault = plan.fault();
+    if (i >= faultIndex && i < burstEnd) continue;
     const wait = t0 + (i + 1) * gap - performance.now();
     if (wait > 0) await sleep(wait);
   }
