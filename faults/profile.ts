@@ -1,7 +1,8 @@
 // How big and how long each scenario is. "full" is the run of issue 12 (300
 // messages per scenario, the real 30 s bot timeout of the lock case, 5,000
 // mutated stanzas); "short" is the same with fewer messages and times scaled
-// down, for the test command (about two minutes here).
+// down, for the test command (about two minutes here). Each client sends at
+// most 2 messages a second, below a per-user rate limit of 30 in 10 s.
 export interface Profile {
   name: "short" | "full";
   clients: number;
@@ -30,9 +31,9 @@ export interface Profile {
 export const PROFILES: Record<Profile["name"], Profile> = {
   short: {
     name: "short",
-    clients: 4,
+    clients: 6,
     messages: 40,
-    ratePerSecond: 16,
+    ratePerSecond: 10,
     titles: 2,
     receiptTimeoutMs: 4000,
     maxResends: 4,

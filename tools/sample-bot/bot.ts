@@ -31,9 +31,10 @@
 //   hangs hangMs before its normal answer with probability hangRate, else
 //   answers at once; drawn from a PRNG seeded with `seed` (default 1), so a
 //   run can be repeated;
-// - { hangCalls, hangMs }: the first hangCalls calls of each messageId hang
-//   hangMs before answering, later ones answer at once (a bot that hangs past
-//   the router's timeout, then recovers).
+// - { hangCalls, hangMs }: the first hangCalls calls of each user message
+//   (event "message", by messageId) hang hangMs before answering, later ones
+//   and other events answer at once (a bot that hangs past the router's
+//   timeout, then recovers).
 import { fastify } from "fastify";
 import type { FastifyInstance } from "fastify";
 import { botReply } from "./replies.js";
@@ -135,7 +136,7 @@ export async function startSampleBot(opts: SampleBotOptions = {}): Promise<Sampl
   let random = prng(1);
   /** Calls seen per `${sender}\u0000${messageId}`, for { hangCalls }. */
   const calls = new Map<string, number>();
-  const plan = (m: BotMode, key: string | undefined): CallPlan => {
+  const plan = (m: BotMode, key: string | undefined, event: string): CallPlan => {
     if (m === "error500" || m === "garbage") return m;
     if (typeof m !== "object") return { delayMs: 0 };
     if ("delayMs" in m) return m;
@@ -144,6 +145,7 @@ export async function startSampleBot(opts: SampleBotOptions = {}): Promise<Sampl
       if (r < m.failRate) return "error500";
       return r < m.failRate + (m.hangRate ?? 0) ? { delayMs: m.hangMs ?? 0 } : { delayMs: 0 };
     }
+    if (event !== "message") return { delayMs: 0 };
     const n = (calls.get(key ?? "") ?? 0) + 1;
     calls.set(key ?? "", n);
     return { delayMs: n <= m.hangCalls ? m.hangMs : 0 };
@@ -165,7 +167,7 @@ export async function startSampleBot(opts: SampleBotOptions = {}): Promise<Sampl
         : "invalid body";
       const messageId = isBotRequest(body) ? body.metadata?.messageId : undefined;
       const key = messageId === undefined ? undefined : `${body.sender}\u0000${messageId}`;
-      const m = plan(mode, key);
+      const m = plan(mode, key, (isBotRequest(body) ? body.metadata?.event : undefined) ?? "message");
       if (m === "error500") {
         log(`POST ${WEBHOOK_PATH} ${tag} → 500 (mode ${JSON.stringify(mode)})`);
         return reply.code(500).send({ error: "simulated failure (mode error500)" });
