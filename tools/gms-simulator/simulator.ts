@@ -101,6 +101,11 @@ export interface AgentScript {
   greeting?: string;
   /** Answer each client message: "echo" ("Echo: <text>"), a list said in turn (cycling), or a function (undefined: no answer). */
   replies?: "echo" | string[] | ((text: string) => string | undefined);
+  /**
+   * On joining, the agent also answers (with `replies`) the messages the client
+   * sent while queued, as a person reading the backlog would. Default false.
+   */
+  readsBacklog?: boolean;
   /** Before each reply: TypingStarted, this long, TypingStopped, then the Message. */
   typingBeforeReplyMs?: number;
   /** Leave (and so end the chat) this long after joining. */
@@ -562,12 +567,17 @@ export class SimChat {
       const script = this.#script;
       this.agentJoin(script?.nickname);
       if (script?.greeting !== undefined) this.agentSay(script.greeting);
+      if (script?.readsBacklog) this.#answerBacklog();
       if (script?.leaveAfterMs !== undefined) {
         this.#later(script.leaveAfterMs, () => {
           if (this.#agents.size > 0) this.agentLeave();
         });
       }
     });
+  }
+
+  #answerBacklog(): void {
+    for (const m of this.#clientMessages) this.#scheduleReply(m.text);
   }
 
   #scheduleReply(text: string): void {

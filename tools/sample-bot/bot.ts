@@ -25,7 +25,16 @@
 //   not "down" listens again on the same port;
 // - "error500": HTTP 500 with a JSON error body;
 // - "garbage": HTTP 200 with a body that is not JSON;
-// - { delayMs }: the normal answer, that much later.
+// - { delayMs }: the normal answer, that much later;
+// - { failRate, hangRate?, hangMs?, seed? }: a flaky bot (the fault suite,
+//   faults/): each call fails with HTTP 500 with probability failRate, else
+//   hangs hangMs before its normal answer with probability hangRate, else
+//   answers at once; drawn from a PRNG seeded with `seed` (default 1), so a
+//   run can be repeated;
+// - { hangCalls, hangMs }: the first hangCalls calls of each user message
+//   (event "message", by messageId) hang hangMs before answering, later ones
+//   and other events answer at once (a bot that hangs past the router's
+//   timeout, then recovers).
 import { fastify } from "fastify";
 import type { FastifyInstance } from "fastify";
 import { botReply } from "./replies.js";
@@ -35,7 +44,29 @@ export type { BotRequest, BotMetadata, BotEvent, RasaMessage, RasaButton } from 
 
 export const WEBHOOK_PATH = "/webhooks/rest/webhook";
 
-export type BotMode = "normal" | "down" | "error500" | "garbage" | { delayMs: number };
+export type BotMode =
+  | "normal"
+  | "down"
+  | "error500"
+  | "garbage"
+  | { delayMs: number }
+  | { failRate: number; hangRate?: number; hangMs?: number; seed?: number }
+  | { hangCalls: number; hangMs: number };
+
+/** What one call gets under `mode`: a 500, garbage, or the answer after `delayMs`. */
+type CallPlan = "error500" | "garbage" | { delayMs: number };
+
+/** mulberry32: a small seeded PRNG, so a flaky run can be repeated. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 export interface SampleBotOptions {
   /** 0 (default) picks a free port; a later "down" → "normal" reuses the one picked. */
@@ -102,6 +133,23 @@ export async function startSampleBot(opts: SampleBotOptions = {}): Promise<Sampl
   /** `${sender}\u0000${messageId}` → the reply already given. */
   const answered = new Map<string, RasaMessage[]>();
   const log = opts.log ?? (() => {});
+  let random = prng(1);
+  /** Calls seen per `${sender}\u0000${messageId}`, for { hangCalls }. */
+  const calls = new Map<string, number>();
+  const plan = (m: BotMode, key: string | undefined, event: string): CallPlan => {
+    if (m === "error500" || m === "garbage") return m;
+    if (typeof m !== "object") return { delayMs: 0 };
+    if ("delayMs" in m) return m;
+    if ("failRate" in m) {
+      const r = random();
+      if (r < m.failRate) return "error500";
+      return r < m.failRate + (m.hangRate ?? 0) ? { delayMs: m.hangMs ?? 0 } : { delayMs: 0 };
+    }
+    if (event !== "message") return { delayMs: 0 };
+    const n = (calls.get(key ?? "") ?? 0) + 1;
+    calls.set(key ?? "", n);
+    return { delayMs: n <= m.hangCalls ? m.hangMs : 0 };
+  };
   const baseUrl = () => `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 
   const build = (): FastifyInstance => {
@@ -113,17 +161,19 @@ export async function startSampleBot(opts: SampleBotOptions = {}): Promise<Sampl
     a.post(WEBHOOK_PATH, async (req, reply) => {
       const body = req.body as BotRequest;
       requests.push(body);
-      const m = mode;
       const tag = isBotRequest(body)
         ? `sender=${body.sender} event=${body.metadata?.event ?? "message"} messageId=${body.metadata?.messageId ?? "-"}` +
           (body.message !== undefined ? ` text=${JSON.stringify(body.message.slice(0, 80))}` : "")
         : "invalid body";
+      const messageId = isBotRequest(body) ? body.metadata?.messageId : undefined;
+      const key = messageId === undefined ? undefined : `${body.sender}\u0000${messageId}`;
+      const m = plan(mode, key, (isBotRequest(body) ? body.metadata?.event : undefined) ?? "message");
       if (m === "error500") {
-        log(`POST ${WEBHOOK_PATH} ${tag} → 500 (mode error500)`);
+        log(`POST ${WEBHOOK_PATH} ${tag} → 500 (mode ${JSON.stringify(mode)})`);
         return reply.code(500).send({ error: "simulated failure (mode error500)" });
       }
       if (m === "garbage") {
-        log(`POST ${WEBHOOK_PATH} ${tag} → 200 garbage (mode garbage)`);
+        log(`POST ${WEBHOOK_PATH} ${tag} → 200 garbage (mode ${JSON.stringify(mode)})`);
         return reply.code(200).type("text/html").send("<html><body>Bad Gateway? not JSON</body></html>");
       }
       if (!isBotRequest(body)) {
@@ -132,8 +182,6 @@ export async function startSampleBot(opts: SampleBotOptions = {}): Promise<Sampl
       }
       // The reply is decided (and counted) on arrival, so a retry that arrives
       // while a delayed answer is still pending is recognised as a repeat.
-      const messageId = body.metadata?.messageId;
-      const key = messageId === undefined ? undefined : `${body.sender}\u0000${messageId}`;
       let out = key === undefined ? undefined : answered.get(key);
       const repeat = out !== undefined;
       if (out === undefined) {
@@ -141,10 +189,9 @@ export async function startSampleBot(opts: SampleBotOptions = {}): Promise<Sampl
         handled += 1;
         if (key !== undefined) answered.set(key, out);
       }
-      if (typeof m === "object") await sleep(m.delayMs);
+      if (m.delayMs > 0) await sleep(m.delayMs);
       log(
-        `POST ${WEBHOOK_PATH} ${tag} → 200 ${describe(out)}${repeat ? " (repeat)" : ""}` +
-          (typeof m === "object" ? ` after ${m.delayMs} ms` : ""),
+        `POST ${WEBHOOK_PATH} ${tag} → 200 ${describe(out)}${repeat ? " (repeat)" : ""}` + (m.delayMs > 0 ? ` after ${m.delayMs} ms` : ""),
       );
       return reply.code(200).send(out);
     });
@@ -168,6 +215,8 @@ export async function startSampleBot(opts: SampleBotOptions = {}): Promise<Sampl
       return;
     }
     mode = next;
+    random = prng(typeof next === "object" && "seed" in next ? (next.seed ?? 1) : 1);
+    calls.clear();
     if (!app) await listen();
   };
 
@@ -196,6 +245,7 @@ export async function startSampleBot(opts: SampleBotOptions = {}): Promise<Sampl
       requests.length = 0;
       handled = 0;
       answered.clear();
+      calls.clear();
     },
     async stop() {
       const a = app;

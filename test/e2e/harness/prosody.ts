@@ -33,6 +33,12 @@ export interface ProsodyOptions extends ServerOptions {
   preferredC2sPort?: number;
   /** Further virtual hosts beside the user domain (another tenant of the same server); users there with registerProsodyUser. */
   extraHosts?: string[];
+  /**
+   * mod_offline on, as on real servers: a message to a user with no session is
+   * stored and delivered at their next login (XEP-0160). Default false: tests
+   * see a message to an offline user bounce.
+   */
+  offline?: boolean;
 }
 
 export type Prosody = PrivateServer;
@@ -46,7 +52,7 @@ function lua(s: string): string {
 }
 
 /** The private config; exported so docs/prosody.md can be checked against what the tests run. */
-export function configText(o: ConfigValues & { baseDir: string; extraHosts?: string[] }): string {
+export function configText(o: ConfigValues & { baseDir: string; extraHosts?: string[]; offline?: boolean }): string {
   const p = (name: string) => lua(join(o.baseDir, name));
   const privilegeHost = o.privilege
     ? `  modules_enabled = { "privilege" }
@@ -71,7 +77,7 @@ c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 -- no mod_limits: Debian's default config throttles c2s to 10 kB/s
 modules_enabled = { "saslauth"; "disco"; "roster"; "ping"; "posix" }
-modules_disabled = { "s2s"; "offline" }
+modules_disabled = { "s2s"${o.offline ? "" : '; "offline"'} }
 
 VirtualHost ${lua(o.userDomain)}
 ${privilegeHost}
@@ -107,6 +113,7 @@ async function startOnce(opts: ProsodyOptions): Promise<Prosody> {
         privilege,
         logLevel,
         extraHosts: opts.extraHosts,
+        offline: opts.offline,
       }),
       owner,
     );

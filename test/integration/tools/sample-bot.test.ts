@@ -213,6 +213,38 @@ describe("sample bot: modes", () => {
     expect(Date.now() - quick).toBeLessThan(150);
   });
 
+  it("{failRate, hangRate} fails and hangs the drawn share of calls, the same way for the same seed", async () => {
+    const outcomes = async () => {
+      await bot.setMode({ failRate: 0.5, hangRate: 0.25, hangMs: 300, seed: 3 });
+      const out: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const started = Date.now();
+        const res = await raw(body(`f${i}`));
+        out.push(res.status === 500 ? "500" : Date.now() - started >= 290 ? "hang" : "ok");
+      }
+      return out;
+    };
+    const first = await outcomes();
+    expect(first).toContain("500");
+    expect(first).toContain("ok");
+    expect(await outcomes()).toEqual(first);
+  });
+
+  it("{hangCalls, hangMs} hangs the first calls of a messageId, then answers at once", async () => {
+    await bot.setMode({ hangCalls: 2, hangMs: 300 });
+    const b = body("lenta");
+    const timed = async () => {
+      const started = Date.now();
+      const r = await post(b);
+      return { ms: Date.now() - started, text: r[0]?.text };
+    };
+    expect((await timed()).ms).toBeGreaterThanOrEqual(290);
+    expect((await timed()).ms).toBeGreaterThanOrEqual(290);
+    const third = await timed();
+    expect(third.ms).toBeLessThan(250);
+    expect(third.text).toBe("Hai scritto: lenta");
+  });
+
   it("can start down and stop while down", async () => {
     const b2 = await startSampleBot({ mode: "down" });
     try {
