@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `node dist/main.js [--config FILE]` (operations.md "Start"): parse argv,
 // build and start the router, stop it on SIGTERM/SIGINT within 10 s.
+// `eime-router COMMAND …` runs an admin command instead (src/cli/).
 import { buildApp } from "./app.js";
+import { isCliCommand, runCli } from "./cli/index.js";
 import { ConfigError, loadConfig } from "./config/load.js";
 import { createLogging } from "./log.js";
 import { keyRingFrom } from "./security/keyring.js";
@@ -58,4 +60,10 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+if (isCliCommand(process.argv[2])) {
+  void runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+} else {
+  void main();
+}

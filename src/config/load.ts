@@ -122,6 +122,17 @@ export function configFileFrom(argv: string[], env: NodeJS.ProcessEnv): string |
 
 export function loadConfig(opts: LoadOptions = {}): Config {
   const env = opts.env ?? process.env;
+  const config = parseConfig(mergedConfig(opts));
+  // operations.md: a production instance never runs on the public development key.
+  if (env.NODE_ENV === "production" && config.security.secretKey === undefined) {
+    throw new ConfigError(["config security.secretKey: required when NODE_ENV=production (env EIME_SECRET_KEY)"]);
+  }
+  return config;
+}
+
+/** The files and the environment merged, not yet validated (the CLI validates parts of it). */
+export function mergedConfig(opts: LoadOptions = {}): Json {
+  const env = opts.env ?? process.env;
   const argv = opts.argv ?? process.argv.slice(2);
   const problems: string[] = [];
 
@@ -134,21 +145,27 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   if (opts.overrides) merged = deepMerge(merged, opts.overrides);
   merged = deepMerge(merged, fromEnv(env));
   if (problems.length > 0) throw new ConfigError(problems);
-  const config = parseConfig(merged);
-  // operations.md: a production instance never runs on the public development key.
-  if (env.NODE_ENV === "production" && config.security.secretKey === undefined) {
-    throw new ConfigError(["config security.secretKey: required when NODE_ENV=production (env EIME_SECRET_KEY)"]);
-  }
-  return config;
+  return merged;
 }
 
 /** Validates a complete config object; one line per bad field. */
 export function parseConfig(input: unknown): Config {
+  return parseConfigSection(input, () => true);
+}
+
+/**
+ * Validates a complete config object but reports only the problems under the
+ * top-level keys `wanted` accepts (the CLI's database commands need no XMPP
+ * secret); returns the whole config, unvalidated parts included, when none.
+ */
+export function parseConfigSection(input: unknown, wanted: (key: string) => boolean): Config {
   const result = ConfigSchema.safeParse(input, {
     error: (issue) => (issue.input === undefined && issue.code === "invalid_type" ? "required" : undefined),
   });
   if (result.success) return deepFreeze(result.data);
-  const problems = result.error.issues.map((issue) => {
+  const issues = result.error.issues.filter((issue) => issue.path.length === 0 || wanted(String(issue.path[0])));
+  if (issues.length === 0) return deepFreeze(input as Config);
+  const problems = issues.map((issue) => {
     const keys = issue.code === "unrecognized_keys" ? issue.keys : [undefined];
     return keys
       .map((key) => {
