@@ -4,6 +4,7 @@
 // transaction at a time) and holds every rule of the Db port.
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, type Results, type Transaction } from "@electric-sql/pglite";
+import { PreparedStatements } from "./pglite-prepared.js";
 import { serializeError, type FromWorker, type Request, type Rows, type WorkerInit } from "./pglite-protocol.js";
 
 const port = parentPort!;
@@ -19,6 +20,7 @@ interface OpenTx {
   done: Promise<void>;
 }
 
+let prepared: PreparedStatements | undefined;
 const transactions = new Map<number, OpenTx>();
 const unlisteners = new Map<number, () => Promise<void>>();
 
@@ -64,10 +66,9 @@ async function end(id: number, commit: boolean): Promise<void> {
 
 async function handle(pg: PGlite, req: Request): Promise<Rows | undefined> {
   switch (req.op) {
-    case "query": {
-      const on = inTx(req.tx) ?? pg;
-      return rows(await on.query(req.sql, req.params));
-    }
+    case "query":
+      inTx(req.tx); // an ended transaction's query is refused, not run outside it
+      return rows(await prepared!.query(req.sql, req.params));
     case "exec":
       await (inTx(req.tx) ?? pg).exec(req.sql);
       return undefined;
@@ -102,6 +103,9 @@ async function main(): Promise<void> {
   try {
     pg = new PGlite({ ...(init.dataDir ? { dataDir: init.dataDir } : {}), ...(init.loadDataDir ? { loadDataDir: init.loadDataDir } : {}) });
     await pg.waitReady;
+    // As on pg (pg-db.ts): plan each prepared statement once, not again for every new set of parameters.
+    await pg.exec("SET plan_cache_mode = force_generic_plan");
+    prepared = new PreparedStatements(pg);
   } catch (err) {
     post({ type: "failed", error: serializeError(err) });
     return;

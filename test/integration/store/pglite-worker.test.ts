@@ -85,6 +85,15 @@ describe("PGlite in a worker thread", () => {
     expect(heard).toEqual(["kept", "outside"]);
   });
 
+  it("runs a statement again after the table under it changed shape (prepared once, re-parsed when stale)", async () => {
+    await db.exec("CREATE TABLE shape (id int)");
+    await db.query("INSERT INTO shape (id) VALUES ($1)", [1]);
+    expect((await db.query("SELECT * FROM shape")).rows).toEqual([{ id: 1 }]);
+    await db.exec("ALTER TABLE shape ADD COLUMN label text DEFAULT 'x'");
+    expect((await db.query("SELECT * FROM shape")).rows).toEqual([{ id: 1, label: "x" }]);
+    expect((await db.query("SELECT * FROM shape WHERE id = $1", [1])).rowCount).toBe(1);
+  });
+
   it("answers queries issued at once, each with its own result", async () => {
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => db.query<{ n: number }>("SELECT $1::int * 2 AS n", [i])));
     expect(results.map((r) => r.rows[0]!.n)).toEqual(Array.from({ length: 50 }, (_, i) => i * 2));
