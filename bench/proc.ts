@@ -240,3 +240,14 @@ export function loadLine(): string {
   const [a, b, c] = readFileSync("/proc/loadavg", "utf8").split(" ");
   return `load average ${a} ${b} ${c} on ${readdirSync("/sys/devices/system/cpu").filter((d) => /^cpu\d+$/.test(d)).length} cores`;
 }
+
+/** CPU seconds of one thread `tid` of process `pid` (the main thread's tid is the pid), 0 when gone. */
+export function threadCpuSeconds(pid: number, tid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}

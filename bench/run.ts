@@ -55,6 +55,7 @@ import {
   procSample,
   selfCpuSeconds,
   startChild,
+  threadCpuSeconds,
 } from "./proc.js";
 import { summarizeProfile } from "./profile-summary.js";
 import { conv, echoTarget, msisdnOf, routerTarget } from "./targets.js";
@@ -718,6 +719,22 @@ async function routerPhase(p: XmppServer, botUrl: string, botPid: number, engine
         loopLine = `${name}: router event-loop lag in the closed loop: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`;
       },
     };
+    // The router's main thread against its other threads (PGlite's worker, GC helpers, libuv's pool).
+    let threadLine = "";
+    let t0 = { all: 0, main: 0 };
+    let t1 = { all: 0, main: 0 };
+    const pid = router.child.pid;
+    const threadSample = () => ({ all: procSample(pid)?.cpuSeconds ?? 0, main: threadCpuSeconds(pid, pid) });
+    const threads: Hook = {
+      start: () => (t0 = threadSample()),
+      end: () => (t1 = threadSample()),
+      stop: async () => {
+        const n = Math.max(1, closedReplies());
+        const main = t1.main - t0.main;
+        const rest = t1.all - t0.all - main;
+        threadLine = `${name}: router CPU per message in the closed loop: main thread ${((main / n) * 1e6).toFixed(0)} µs, other threads ${((rest / n) * 1e6).toFixed(0)} µs${engine === "pglite" ? " (the PGlite worker, GC helpers, libuv)" : " (GC helpers, libuv)"}`;
+      },
+    };
     let commitLine = "";
     const commits = router.db
       ? commitHook(
@@ -730,6 +747,7 @@ async function routerPhase(p: XmppServer, botUrl: string, botPid: number, engine
       : undefined;
     const hooks: Hook[] = engine === "pg" ? [queryCount, loopDelay] : [loopDelay];
     if (commits) hooks.push(commits);
+    hooks.push(threads);
     const sent0 = hub.sent;
     const ok0 = hub.ok;
     if (profile) hooks.push(profile);
@@ -746,6 +764,7 @@ async function routerPhase(p: XmppServer, botUrl: string, botPid: number, engine
     );
     if (perMessage) log(perMessage);
     if (commitLine) log(commitLine);
+    log(threadLine);
     log(loopLine);
     // Informational: latency at half of the router's own throughput (a load it sustains).
     const ownHalf =
@@ -753,6 +772,7 @@ async function routerPhase(p: XmppServer, botUrl: string, botPid: number, engine
     const notes = [...m.notes];
     if (perMessage) notes.push(perMessage);
     if (commitLine) notes.push(commitLine);
+    notes.push(threadLine);
     notes.push(loopLine);
     if (ownHalf?.routerLag) notes.push(ownHalf.routerLag);
     if (ownHalf) notes.push(...outcomeNotes(`${name} open loop at ½ own throughput`, ownHalf));
