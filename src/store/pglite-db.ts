@@ -2,8 +2,8 @@
 // PGlite (PostgreSQL compiled to WebAssembly) runs in a worker thread
 // (pglite-worker.ts), so its work never blocks the router's event loop; this
 // side only posts requests and takes replies. PGlite is one connection:
-// transactions are serialised here with a mutex so a concurrent query never
-// runs inside another's transaction, and LISTEN/NOTIFY stays in-process.
+// transactions are serialised here (Gate) so a concurrent query never runs
+// inside another's transaction, and LISTEN/NOTIFY stays in-process.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
@@ -26,16 +26,37 @@ export function isMemoryDataDir(dataDir: string): boolean {
   return dataDir.startsWith("memory://");
 }
 
-/** Runs functions one at a time, in call order. */
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
+const settled = (p: Promise<unknown>): Promise<void> =>
+  p.then(
+    () => undefined,
+    () => undefined,
+  );
 
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
+/**
+ * Orders work on the one connection. Exclusive work (a transaction, a script,
+ * LISTEN) starts when everything admitted before it has ended, and nothing
+ * starts before it ends. Shared work (one statement) waits only for exclusive
+ * work before it: statements are posted to the worker back to back, which
+ * runs them one after another in the order posted (so its thread does not
+ * sit idle for a round trip between two of them).
+ */
+class Gate {
+  private exclusiveTail: Promise<void> = Promise.resolve();
+  private readonly sharedRunning = new Set<Promise<void>>();
+
+  shared<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.exclusiveTail.then(fn);
+    const done = settled(result);
+    this.sharedRunning.add(done);
+    void done.then(() => this.sharedRunning.delete(done));
+    return result;
+  }
+
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const before = Promise.all([this.exclusiveTail, ...this.sharedRunning]);
+    this.sharedRunning.clear(); // awaited by this one, and so by everything after it
+    const result = before.then(fn);
+    this.exclusiveTail = settled(result);
     return result;
   }
 }
@@ -127,7 +148,7 @@ function wrapTx(link: WorkerLink, tx: number, scope: TxScope): Queryable {
 
 export class PgliteDb implements Db {
   readonly engine = "pglite" as const;
-  private readonly mutex = new Mutex();
+  private readonly gate = new Gate();
   private closed = false;
   private nextTx = 1;
   private nextListener = 1;
@@ -141,18 +162,22 @@ export class PgliteDb implements Db {
     this.link = new WorkerLink(worker, (listener, payload) => this.deliver(listener, payload), logger);
   }
 
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  private admit<T>(mode: "shared" | "exclusive", fn: () => Promise<T>): Promise<T> {
     const scope = txScope.getStore();
     if (scope?.db === this && scope.active) {
       // On one connection this would wait for the transaction it runs in.
       return Promise.reject(new Error("query on the database inside one of its own transactions: use the transaction's queryable"));
     }
     if (this.closed) return Promise.reject(new Error("the database is closed"));
-    return this.mutex.run(fn);
+    return mode === "shared" ? this.gate.shared(fn) : this.gate.exclusive(fn);
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.admit("exclusive", fn);
   }
 
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-    return this.exclusive(async () => toResult<R>(await this.link.request({ op: "query", sql, params })));
+    return this.admit("shared", async () => toResult<R>(await this.link.request({ op: "query", sql, params })));
   }
 
   exec(sql: string): Promise<void> {
@@ -222,7 +247,7 @@ export class PgliteDb implements Db {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    const closing = this.mutex.run(() => this.link.request({ op: "close" }));
+    const closing = this.gate.exclusive(() => this.link.request({ op: "close" }));
     this.closed = true;
     try {
       await closing;
