@@ -81,3 +81,16 @@ export async function checkServer(adminUrl: string): Promise<string> {
     });
   }
 }
+
+/**
+ * Transactions committed in database `name` so far (pg_stat_database), read on
+ * `adminUrl`'s database so this query is not counted. Backends report their
+ * counts when idle, at most once a second: a delta is exact only to about a
+ * second of traffic at each end.
+ */
+export async function xactCommits(adminUrl: string, name: string): Promise<number> {
+  return admin(adminUrl, async (c) => {
+    const { rows } = await c.query<{ n: string }>("SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = $1", [name]);
+    return Number(rows[0]?.n ?? 0);
+  });
+}

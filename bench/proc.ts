@@ -219,3 +219,35 @@ export const noDelayWanted = () => process.env.BENCH_NODELAY === "1";
 
 export const benchDir = new URL(".", import.meta.url).pathname;
 export const benchFile = (name: string) => join(benchDir, name);
+
+/** The first process named `comm` among `pid` and its descendants (Linux /proc), e.g. ejabberd's Erlang VM under ejabberdctl. */
+export function descendantNamed(pid: number, comm: string): number | undefined {
+  const queue = [pid];
+  while (queue.length > 0) {
+    const p = queue.shift()!;
+    try {
+      if (readFileSync(`/proc/${p}/comm`, "utf8").trim() === comm) return p;
+      queue.push(...readFileSync(`/proc/${p}/task/${p}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return undefined;
+}
+
+/** `uptime`'s load averages (1, 5, 15 min) and the number of cores: how busy the machine is with others' work. */
+export function loadLine(): string {
+  const [a, b, c] = readFileSync("/proc/loadavg", "utf8").split(" ");
+  return `load average ${a} ${b} ${c} on ${readdirSync("/sys/devices/system/cpu").filter((d) => /^cpu\d+$/.test(d)).length} cores`;
+}
+
+/** CPU seconds of one thread `tid` of process `pid` (the main thread's tid is the pid), 0 when gone. */
+export function threadCpuSeconds(pid: number, tid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}

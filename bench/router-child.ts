@@ -41,6 +41,9 @@ loopDelay.enable();
 // (the pool uses it too) wrapped here, outside src/. PGlite is not counted.
 const queries = new Map<string, number>();
 const kinds = new Map<string, string>();
+// Commits the router asked for: each COMMIT, and each statement run outside BEGIN … COMMIT (its own transaction).
+let commits = 0;
+const inTransaction = new WeakSet<object>();
 const clientProto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
 const originalQuery = clientProto.query;
 clientProto.query = function (this: unknown, ...args: unknown[]) {
@@ -49,8 +52,18 @@ clientProto.query = function (this: unknown, ...args: unknown[]) {
   let kind = kinds.get(text);
   if (kind === undefined) kinds.set(text, (kind = statementKind(text)));
   queries.set(kind, (queries.get(kind) ?? 0) + 1);
+  countCommit(this as object, kind);
   return originalQuery.apply(this, args);
 };
+
+function countCommit(client: object, statement: string): void {
+  const kind = statement.toUpperCase();
+  if (kind === "BEGIN") inTransaction.add(client);
+  else if (kind === "COMMIT" || kind === "ROLLBACK") {
+    if (kind === "COMMIT") commits++;
+    inTransaction.delete(client);
+  } else if (!inTransaction.has(client)) commits++;
+}
 
 function statementKind(sql: string): string {
   const s = sql.replace(/\s+/g, " ").trim();
@@ -82,6 +95,11 @@ serveParent({
   },
   async queriesReset() {
     queries.clear();
+    commits = 0;
+    loopDelay.reset();
+  },
+  /** Starts a new event-loop lag window (read with `loop`). */
+  async lagReset() {
     loopDelay.reset();
   },
   /** Event-loop lag since queriesReset, ms: how long a ready callback (a socket read, a timer) waited. */
@@ -91,7 +109,7 @@ serveParent({
     return { p50: lag(loopDelay.percentile(50)), p99: lag(loopDelay.percentile(99)), max: lag(loopDelay.max) };
   },
   async queries() {
-    return { counts: Object.fromEntries(queries) };
+    return { counts: Object.fromEntries(queries), commits };
   },
   async mem(msg) {
     if (msg.gc && gc) {

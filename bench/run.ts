@@ -16,35 +16,46 @@
 // conversations, router CPU per message and memory per conversation. The
 // runs at half the ceiling's throughput overload the router here, so they
 // come last, each on a fresh router. One table at the end.
+// All of it on Prosody, then again on ejabberd (issue 14), where two router
+// instances also run side by side on one PostgreSQL database (no
+// domain_balancing: each stanza goes to a random connection). Every pg router
+// phase reports database commits per message (pg_stat_database xact_commit),
+// every router phase each router's own event-loop lag.
 //
 //   npm run bench [-- --quick] [--clients 50] [--seconds 10] [--warmup 3] [--inflight 100]
 //                 [--db pg,pglite] [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
 //                 [--scenario all|table|conversations] [--conversations 100,1000,10000]
 //                 [--conversations-db pg|pglite] [--timeout 10] [--wait-quiet SECONDS]
+//                 [--server prosody,ejabberd] [--pair pg|none]  two routers on ejabberd sharing one database
 //                 [--nodelay]           TCP_NODELAY on every XMPP socket (xmpp.js leaves Nagle on; experiment)
 //                 [--cpu-prof]          V8 CPU profile of the router during each closed-loop window
 //                 [--cpu-prof-process]  node --cpu-prof on the whole router process (start to stop)
 import { execFileSync } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import type { Element } from "@xmpp/xml";
 import { connectClient, type TestClient } from "../test/e2e/harness/client.js";
-import { startProsody, type Prosody } from "../test/e2e/harness/prosody.js";
+import { startEjabberd } from "../test/e2e/harness/ejabberd.js";
+import type { PrivateServer } from "../test/e2e/harness/private-server.js";
+import { startProsody } from "../test/e2e/harness/prosody.js";
 import { closedLoop, type Conv, Hub, latencySummary, type LoopResult, oneEach, openLoop, sleep } from "./load.js";
-import { checkServer, countInbound, countStored, createDatabase, dropAll, type BenchDatabase } from "./pg.js";
+import { checkServer, countInbound, countStored, createDatabase, dropAll, xactCommits, type BenchDatabase } from "./pg.js";
 import {
   benchFile,
   type Child,
   noDelay,
   cpuOfCommand,
+  descendantNamed,
+  loadLine,
   logTail,
   machineBusySeconds,
   procSample,
   selfCpuSeconds,
   startChild,
+  threadCpuSeconds,
 } from "./proc.js";
 import { summarizeProfile } from "./profile-summary.js";
 import { conv, echoTarget, msisdnOf, routerTarget } from "./targets.js";
@@ -68,6 +79,8 @@ const { values: argv } = parseArgs({
     "cpu-prof-process": { type: "boolean", default: false },
     "wait-quiet": { type: "string", default: "0" },
     nodelay: { type: "boolean", default: false },
+    server: { type: "string", default: "prosody,ejabberd" },
+    pair: { type: "string", default: "pg" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -93,6 +106,9 @@ const num = (v: string | undefined, fallback: number, name: string): number => {
   return n;
 };
 const quick = argv.quick;
+type ServerKind = "prosody" | "ejabberd";
+/** The XMPP server under test (the harness's Prosody or ejabberd) and which one it is. */
+type XmppServer = PrivateServer & { kind: ServerKind };
 const opts = {
   clients: Math.round(num(argv.clients, quick ? 10 : 50, "clients")),
   inflight: Math.round(num(argv.inflight, 100, "inflight")),
@@ -113,7 +129,14 @@ const opts = {
   cpuProfProcess: argv["cpu-prof-process"],
   waitQuietS: Number(argv["wait-quiet"]) || 0,
   nodelay: argv.nodelay,
+  servers: argv.server
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean) as ServerKind[],
+  pair: argv.pair === "pg",
 };
+for (const k of opts.servers) if (k !== "prosody" && k !== "ejabberd") throw new Error(`--server: prosody or ejabberd, not ${String(k)}`);
+if (argv.pair !== "pg" && argv.pair !== "none") throw new Error(`--pair: pg or none, not ${argv.pair}`);
 // Children read it from the environment they inherit.
 if (opts.nodelay) process.env.BENCH_NODELAY = "1";
 for (const d of [...opts.dbs, opts.conversationsDb])
@@ -270,7 +293,7 @@ function table(rows: PhaseResult[]): string {
 
 // ---------------------------------------------------------------- setup
 
-let prosody: Prosody | undefined;
+let xmpp: XmppServer | undefined;
 const clients: TestClient[] = [];
 let bot: Child | undefined;
 const children = new Set<Child>();
@@ -282,7 +305,7 @@ async function cleanup(): Promise<void> {
   for (const c of children) await c.stop(5000).catch(() => undefined);
   await Promise.all(clients.map((c) => c.stop()));
   await bot?.stop(5000).catch(() => undefined);
-  await prosody?.stop().catch(() => undefined);
+  await xmpp?.stop().catch(() => undefined);
   await dropAll();
 }
 
@@ -299,7 +322,7 @@ async function startBot(): Promise<{ child: Child; url: string }> {
   return { child, url: ready.url };
 }
 
-async function startEcho(p: Prosody): Promise<Child> {
+async function startEcho(p: XmppServer): Promise<Child> {
   const child = startChild(benchFile("echo-component.ts"), [p.componentService, p.componentDomain, p.secret], {
     logFile: join(workDir, "echo.log"),
   });
@@ -316,8 +339,16 @@ interface RouterRun {
   stop(beforeDrop?: (db: BenchDatabase) => Promise<void>): Promise<void>;
 }
 
-async function startRouter(p: Prosody, botUrl: string, engine: "pg" | "pglite", tag: string): Promise<RouterRun> {
-  const db = engine === "pg" ? await createDatabase(opts.pgUrl) : undefined;
+/** A router on a fresh database, or on `shared` (then its stop() leaves the database to the caller). */
+async function startRouter(
+  p: XmppServer,
+  botUrl: string,
+  engine: "pg" | "pglite",
+  tag: string,
+  shared?: BenchDatabase,
+): Promise<RouterRun> {
+  const db = shared ?? (engine === "pg" ? await createDatabase(opts.pgUrl) : undefined);
+  const ownsDb = !shared;
   const config = {
     instanceId: `bench-${tag}`,
     xmpp: {
@@ -357,7 +388,7 @@ async function startRouter(p: Prosody, botUrl: string, engine: "pg" | "pglite", 
           await child.stop(20_000);
           children.delete(child);
           if (db && beforeDrop) await beforeDrop(db).catch((err: Error) => log(`after stop: ${err.message}`));
-          await db?.drop();
+          if (ownsDb) await db?.drop();
         },
       };
     } catch (err) {
@@ -367,24 +398,35 @@ async function startRouter(p: Prosody, botUrl: string, engine: "pg" | "pglite", 
         await sleep(1000);
         continue;
       }
-      await db?.drop();
+      if (ownsDb) await db?.drop();
       throw err;
     }
   }
 }
 
+/** The process doing the XMPP server's work: Prosody itself, or ejabberd's Erlang VM (beam.smp) under ejabberdctl. */
+function serverCpuPid(p: XmppServer): number {
+  return (p.kind === "ejabberd" ? descendantNamed(p.pid!, "beam.smp") : undefined) ?? p.pid!;
+}
+
+/** The XMPP server's CPU, under its name, for the phase's accounting. */
+function serverPids(p: XmppServer): Record<string, number> {
+  return { [p.kind]: serverCpuPid(p) };
+}
+
 /**
- * Waits (at most 30 s) until Prosody is idle: after an overload it keeps
+ * Waits (at most 30 s) until the XMPP server is idle: after an overload it keeps
  * delivering or bouncing the backlog for a while, which would be charged to
  * the next phase.
  */
-async function settle(p: Prosody, what: string): Promise<void> {
+async function settle(p: XmppServer, what: string): Promise<void> {
   const t0 = performance.now();
   for (;;) {
-    const a = procSample(p.pid!)?.cpuSeconds ?? 0;
+    const pid = serverCpuPid(p);
+    const a = procSample(pid)?.cpuSeconds ?? 0;
     const late = hub.late;
     await sleep(1000);
-    const busy = (procSample(p.pid!)?.cpuSeconds ?? 0) - a;
+    const busy = (procSample(pid)?.cpuSeconds ?? 0) - a;
     if ((busy < 0.05 && hub.late === late) || performance.now() - t0 > 30_000) {
       const waited = (performance.now() - t0) / 1000;
       if (waited > 1.5) log(`${what}: waited ${waited.toFixed(0)} s for Prosody to settle (${busy > 0.05 ? "still busy" : "idle"})`);
@@ -402,6 +444,58 @@ function outcomeNotes(name: string, r: LoopResult): string[] {
 
 // ---------------------------------------------------------------- phases
 
+/** Runs beside a closed loop: start() and end() at the window's edges (synchronous), stop() after the drain. */
+interface Hook {
+  start(): void;
+  end?(): void;
+  stop(): Promise<void>;
+}
+
+type Lag = { type: string; p50: number; p99: number; max: number };
+const lagText = (l: Lag) => `p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`;
+
+/** Each router's own event-loop lag (monitorEventLoopDelay in the router process) over a window. */
+function lagHook(name: string, routers: Child[], out: (line: string) => void): Hook {
+  let reading: Promise<Lag[]> | undefined;
+  return {
+    start: () => {
+      for (const r of routers) r.proc.send({ cmd: "lagReset" });
+    },
+    end: () => {
+      reading = Promise.all(routers.map((r) => r.request<Lag>("loop", {}, 10_000)));
+    },
+    stop: async () => {
+      const lags = await reading!;
+      out(`${name}: router event-loop lag: ${lags.map((l, i) => (routers.length > 1 ? `router ${i + 1} ` : "") + lagText(l)).join("; ")}`);
+    },
+  };
+}
+
+/** Database commits per reply over the window: pg_stat_database's xact_commit delta, and what the routers counted sending. */
+function commitHook(name: string, db: BenchDatabase, routers: Child[], replies: () => number, out: (line: string) => void): Hook {
+  let c0: Promise<number> | undefined;
+  let c1: Promise<number> | undefined;
+  return {
+    start: () => {
+      c0 = xactCommits(opts.pgUrl, db.name);
+      for (const r of routers) r.proc.send({ cmd: "queriesReset" });
+    },
+    end: () => {
+      c1 = xactCommits(opts.pgUrl, db.name);
+    },
+    stop: async () => {
+      const [a, b] = await Promise.all([c0!, c1!]);
+      const counted = await Promise.all(routers.map((r) => r.request<{ type: string; commits: number }>("queries", {}, 10_000)));
+      const n = Math.max(1, replies());
+      const sent = counted.reduce((x, c) => x + c.commits, 0);
+      out(
+        `${name}: database commits per message ${((b - a) / n).toFixed(2)} (pg_stat_database xact_commit +${b - a} over ${n} replies; ` +
+          `${(sent / n).toFixed(2)} counted in the router${routers.length > 1 ? "s" : ""} up to the drain)`,
+      );
+    },
+  };
+}
+
 /** The closed loop, then the open loop at `openRate`; CPU per process during the closed window. */
 async function measure(
   name: string,
@@ -410,7 +504,7 @@ async function measure(
   componentPid: number,
   withPostgres: boolean,
   openRate: number | undefined,
-  hooks: { start(): void; stop(): Promise<void> }[] = [],
+  hooks: Hook[] = [],
   onClosed?: (r: LoopResult) => void,
 ): Promise<Omit<PhaseResult, "open" | "openRate"> & { open?: PhaseResult["open"] }> {
   let a: Snapshot | undefined;
@@ -435,6 +529,7 @@ async function measure(
       end: () => {
         b = snapshot(pids, withPostgres);
         rss = procSample(componentPid)?.rss ?? 0;
+        for (const h of hooks) h.end?.();
       },
     },
   );
@@ -460,7 +555,7 @@ async function measure(
   };
 }
 
-type OpenResult = PhaseResult["open"] & { componentMicrosPerMsg?: number; otherCores?: number };
+type OpenResult = PhaseResult["open"] & { componentMicrosPerMsg?: number; otherCores?: number; routerLag?: string };
 
 /** The open loop at `rate`; `pids` (with `component`) are charged for the window's CPU. */
 async function measureOpen(
@@ -469,7 +564,10 @@ async function measureOpen(
   rate: number,
   pids: Record<string, number | undefined> = {},
   withPostgres = false,
+  routers: Child[] = [],
 ): Promise<OpenResult> {
+  let routerLag: string | undefined;
+  const lag0 = lagHook(name, routers, (l) => (routerLag = l));
   log(`${name}: open loop at ${rate.toFixed(0)} msgs/s, ${opts.warmup} s warm-up + ${opts.seconds} s`);
   let a: Snapshot | undefined;
   let b: Snapshot | undefined;
@@ -482,14 +580,20 @@ async function measureOpen(
       start: () => {
         a = snapshot(pids, withPostgres);
         selfLoopDelay.reset();
+        if (routers.length > 0) lag0.start();
       },
       end: () => {
+        if (routers.length > 0) lag0.end!();
         b = snapshot(pids, withPostgres);
         const l = (ns: number) => Math.max(0, ns / 1e6 - 10).toFixed(1);
         lag = `load generator event-loop lag p99 ${l(selfLoopDelay.percentile(99))} ms, max ${l(selfLoopDelay.max)} ms`;
       },
     },
   );
+  if (routers.length > 0) {
+    await lag0.stop();
+    log(routerLag!);
+  }
   const l = latencySummary(r.latencies);
   // CPU of the window per message sent in it (at a sustainable rate every one is answered).
   const cpu = cpuBetween(a!, b!);
@@ -501,7 +605,7 @@ async function measureOpen(
       `; ${lag}; other processes ${other.toFixed(2)} cores` +
       (r.timeouts || r.errors || r.lost ? `; ${r.timeouts} timeouts, ${r.errors} errors, ${r.lost} lost` : ""),
   );
-  return { ...r, componentMicrosPerMsg, otherCores: other };
+  return { ...r, componentMicrosPerMsg, otherCores: other, routerLag };
 }
 
 /** The conversations the throughput phases use: `inflight` of them, spread over the clients (titles s0, s1, …). */
@@ -537,12 +641,12 @@ function logProblems(file: string): string[] {
   return [...[...byMsg].map(([k, n]) => `${n}× ${k}`), ...other.slice(0, 5).map((l) => `stderr: ${l.slice(0, 200)}`)];
 }
 
-async function ceilingPhase(p: Prosody, botPid: number | undefined): Promise<PhaseResult> {
+async function ceilingPhase(p: XmppServer, botPid: number | undefined): Promise<PhaseResult> {
   await settle(p, "ceiling");
   const echo = await startEcho(p);
   hub.target = echoTarget(p.componentDomain);
   const convs = phaseConvs();
-  const pids = { prosody: p.pid, component: echo.pid, bot: botPid };
+  const pids = { ...serverPids(p), component: echo.pid, bot: botPid };
   const m = await measure("ceiling", convs, pids, echo.pid, false, undefined);
   const openRate = m.closed.rate / 2;
   const open = await measureOpen("ceiling", convs, openRate, pids);
@@ -554,7 +658,7 @@ async function ceilingPhase(p: Prosody, botPid: number | undefined): Promise<Pha
 type Sustained = Omit<PhaseResult, "open" | "openRate">;
 
 /** The router's closed loop and its open loop at half its own throughput (a load it sustains). */
-async function routerPhase(p: Prosody, botUrl: string, botPid: number, engine: "pg" | "pglite"): Promise<Sustained> {
+async function routerPhase(p: XmppServer, botUrl: string, botPid: number, engine: "pg" | "pglite"): Promise<Sustained> {
   const name = `router-${engine}`;
   await settle(p, name);
   log(`${name}: starting the router (${engine === "pg" ? "fresh PostgreSQL database" : "PGlite in memory"})`);
@@ -572,7 +676,7 @@ async function routerPhase(p: Prosody, botUrl: string, botPid: number, engine: "
       `${name}: ${opened.ok}/${convs.length} conversations opened in ${(opened.ms / 1000).toFixed(1)} s` +
         (opened.timeouts || opened.errors ? ` (${opened.timeouts} timeouts, ${opened.errors} errors)` : ""),
     );
-    const pids = { prosody: p.pid, component: router.child.pid, bot: botPid };
+    const pids = { ...serverPids(p), component: router.child.pid, bot: botPid };
     let profiling: Promise<unknown> = Promise.resolve();
     const profile = opts.cpuProf
       ? {
@@ -615,7 +719,35 @@ async function routerPhase(p: Prosody, botUrl: string, botPid: number, engine: "
         loopLine = `${name}: router event-loop lag in the closed loop: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`;
       },
     };
-    const hooks = engine === "pg" ? [queryCount, loopDelay] : [loopDelay];
+    // The router's main thread against its other threads (PGlite's worker, GC helpers, libuv's pool).
+    let threadLine = "";
+    let t0 = { all: 0, main: 0 };
+    let t1 = { all: 0, main: 0 };
+    const pid = router.child.pid;
+    const threadSample = () => ({ all: procSample(pid)?.cpuSeconds ?? 0, main: threadCpuSeconds(pid, pid) });
+    const threads: Hook = {
+      start: () => (t0 = threadSample()),
+      end: () => (t1 = threadSample()),
+      stop: async () => {
+        const n = Math.max(1, closedReplies());
+        const main = t1.main - t0.main;
+        const rest = t1.all - t0.all - main;
+        threadLine = `${name}: router CPU per message in the closed loop: main thread ${((main / n) * 1e6).toFixed(0)} µs, other threads ${((rest / n) * 1e6).toFixed(0)} µs${engine === "pglite" ? " (the PGlite worker, GC helpers, libuv)" : " (GC helpers, libuv)"}`;
+      },
+    };
+    let commitLine = "";
+    const commits = router.db
+      ? commitHook(
+          name,
+          router.db,
+          [router.child],
+          () => closedReplies(),
+          (l) => (commitLine = l),
+        )
+      : undefined;
+    const hooks: Hook[] = engine === "pg" ? [queryCount, loopDelay] : [loopDelay];
+    if (commits) hooks.push(commits);
+    hooks.push(threads);
     const sent0 = hub.sent;
     const ok0 = hub.ok;
     if (profile) hooks.push(profile);
@@ -631,12 +763,18 @@ async function routerPhase(p: Prosody, botUrl: string, botPid: number, engine: "
       (r) => (closedReplies = () => r.replies),
     );
     if (perMessage) log(perMessage);
+    if (commitLine) log(commitLine);
+    log(threadLine);
     log(loopLine);
     // Informational: latency at half of the router's own throughput (a load it sustains).
-    const ownHalf = m.closed.rate > 0 ? await measureOpen(`${name} @½ own`, convs, m.closed.rate / 2, pids, engine === "pg") : undefined;
+    const ownHalf =
+      m.closed.rate > 0 ? await measureOpen(`${name} @½ own`, convs, m.closed.rate / 2, pids, engine === "pg", [router.child]) : undefined;
     const notes = [...m.notes];
     if (perMessage) notes.push(perMessage);
+    if (commitLine) notes.push(commitLine);
+    notes.push(threadLine);
     notes.push(loopLine);
+    if (ownHalf?.routerLag) notes.push(ownHalf.routerLag);
     if (ownHalf) notes.push(...outcomeNotes(`${name} open loop at ½ own throughput`, ownHalf));
     await router.child.request("idle", {}, 15_000);
     const sentToRouter = hub.sent - sent0 + convs.length;
@@ -664,7 +802,7 @@ async function routerPhase(p: Prosody, botUrl: string, botPid: number, engine: "
  * everything else, since it overloads the router (and Prosody behind it).
  */
 async function routerOverload(
-  p: Prosody,
+  p: XmppServer,
   botUrl: string,
   botPid: number,
   engine: "pg" | "pglite",
@@ -685,9 +823,10 @@ async function routerOverload(
     openedOk = opened.ok;
     log(`${name}: ${opened.ok}/${convs.length} conversations opened`);
     const sent0 = hub.sent;
-    const pids = { prosody: p.pid, component: router.child.pid, bot: botPid };
-    const open = await measureOpen(name, convs, rate, pids, engine === "pg");
+    const pids = { ...serverPids(p), component: router.child.pid, bot: botPid };
+    const open = await measureOpen(`${name} @½ ceiling`, convs, rate, pids, engine === "pg", [router.child]);
     notes.push(...outcomeNotes(`${name} open loop at ½ ceiling`, open));
+    if (open.routerLag) notes.push(open.routerLag);
     sent = hub.sent - sent0;
     const counts = await router.child
       .request<{ type: string; inbound: number; error?: string }>("count", {}, 15_000)
@@ -724,6 +863,107 @@ async function routerOverload(
   }
 }
 
+interface PairResult {
+  name: string;
+  closed: LoopResult;
+  closedCpu: CpuUse;
+  /** Both routers' CPU per reply in the closed loop, µs. */
+  routerMicrosPerMsg: number;
+  ceilingRate: number;
+  ownHalf?: OpenResult;
+  notes: string[];
+}
+
+/**
+ * Two router instances on ejabberd's one component domain, sharing one
+ * PostgreSQL database. No domain_balancing: ejabberd gives each stanza to a
+ * random one of the connections, so one conversation's messages reach both.
+ */
+async function pairPhase(p: XmppServer, botUrl: string, botPid: number, ceilingRate: number): Promise<PairResult> {
+  const name = "router-pg ×2";
+  await settle(p, name);
+  const db = await createDatabase(opts.pgUrl);
+  const routers: RouterRun[] = [];
+  const notes: string[] = [];
+  try {
+    for (const tag of ["pair-a", "pair-b"]) routers.push(await startRouter(p, botUrl, "pg", tag, db));
+    const kids = routers.map((r) => r.child);
+    log(`${name}: two routers (pids ${kids.map((k) => k.pid).join(", ")}) on database ${db.name}`);
+    hub.target = routerTarget(p.componentDomain, name);
+    const convs = phaseConvs();
+    const opened = await oneEach(hub, convs, opts.inflight, opts.timeoutMs + 2000);
+    log(
+      `${name}: ${opened.ok}/${convs.length} conversations opened` +
+        (opened.timeouts || opened.errors ? ` (${opened.timeouts} timeouts, ${opened.errors} errors)` : ""),
+    );
+    const pids = { ...serverPids(p), component: kids[0]!.pid, component2: kids[1]!.pid, bot: botPid };
+    let replies = () => 0;
+    let commitLine = "";
+    let lagLine = "";
+    const hooks = [
+      commitHook(
+        name,
+        db,
+        kids,
+        () => replies(),
+        (l) => (commitLine = l),
+      ),
+      lagHook(`${name} closed loop`, kids, (l) => (lagLine = l)),
+    ];
+    const sent0 = hub.sent;
+    const ok0 = hub.ok;
+    const m = await measure(name, convs, pids, kids[0]!.pid, true, undefined, hooks, (r) => (replies = () => r.replies));
+    log(commitLine);
+    log(lagLine);
+    notes.push(...m.notes, commitLine, lagLine);
+    const ownHalf = m.closed.rate > 0 ? await measureOpen(`${name} @½ own`, convs, m.closed.rate / 2, pids, true, kids) : undefined;
+    if (ownHalf) notes.push(...outcomeNotes(`${name} open loop at ½ own throughput`, ownHalf), ownHalf.routerLag ?? "");
+    await Promise.all(kids.map((k) => k.request("idle", {}, 15_000)));
+    const counts = await kids[0]!.request<{ type: string; inbound: number; outbound: number; conversations: number; outbox: number }>(
+      "count",
+      {},
+      15_000,
+    );
+    notes.push(
+      `${name}: persisted ${counts.inbound} inbound and ${counts.outbound} outbound messages in ${counts.conversations} conversations, outbox depth ${counts.outbox}; ` +
+        `${hub.sent - sent0 + convs.length} messages sent to the two routers, ${hub.ok - ok0 + opened.ok} echoes received`,
+    );
+    const cpu = (m.closedCpu.cpu.component ?? 0) + (m.closedCpu.cpu.component2 ?? 0);
+    return {
+      name,
+      closed: m.closed,
+      closedCpu: m.closedCpu,
+      routerMicrosPerMsg: m.closed.replies > 0 ? (cpu / m.closed.replies) * 1e6 : Number.NaN,
+      ceilingRate,
+      ownHalf,
+      notes: notes.filter(Boolean),
+    };
+  } finally {
+    log(`${name}: stopping the routers`);
+    for (const r of routers) {
+      await r.stop();
+      for (const line of logProblems(r.child.logFile)) {
+        log(`${name} log: ${line}`);
+        notes.push(`${name} log: ${line}`);
+      }
+    }
+    await db.drop();
+    await bot?.request("reset", {}, 5000).catch(() => undefined);
+  }
+}
+
+function printPair(r: PairResult): void {
+  console.log(`\nTwo routers on one PostgreSQL database (no domain_balancing: ejabberd gives each stanza to a random connection):`);
+  const l = r.ownHalf ? latencySummary(r.ownHalf.latencies) : undefined;
+  console.log(
+    `  ${r.name}: ${r.closed.rate.toFixed(0)} msgs/s in the closed loop (${ratio(r.closed.rate, r.ceilingRate)} the ceiling), ` +
+      `both routers ${r.routerMicrosPerMsg.toFixed(0)} µs CPU per message` +
+      (l ? `; at ½ own (${r.ownHalf!.sendRate.toFixed(0)} msgs/s) p50 ${fmt(l.p50, 2)}, p99 ${fmt(l.p99, 2)} ms` : ""),
+  );
+  console.log(`  ${r.name}: CPU in cores during the closed loop: ${describeCpu(r.closedCpu)}`);
+  for (const n of r.notes) console.log(`  ${n}`);
+}
+
 interface Checkpoint {
   conversations: number;
   openedPerSecond: number;
@@ -741,10 +981,10 @@ interface Checkpoint {
 }
 
 async function conversationsScenario(
-  p: Prosody,
+  p: XmppServer,
   botUrl: string,
   botPid: number,
-): Promise<{ rows: Checkpoint[]; base: { heapUsed: number; rss: number } }> {
+): Promise<{ rows: Checkpoint[]; base: { heapUsed: number; rss: number }; lagLines: string[] }> {
   const engine = opts.conversationsDb;
   const name = `conversations-${engine}`;
   const max = Math.max(...opts.checkpoints);
@@ -752,6 +992,7 @@ async function conversationsScenario(
   log(`${name}: starting the router; checkpoints ${opts.checkpoints.join(", ")} open conversations`);
   const router = await startRouter(p, botUrl, engine, `conv-${engine}`);
   const rows: Checkpoint[] = [];
+  const lagLines: string[] = [];
   try {
     hub.target = routerTarget(p.componentDomain, name);
     const all: Conv[] = [];
@@ -775,7 +1016,8 @@ async function conversationsScenario(
       const convs = all.slice(0, target);
       let a: Snapshot | undefined;
       let b: Snapshot | undefined;
-      const pids = { component: router.child.pid, prosody: p.pid, bot: botPid };
+      const pids = { component: router.child.pid, ...serverPids(p), bot: botPid };
+      const lag = lagHook(`${name} at ${target} conversations`, [router.child], (l) => lagLines.push(l));
       const r = await closedLoop(
         hub,
         convs,
@@ -786,8 +1028,19 @@ async function conversationsScenario(
           drainMs: opts.timeoutMs + 2000,
           spread: "random",
         },
-        { start: () => (a = snapshot(pids, engine === "pg")), end: () => (b = snapshot(pids, engine === "pg")) },
+        {
+          start: () => {
+            a = snapshot(pids, engine === "pg");
+            lag.start();
+          },
+          end: () => {
+            b = snapshot(pids, engine === "pg");
+            lag.end!();
+          },
+        },
       );
+      await lag.stop();
+      log(lagLines.at(-1)!);
       const cpu = cpuBetween(a!, b!);
       const l = latencySummary(r.latencies);
       rows.push({
@@ -813,7 +1066,7 @@ async function conversationsScenario(
         `${name}: ${target} conversations: ${r.rate.toFixed(0)} msgs/s, router ${rows.at(-1)!.cpuMicrosPerMsg.toFixed(0)} µs CPU/msg, heap ${(mem.heapUsed / 2 ** 20).toFixed(1)} MB, RSS ${(mem.rss / 2 ** 20).toFixed(0)} MB`,
       );
     }
-    return { rows, base: { heapUsed: base.heapUsed, rss: base.rss } };
+    return { rows, base: { heapUsed: base.heapUsed, rss: base.rss }, lagLines };
   } finally {
     log(`${name}: stopping the router`);
     await router.stop();
@@ -913,12 +1166,10 @@ async function main(): Promise<void> {
   })();
   const cpu = cpus()[0]?.model ?? "?";
   console.log(
-    `eime-router benchmark — ${new Date().toISOString()} — commit ${commit}, node ${process.version}, ${cpus().length} × ${cpu}, load average ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(" ")}`,
+    `eime-router benchmark — ${new Date().toISOString()} — commit ${commit}, node ${process.version}, ${cpus().length} × ${cpu}, ${loadLine()} (uptime)`,
   );
   console.log(
-    `clients ${opts.clients}, in flight ${opts.inflight}, warm-up ${opts.warmup} s, window ${opts.seconds} s, timeout ${opts.timeoutMs / 1000} s, databases ${opts.dbs.join(", ")}${opts.cpuProf || opts.cpuProfProcess ? ", router CPU profile on" : ""}${opts.nodelay ? ", TCP_NODELAY on every XMPP socket" : ""}; logs in ${workDir}`,
+    `clients ${opts.clients}, in flight ${opts.inflight}, warm-up ${opts.warmup} s, window ${opts.seconds} s, timeout ${opts.timeoutMs / 1000} s, servers ${opts.servers.join(", ")}, databases ${opts.dbs.join(", ")}${opts.pair && opts.servers.includes("ejabberd") ? ", two routers on ejabberd" : ""}${opts.cpuProf || opts.cpuProfProcess ? ", router CPU profile on" : ""}${opts.nodelay ? ", TCP_NODELAY on every XMPP socket" : ""}; logs in ${workDir}`,
   );
   // Other work on the machine skews every figure: say how busy it is (and wait for it to calm down if asked).
   const deadline = performance.now() + opts.waitQuietS * 1000;
@@ -940,17 +1191,48 @@ async function main(): Promise<void> {
     console.log(`PostgreSQL ${v} at ${opts.pgUrl.replace(/:[^:@/]*@/, ":***@")} (same machine)`);
   }
 
-  const users = Array.from({ length: opts.clients }, (_, i) => ({ username: msisdnOf(i), password: "bench" }));
-  let t = performance.now();
-  prosody = await startProsody({ users, logLevel: "warn" });
-  log(`Prosody up (pid ${prosody.pid}), ${users.length} users registered in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const b = await startBot();
+  bot = b.child;
+  for (const [i, kind] of opts.servers.entries()) {
+    if (interrupted) return;
+    await runOn(kind, b.url, b.child.pid, i === 0);
+  }
+  console.log(`\nAt the end: ${loadLine()}`);
+  if (opts.cpuProf) {
+    console.log(`\nRouter CPU profiles of the closed-loop windows (summary: npx tsx bench/profile-summary.ts FILE)`);
+    for (const file of profileFiles) console.log(`\n${file}\n${summarizeProfile(file, 15)}`);
+  }
+  if (opts.cpuProfProcess) {
+    console.log(`\nRouter CPU profiles, whole process (main thread; summary: npx tsx bench/profile-summary.ts FILE)`);
+    for (const dir of profileRuns) {
+      const main = mainThreadProfile(dir);
+      if (main) console.log(`\n${main}\n${summarizeProfile(main, 15)}`);
+    }
+  }
+}
 
-  t = performance.now();
-  for (let i = 0; i < users.length; i += 10) {
-    const batch = users.slice(i, i + 10);
+async function startServer(kind: ServerKind): Promise<XmppServer> {
+  const users = Array.from({ length: opts.clients }, (_, i) => ({ username: msisdnOf(i), password: "bench" }));
+  const t = performance.now();
+  let server: PrivateServer;
+  if (kind === "prosody") server = await startProsody({ users, logLevel: "warn" });
+  else {
+    // ejabberdctl register starts an Erlang VM per call: ten at a time.
+    server = await startEjabberd({ logLevel: "warning" });
+    for (let i = 0; i < users.length; i += 10)
+      await Promise.all(users.slice(i, i + 10).map((u) => server.registerUser(u.username, u.password)));
+  }
+  log(`${kind} up (pid ${server.pid}), ${users.length} users registered in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  return Object.assign(server, { kind });
+}
+
+async function connectClients(p: XmppServer): Promise<void> {
+  const t = performance.now();
+  for (let i = 0; i < opts.clients; i += 10) {
+    const batch = Array.from({ length: Math.min(10, opts.clients - i) }, (_, k) => msisdnOf(i + k));
     clients.push(
       ...(await Promise.all(
-        batch.map((u) => connectClient({ prosody: prosody!, username: u.username, password: u.password, resource: "android-bench" })),
+        batch.map((username) => connectClient({ prosody: p, username, password: "bench", resource: "android-bench" })),
       )),
     );
   }
@@ -963,34 +1245,50 @@ async function main(): Promise<void> {
       hub.receive(el);
     });
   }
-  log(`${clients.length} clients online in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  log(`${clients.length} clients online on ${p.kind} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+}
 
-  const b = await startBot();
-  bot = b.child;
+/** Every phase on one XMPP server, then its tables. The conversations scenario runs on the first server only. */
+async function runOn(kind: ServerKind, botUrl: string, botPid: number, first: boolean): Promise<void> {
+  const server = (xmpp = await startServer(kind));
+  try {
+    await connectClients(server);
+    await phasesOn(server, botUrl, botPid, first);
+  } finally {
+    await Promise.all(clients.splice(0).map((c) => c.stop()));
+    await server.stop().catch(() => undefined);
+    xmpp = undefined;
+  }
+}
 
+async function phasesOn(server: XmppServer, botUrl: string, botPid: number, first: boolean): Promise<void> {
+  const label = server.kind === "prosody" ? "Prosody" : `ejabberd ${(server as unknown as { version?: string }).version ?? ""}`.trimEnd();
   const results: PhaseResult[] = [];
   const sustained: { engine: "pg" | "pglite"; result: Sustained }[] = [];
   let ceiling: PhaseResult | undefined;
   if (runTable) {
-    ceiling = await ceilingPhase(prosody, bot.pid);
+    ceiling = await ceilingPhase(server, botPid);
     results.push(ceiling);
     for (const engine of opts.dbs) {
       if (interrupted) return;
-      sustained.push({ engine, result: await routerPhase(prosody, b.url, bot.pid, engine) });
+      sustained.push({ engine, result: await routerPhase(server, botUrl, botPid, engine) });
     }
   }
+  let pair: PairResult | undefined;
+  if (runTable && server.kind === "ejabberd" && opts.pair && !interrupted)
+    pair = await pairPhase(server, botUrl, botPid, ceiling!.closed.rate);
   // The ceiling at each router's half-own rate, for the latency the router adds at a load it sustains.
   const atOwnHalf: { router: PhaseResult; ceiling: OpenResult }[] = [];
   const routersWithOwnHalf = sustained.map((s) => s.result as PhaseResult).filter((r) => r.ownHalf && r.ownHalf.rate > 0);
   if (routersWithOwnHalf.length > 0 && !interrupted) {
-    await settle(prosody, "ceiling at the routers' rates");
-    const echo = await startEcho(prosody);
-    hub.target = echoTarget(prosody.componentDomain);
+    await settle(server, "ceiling at the routers' rates");
+    const echo = await startEcho(server);
+    hub.target = echoTarget(server.componentDomain);
     for (const r of routersWithOwnHalf) {
       atOwnHalf.push({
         router: r,
         ceiling: await measureOpen(`ceiling @½ ${r.name}`, phaseConvs(), r.ownHalf!.sendRate, {
-          prosody: prosody.pid,
+          ...serverPids(server),
           component: echo.pid,
         }),
       });
@@ -999,15 +1297,16 @@ async function main(): Promise<void> {
     children.delete(echo);
   }
   let scenario: Awaited<ReturnType<typeof conversationsScenario>> | undefined;
-  if (runConversations && !interrupted) scenario = await conversationsScenario(prosody, b.url, bot.pid);
+  if (first && runConversations && !interrupted) scenario = await conversationsScenario(server, botUrl, botPid);
 
   // Last: the routers at half the ceiling's throughput (an overload here).
   for (const { engine, result } of sustained) {
     if (interrupted || !ceiling) break;
-    const { open, notes } = await routerOverload(prosody, b.url, bot.pid, engine, ceiling.openRate);
+    const { open, notes } = await routerOverload(server, botUrl, botPid, engine, ceiling.openRate);
     results.push({ ...result, open, openRate: ceiling.openRate, notes: [...result.notes, ...notes] });
   }
 
+  console.log(`\n==== ${label} (${loadLine()})`);
   console.log("");
   if (results.length > 0) {
     const ceiling = results[0]!;
@@ -1054,19 +1353,9 @@ async function main(): Promise<void> {
       `Baseline before any conversation: heap ${(scenario.base.heapUsed / 2 ** 20).toFixed(1)} MB, RSS ${(scenario.base.rss / 2 ** 20).toFixed(0)} MB\n`,
     );
     console.log(conversationsTable(scenario.rows, scenario.base));
+    for (const l of scenario.lagLines) console.log(`  ${l}`);
   }
-
-  if (opts.cpuProf) {
-    console.log(`\nRouter CPU profiles of the closed-loop windows (summary: npx tsx bench/profile-summary.ts FILE)`);
-    for (const file of profileFiles) console.log(`\n${file}\n${summarizeProfile(file, 15)}`);
-  }
-  if (opts.cpuProfProcess) {
-    console.log(`\nRouter CPU profiles, whole process (main thread; summary: npx tsx bench/profile-summary.ts FILE)`);
-    for (const dir of profileRuns) {
-      const main = mainThreadProfile(dir);
-      if (main) console.log(`\n${main}\n${summarizeProfile(main, 15)}`);
-    }
-  }
+  if (pair) printPair(pair);
 }
 
 /** The main thread's profile of a run: the biggest file (the loader thread's is small). */
