@@ -171,8 +171,9 @@ async function main(): Promise<void> {
     cleanups.push(() => db.drop());
     const client = await connectClient({ prosody, username: ALICE, password: "a", resource: "android-1" });
     cleanups.push(() => client.stop());
-    cleanups.push(() => docker("rm", "-f", `${RUN}-pg`, `${RUN}-pglite`).catch(() => undefined));
+    // Run in reverse order: the containers go before their volume.
     cleanups.push(() => docker("volume", "rm", "-f", `${RUN}-data`).catch(() => undefined));
+    cleanups.push(() => docker("rm", "-f", "-v", `${RUN}-pg`, `${RUN}-pglite`).catch(() => undefined));
     const [httpPort] = await freePorts(1);
     const ctx: Context = { prosody, bot, client, env: routerEnv(prosody, httpPort!) };
     step(`Prosody ${prosody.componentService}, sample bot ${bot.url}, HTTP 127.0.0.1:${httpPort}`);
