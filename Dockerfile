@@ -3,8 +3,12 @@
 #   docker run -e EIME_XMPP_SECRET=… -e EIME_XMPP_SERVICE=xmpp://prosody:5347 \
 #              -e EIME_XMPP_DOMAIN=router.example.org -e EIME_USER_DOMAIN=example.org \
 #              -e DATABASE_URL=postgres://… -p 8080:8080 eime-router
+# BASE: any Debian-based image with Node 20 and npm and a `node` user (uid
+# 1000); scripts/test-image.sh builds one from Debian's packages where no
+# registry is reachable.
+ARG BASE=node:20-bookworm-slim
 
-FROM node:20-bookworm-slim AS build
+FROM ${BASE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,12 +16,12 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20-bookworm-slim AS deps
+FROM ${BASE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
 
-FROM node:20-bookworm-slim
+FROM ${BASE}
 ENV NODE_ENV=production \
     EIME_HTTP_HOST=0.0.0.0 \
     EIME_HTTP_PORT=8080 \
