@@ -51,11 +51,15 @@ function bodyChannels(body: unknown): Record<string, unknown>[] {
   return [...(body.type === "channel" ? [body] : []), ...items.filter((i) => i.type === "channel"), ...nested];
 }
 
-/** Takes every `route.bot.secret: null` out of the body; returns the addresses whose secret is to be removed. */
+/**
+ * Takes every `route.bot.secret: null` out of the body; returns the addresses whose secret is to be removed.
+ * `hasSecret` is read-only: a GET answer sent back as a PUT is accepted, the flag ignored.
+ */
 function takeSecretRemovals(body: unknown): Set<string> {
   const removed = new Set<string>();
   for (const channel of bodyChannels(body)) {
     const bot = isPlainObject(channel.route) && isPlainObject(channel.route.bot) ? channel.route.bot : undefined;
+    if (bot) delete bot.hasSecret;
     if (bot && "secret" in bot && bot.secret === null) {
       delete bot.secret;
       if (typeof channel.address === "string") removed.add(channel.address);

@@ -133,10 +133,14 @@ function fatalMessage(domain: string, err: XmppError): string {
   }
 }
 
-/** The domain part of a JID (`[local@]domain[/resource]`, read by @xmpp/jid), undefined when it is not one. */
+/**
+ * The domain part of a JID (`[local@]domain[/resource]`, read by @xmpp/jid), undefined when it is not one.
+ * Strict: a value @xmpp/jid would rewrite (case folded, a second `@`) is not taken as written.
+ */
 export function jidDomain(value: string): string | undefined {
   try {
-    return jid(value).domain;
+    const parsed = jid(value);
+    return parsed.toString() === value ? parsed.domain : undefined;
   } catch {
     return undefined;
   }
