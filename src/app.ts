@@ -25,6 +25,8 @@ import { createComponentConnection, type ComponentConnection } from "./xmpp/conn
 import { directoryHandlers } from "./xmpp/directory-handlers.js";
 import { createDispatcher, type Routes } from "./xmpp/dispatch.js";
 import { presenceHandler } from "./xmpp/presence.js";
+import { withAdHocCommands } from "./xmpp/adhoc.js";
+import { PlainInbound } from "./xmpp/plain-inbound.js";
 
 export interface AppOptions {
   logging?: Logging;
@@ -85,6 +87,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
   let runner!: JobRunner;
   let worker!: OutboxWorker;
   let inbound!: ChannelInbound;
+  let plainInbound!: PlainInbound;
   let poller: OperatorPoller | undefined;
   const operator: OperatorPort | null = config.genesys.url
     ? createGmsOperator(
@@ -110,7 +113,8 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
       get iq() {
         return iqRoutes;
       },
-      channelMessage: (stanza, to, from) => inbound.handle(stanza, to, from),
+      // Plain XMPP clients (protocol.md section 9) first; anything else is the EiMe pipeline's.
+      channelMessage: (stanza, to, from) => plainInbound.handle(stanza, to, from, () => inbound.handle(stanza, to, from)),
       serviceMessage: (stanza, from) => serviceMessage(stanza, from),
       presence: (stanza, to, from) => presence(stanza, to, from),
     },
@@ -200,7 +204,12 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           logging.child("outbox"),
         );
         inbound = new ChannelInbound({ config, directory, service, tokens, send, log: logging.child("inbound"), metrics });
-        iqRoutes = directoryHandlers({ config, directory, latestOs: (jid) => s.conversations.latestOs(jid) });
+        plainInbound = new PlainInbound({ config, directory, service, send, log: logging.child("plain"), metrics });
+        iqRoutes = withAdHocCommands(directoryHandlers({ config, directory, latestOs: (jid) => s.conversations.latestOs(jid) }), {
+          config,
+          directory,
+          plain: () => plainInbound,
+        });
         presence = presenceHandler({ config, directory, send });
 
         // --- Contacts (protocol.md section 7): roster port and commands ---

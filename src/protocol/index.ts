@@ -13,3 +13,6 @@ export * from "./directory.js";
 export * from "./vcard.js";
 export * from "./disco.js";
 export * from "./stanza-error.js";
+export * from "./plain-render.js";
+export * from "./plain-message.js";
+export * from "./adhoc.js";

@@ -108,6 +108,8 @@ function fullMeta(m: InboundInput["meta"]): ClientMeta {
     appVersion: m.appVersion ?? null,
     premium: m.premium ?? false,
     useChatDynamic: m.useChatDynamic ?? false,
+    plain: m.plain ?? false,
+    clientThread: m.clientThread ?? null,
   };
 }
 
@@ -334,7 +336,13 @@ export class ConversationService {
 
   private encodeOptions() {
     const { config } = this.deps;
-    return { domain: config.xmpp.domain, namespace: config.protocol.namespace, timeZone: config.protocol.timeZone };
+    return {
+      domain: config.xmpp.domain,
+      namespace: config.protocol.namespace,
+      timeZone: config.protocol.timeZone,
+      plainCommands: config.plain.commands,
+      defaultLang: config.protocol.defaultLang,
+    };
   }
 
   private clientJob(
