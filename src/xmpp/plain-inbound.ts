@@ -161,11 +161,14 @@ export class PlainInbound {
     const target = await this.target(to, undefined);
     if ("code" in target) return target;
     const event = commandEvent(command, randomUUID());
+    const key = { userJid: from.bare, channel: target.channel.address, chatTitle: target.channel.info.name };
+    // The conversation keeps the language of its messages; the iq's (the stream's) only starts a new one.
+    const known = await this.deps.service.find(key);
     const result = await this.deps.service.receive({
-      key: { userJid: from.bare, channel: target.channel.address, chatTitle: target.channel.info.name },
+      key,
       msisdn: normalizeMsisdn(from.local, config.protocol.defaultCountryCode),
       addressing: target.addressing,
-      meta: { apiVersion: "2", lang: lang ?? config.protocol.defaultLang, plain: true },
+      meta: { apiVersion: "2", lang: known?.lang ?? lang ?? config.protocol.defaultLang, plain: true },
       event,
       message: {
         sender: from.bare,
