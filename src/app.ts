@@ -229,7 +229,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           metrics,
         });
         inbound = new ChannelInbound({ config, directory, service, tokens, send, deliver, log: logging.child("inbound"), metrics });
-        plainInbound = new PlainInbound({ config, directory, service, send, log: logging.child("plain"), metrics });
+        plainInbound = new PlainInbound({ config, directory, service, send, deliver, log: logging.child("plain"), metrics });
         iqRoutes = withAdHocCommands(directoryHandlers({ config, directory, latestOs: (jid) => s.conversations.latestOs(jid) }), {
           config,
           directory,

@@ -27,6 +27,7 @@ import {
   type PlainCommand,
   type ProtocolError,
 } from "../protocol/index.js";
+import type { Job } from "../delivery/job.js";
 import type { ConversationService, InboundInput } from "../router/conversation-service.js";
 import type { DirectoryCache } from "../router/directory-cache.js";
 import type { Address } from "./dispatch.js";
@@ -36,6 +37,8 @@ export interface PlainInboundDeps {
   directory: DirectoryCache;
   service: ConversationService;
   send: (stanza: Element) => Promise<void>;
+  /** Hands a step's jobs to the delivery executor (src/delivery). */
+  deliver: (jobs: readonly Job[]) => void;
   log: Logger;
   metrics: Metrics;
 }
@@ -141,6 +144,7 @@ export class PlainInbound {
         payload: command ? { command, text: m.text, client: "plain" } : { text: m.text, client: "plain" },
       },
     });
+    this.deps.deliver(result.jobs);
     if (result.status === "refused") return this.reply(stanza, result.refusal);
     // XEP-0184: the receipt once the message is stored (again for a duplicate: it was stored before).
     if (m.id && m.receiptRequested) {
@@ -178,6 +182,7 @@ export class PlainInbound {
         payload: { command, client: "plain", via: "xep-0050" },
       },
     });
+    this.deps.deliver(result.jobs);
     return result.status === "refused" ? result.refusal : null;
   }
 
@@ -191,7 +196,7 @@ export class PlainInbound {
     const c = await this.deps.service.find({ userJid: from.bare, channel: target.channel.address, chatTitle: target.channel.info.name });
     if (!c?.plain) return false;
     this.deps.metrics.stanzasIn.inc({ type: "chat_state" });
-    await this.deps.service.apply(c.id, { type: "user_chat_state", state }, `cs:${c.id}:${Date.now()}`);
+    this.deps.deliver((await this.deps.service.apply(c.id, { type: "user_chat_state", state }, `cs:${c.id}:${Date.now()}`)).jobs);
     return true;
   }
 }
