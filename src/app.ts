@@ -31,6 +31,8 @@ import { presenceHandler } from "./xmpp/presence.js";
 import { senderDomainRule, userDomainsOf } from "./security/sender-domain.js";
 import { keyRingFrom } from "./security/keyring.js";
 import { configTargets, targetProblem } from "./security/targets.js";
+import { withAdHocCommands } from "./xmpp/adhoc.js";
+import { PlainInbound } from "./xmpp/plain-inbound.js";
 
 export interface AppOptions {
   logging?: Logging;
@@ -93,6 +95,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
   let service!: ConversationService;
   let executor!: Executor;
   let inbound!: ChannelInbound;
+  let plainInbound!: PlainInbound;
   let poller: OperatorPoller | undefined;
   const operator: OperatorPort | null = config.genesys.url
     ? createGmsOperator(
@@ -119,7 +122,8 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
       get iq() {
         return iqRoutes;
       },
-      channelMessage: (stanza, to, from) => inbound.handle(stanza, to, from),
+      // Plain XMPP clients (protocol.md section 9) first; anything else is the EiMe pipeline's.
+      channelMessage: (stanza, to, from) => plainInbound.handle(stanza, to, from, () => inbound.handle(stanza, to, from)),
       serviceMessage: (stanza, from) => serviceMessage(stanza, from),
       presence: (stanza, to, from) => presence(stanza, to, from),
     },
@@ -225,7 +229,12 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           metrics,
         });
         inbound = new ChannelInbound({ config, directory, service, tokens, send, deliver, log: logging.child("inbound"), metrics });
-        iqRoutes = directoryHandlers({ config, directory, latestOs: (jid) => s.conversations.latestOs(jid) });
+        plainInbound = new PlainInbound({ config, directory, service, send, deliver, log: logging.child("plain"), metrics });
+        iqRoutes = withAdHocCommands(directoryHandlers({ config, directory, latestOs: (jid) => s.conversations.latestOs(jid) }), {
+          config,
+          directory,
+          plain: () => plainInbound,
+        });
         presence = presenceHandler({ config, directory, send });
 
         // --- Contacts (protocol.md section 7): roster port and commands ---

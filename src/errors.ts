@@ -167,6 +167,13 @@ export const ERRORS = {
     http: 500,
     description: "An unexpected failure inside the router; it is logged.",
   },
+  PLAIN_CLIENT_REFUSED: {
+    condition: "policy-violation",
+    type: "cancel",
+    app: "plain-client-refused",
+    http: 403,
+    description: "A message without an x element (a plain XMPP client), and plain.enabled is false.",
+  },
   UNAUTHORIZED: {
     condition: "not-authorized",
     type: "auth",

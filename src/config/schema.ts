@@ -14,6 +14,8 @@ const tokenVerifier = z
   .string()
   .refine((v) => v === "none" || /^hmac:.+/.test(v) || /^http:https?:\/\/.+/.test(v), "must be none, hmac:SECRET or http:URL");
 
+const commandWord = z.string().regex(/^[^\s!]\S*$/u, "must be one word, not starting with !");
+
 export const ConfigSchema = z.strictObject({
   /**
    * This instance's name, as owner of outbox rows and Genesys leases. Unset: the
@@ -98,6 +100,16 @@ export const ConfigSchema = z.strictObject({
     maxListEntries: count,
     /** Leave out directory items not published on the requester's platform. */
     platformFilter: z.boolean(),
+  }),
+  /** Plain XMPP clients, no `x` element (protocol.md section 9). */
+  plain: z.strictObject({
+    /** Accept them; false answers them policy-violation. */
+    enabled: z.boolean(),
+    /** Per language: the words (the whole message, alone or after `!`) that are commands, not text for the bot. */
+    commands: z.record(
+      z.string().min(2),
+      z.strictObject({ operator: commandWord, close: commandWord, reset: commandWord, vote: commandWord }),
+    ),
   }),
   directory: z.strictObject({
     /** A JSON file in the admin directory format, loaded when the database holds no directory yet. */

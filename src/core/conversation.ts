@@ -9,6 +9,7 @@ import type { ClientMessage } from "./client-message.js";
 import type { Effect } from "./effects.js";
 import type { ConversationEvent, OperatorEvent } from "./events.js";
 import type { ChannelRoute, Conversation, ConversationState, OperatorEpisode } from "./model.js";
+import { ASK_OPERATOR, splitForPlainClient } from "./plain-messages.js";
 import type { ErrorCode } from "../errors.js";
 
 export interface Timing {
@@ -207,6 +208,7 @@ function onUserNotice(
     endEpisode(d, "GENESYS#0004", true);
     return d.done();
   }
+  if (event.code === ASK_OPERATOR) return askOperator(d);
   if (event.code === OPEN_FOR_VOTING) {
     const ep = c.episode;
     const until = ep?.endedAt ? new Date(ep.endedAt.getTime() + ctx.timing.votingWindowMs) : null;
@@ -230,7 +232,7 @@ function onBotReplied(conversation: Conversation, replies: Parameters<typeof rea
   const d = new Draft(conversation, ctx);
   const c = d.c;
   const outcome = readBotReplies(replies);
-  for (const m of outcome.messages) d.send(m);
+  for (const m of c.plain ? splitForPlainClient(outcome.messages) : outcome.messages) d.send(m);
   if (outcome.messages.length > 0) c.botOptions = outcome.options;
   if (outcome.close) {
     // The bot ended its session: the next message starts a new one, with a new tracker id.
@@ -242,6 +244,13 @@ function onBotReplied(conversation: Conversation, replies: Parameters<typeof rea
     if (episodeIsOpen(c)) d.notice("FOREGROUND_CONVERSATION#0002", undefined, c.episode!.uuid);
     else startEpisode(d, outcome.handoff);
   }
+  return d.done();
+}
+
+/** The user asks for a human (protocol.md section 9 "operator"): as a bot handoff, without asking the bot. */
+function askOperator(d: Draft): Decision {
+  if (episodeIsOpen(d.c)) d.notice("FOREGROUND_CONVERSATION#0002", undefined, d.c.episode!.uuid);
+  else startEpisode(d, { reason: "user_request" });
   return d.done();
 }
 
@@ -385,6 +394,9 @@ export interface ClientMeta {
   appVersion: string | null;
   premium: boolean;
   useChatDynamic: boolean;
+  /** protocol.md section 9: a plain XMPP client, and the thread it sent (echoed). */
+  plain?: boolean;
+  clientThread?: string | null;
 }
 
 /** A conversation before its first message: resting where the channel's route puts it. */

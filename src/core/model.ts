@@ -72,6 +72,13 @@ export interface Conversation {
   appVersion: string | null;
   premium: boolean;
   useChatDynamic: boolean;
+  /**
+   * A plain XMPP client (protocol.md section 9: no `x` element): replies are
+   * rendered for it (src/protocol/plain-render.ts). Absent means false.
+   */
+  plain?: boolean;
+  /** The `<thread>` a plain client last sent, echoed in replies; null when it sent none. */
+  clientThread?: string | null;
   lang: string;
   state: ConversationState;
   /** Incremented by resetSession: the bot's `sender` is `{id}` or `{id}:{botSession}` after a reset. */

@@ -14,3 +14,6 @@ export * from "./vcard.js";
 export * from "./disco.js";
 export * from "./stanza-error.js";
 export * from "./xml-chars.js";
+export * from "./plain-render.js";
+export * from "./plain-message.js";
+export * from "./adhoc.js";

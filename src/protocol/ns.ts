@@ -25,3 +25,15 @@ export const NS_PRIVILEGE = "urn:xmpp:privilege:2";
 
 /** protocol.md §2: default namespace of the `x` element (config `protocol.namespace`). */
 export const DEFAULT_X_NS = "urn:eime:x:0";
+
+/** XEP-0066 Out of Band Data, the message form. https://xmpp.org/extensions/xep-0066.html#x */
+export const NS_OOB = "jabber:x:oob";
+
+/** XEP-0439 Quick Response. https://xmpp.org/extensions/xep-0439.html */
+export const NS_QUICK_RESPONSE = "urn:xmpp:tmp:quick-response";
+
+/** XEP-0184 Message Delivery Receipts. https://xmpp.org/extensions/xep-0184.html */
+export const NS_RECEIPTS = "urn:xmpp:receipts";
+
+/** XEP-0050 Ad-Hoc Commands. https://xmpp.org/extensions/xep-0050.html */
+export const NS_COMMANDS = "http://jabber.org/protocol/commands";

@@ -18,7 +18,11 @@ import {
   chatNotice,
   chatState,
   chatText,
+  commandWordsFor,
   isNoticeCode,
+  plainEnvelope,
+  renderPlain,
+  type CommandWords,
   type OutboundEnvelope,
   type ServerData,
 } from "../protocol/index.js";
@@ -27,6 +31,9 @@ export interface EncodeOptions {
   domain: string;
   namespace: string;
   timeZone: string;
+  /** Config `plain.commands` and `protocol.defaultLang`: plain clients are told the "close" word. */
+  plainCommands?: CommandWords;
+  defaultLang?: string;
 }
 
 export interface ClientAddress {
@@ -57,6 +64,11 @@ export function encodeClientMessage(
   id: string,
   opts: EncodeOptions,
 ): Element {
+  if (c.plain) {
+    // protocol.md section 9: a plain XMPP client gets body text, numbered options, OOB media.
+    const closeWord = opts.plainCommands ? commandWordsFor(opts.plainCommands, c.lang, opts.defaultLang ?? c.lang)?.close : undefined;
+    return renderPlain(plainEnvelope(c, id, { ...opts, ...(closeWord ? { closeWord } : {}) }), message);
+  }
   const address = clientAddress(c, episodeUuid, opts.domain);
   const env: OutboundEnvelope = { ...address, id, lang: c.lang, namespace: opts.namespace };
   const chatTitle = c.apiVersion === "2.1" ? { chatTitle: c.chatTitle } : {};

@@ -125,6 +125,8 @@ function fullMeta(m: InboundInput["meta"]): ClientMeta {
     appVersion: m.appVersion ?? null,
     premium: m.premium ?? false,
     useChatDynamic: m.useChatDynamic ?? false,
+    plain: m.plain ?? false,
+    clientThread: m.clientThread ?? null,
   };
 }
 
@@ -356,7 +358,13 @@ export class ConversationService implements ConversationSteps {
 
   private encodeOptions() {
     const { config } = this.deps;
-    return { domain: config.xmpp.domain, namespace: config.protocol.namespace, timeZone: config.protocol.timeZone };
+    return {
+      domain: config.xmpp.domain,
+      namespace: config.protocol.namespace,
+      timeZone: config.protocol.timeZone,
+      plainCommands: config.plain.commands,
+      defaultLang: config.protocol.defaultLang,
+    };
   }
 
   /** A message for the user: stored once, as the stanza sent (the job points at it by key), and kept here to be sent now. */

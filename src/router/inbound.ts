@@ -131,6 +131,7 @@ export class ChannelInbound {
         appVersion: p.data.appVersion,
         premium: p.data.premium,
         useChatDynamic: p.data.useChatDynamic,
+        plain: false, // an EiMe message: replies are EiMe stanzas again (protocol.md section 9)
       },
       event:
         p.type === "chat_text"

@@ -41,6 +41,8 @@ export interface NewConversation {
   appVersion?: string | null;
   premium?: boolean;
   useChatDynamic?: boolean;
+  plain?: boolean;
+  clientThread?: string | null;
   lang: string;
   state?: ConversationState;
   botSession?: number;
@@ -100,6 +102,8 @@ interface ConversationRow {
   app_version: string | null;
   premium: boolean;
   use_chat_dynamic: boolean;
+  plain_client: boolean;
+  client_thread: string | null;
   lang: string;
   state: ConversationState;
   bot_session: number;
@@ -161,6 +165,9 @@ const MUTABLE: readonly [string, string, (c: Fields) => unknown][] = [
   ["episode_ended_at", "timestamptz", (c) => c.episode?.endedAt ?? null],
   ["episode_end_code", "text", (c) => c.episode?.endCode ?? null],
   ["voting_until", "timestamptz", (c) => c.votingUntil],
+  // Migration 4 (protocol.md section 9).
+  ["plain_client", "bool", (c) => c.plain ?? false],
+  ["client_thread", "text", (c) => c.clientThread ?? null],
 ];
 
 const COLUMNS = `id, user_jid, channel, chat_title, version, created_at, updated_at, ${MUTABLE.map(([n]) => n).join(", ")}`;
@@ -206,6 +213,8 @@ export function toConversation(row: ConversationRow): Conversation {
     appVersion: row.app_version,
     premium: row.premium,
     useChatDynamic: row.use_chat_dynamic,
+    plain: row.plain_client,
+    clientThread: row.client_thread,
     lang: row.lang,
     state: row.state,
     botSession: row.bot_session,
@@ -228,6 +237,8 @@ function fieldsOf(c: NewConversation): Fields {
     appVersion: c.appVersion ?? null,
     premium: c.premium ?? false,
     useChatDynamic: c.useChatDynamic ?? false,
+    plain: c.plain ?? false,
+    clientThread: c.clientThread ?? null,
     lang: c.lang,
     state: c.state ?? "bot",
     botSession: c.botSession ?? 0,

@@ -202,11 +202,12 @@ describe("bad input gets an answer that names the field", () => {
       /^action:/,
     ],
     [
-      "no x element",
-      () => xml("message", { to: `supporto@${D}`, id: "no-x", type: "chat" }, xml("body", {}, "hi")),
+      // A body without x is a plain client's message (protocol.md section 9): an empty one is refused.
+      "no x element, empty body",
+      () => xml("message", { to: `supporto@${D}`, id: "no-x", type: "chat" }, xml("body", {}, " ")),
       "bad-request",
       "invalid-payload",
-      /^x:/,
+      /^body:/,
     ],
     [
       "unknown apiVersion",

@@ -18,6 +18,8 @@ import { startSampleBot } from "../sample-bot/bot.js";
 
 const SHOWCASE_USER = { msisdn: "393471111111", password: "demo" };
 const GUEST_USER = { msisdn: "393472222222", password: "demo" };
+/** A user name, not an MSISDN: the plain-client showcase (protocol.md section 9). */
+const PLAIN_USER = { username: "anna", password: "demo" };
 const ADMIN_TOKEN = "demo-admin-token";
 const NS_X = "urn:eime:x:0";
 
@@ -195,6 +197,42 @@ async function showcase(prosody: Prosody, sim: Awaited<ReturnType<typeof startGm
   }
 }
 
+/**
+ * What a stock client (Conversations, Dino, Gajim, profanity…) sends: a
+ * <body>, no x element (protocol.md section 9). The router answers in plain
+ * text with numbered options, and the words "operatore"/"chiudi" are commands.
+ */
+async function plainShowcase(prosody: Prosody): Promise<void> {
+  const D = prosody.componentDomain;
+  const to = `supporto@${D}`;
+  const client = await connectClient({ prosody, username: PLAIN_USER.username, password: PLAIN_USER.password, resource: "gajim" });
+  try {
+    say(bold("\n— A stock XMPP client (no EiMe app): plain messages —\n"));
+    const print = (el: Element) => {
+      if (!el.is("message") || el.attrs.from !== to || el.attrs.type === "error") return;
+      if (el.getChild("composing", "http://jabber.org/protocol/chatstates")) return say(dim(`${stamp()} Supporto: …sta scrivendo`));
+      const body = el.getChildText("body");
+      if (body) say(`${stamp()} ${bold("Supporto")}: ${body.replace(/\n/g, "\n" + " ".repeat(20))}`);
+    };
+    client.xmpp.on("stanza", print);
+    const userSays = async (text: string, until: (body: string) => boolean, timeoutMs = 15_000) => {
+      say(`${stamp()} ${bold(PLAIN_USER.username)}: ${text}`);
+      const next = client.waitFor((el) => el.is("message") && el.attrs.from === to && until(el.getChildText("body") ?? ""), timeoutMs);
+      await client.send(xml("message", { to, type: "chat", "xml:lang": "it" }, xml("body", {}, text)));
+      await next;
+      await pause(300);
+    };
+    await userSays("buongiorno", (b) => b.startsWith("Hai scritto"));
+    await userSays("menu", (b) => b.includes("2. Parla con un operatore"));
+    await userSays("2", (b) => b.includes("preso in carico"), 20_000);
+    await userSays("La fattura di novembre è sbagliata.", (b) => b.includes("fattura"));
+    await userSays("chiudi", (b) => b.startsWith("Bentornato"));
+    client.xmpp.off("stanza", print);
+  } finally {
+    await client.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const stops: (() => Promise<unknown>)[] = [];
   let stopping = false;
@@ -215,6 +253,7 @@ async function main(): Promise<void> {
       users: [
         { username: SHOWCASE_USER.msisdn, password: SHOWCASE_USER.password },
         { username: GUEST_USER.msisdn, password: GUEST_USER.password },
+        PLAIN_USER,
       ],
     });
     stops.push(() => prosody.stop());
@@ -267,13 +306,18 @@ async function main(): Promise<void> {
     say(`${stamp()} router           ${config.xmpp.domain} on embedded PGlite · HTTP ${router.httpAddress}`);
 
     await showcase(prosody, sim);
+    await plainShowcase(prosody);
 
-    say(bold("\n— The demo stays up: connect any XMPP client —\n"));
+    const d = config.xmpp.domain;
+    say(bold("\n— The demo stays up: connect any XMPP client (Conversations, Dino, Gajim, profanity…) —\n"));
     say(`  server      127.0.0.1   port ${prosody.c2sPort}   (no TLS; allow plain-text authentication)`);
     say(`  user        ${GUEST_USER.msisdn}@${prosody.userDomain}   password ${GUEST_USER.password}`);
-    say(`              (or ${SHOWCASE_USER.msisdn}@${prosody.userDomain}, password ${SHOWCASE_USER.password})`);
-    say(`  directory   the vCard of ${config.xmpp.domain} (DESC holds the channels as JSON); disco#items lists them`);
-    say(`  channels    supporto@${config.xmpp.domain}, offerte@${config.xmpp.domain} (EiMe x stanzas, see docs/protocol.md)`);
+    say(`              (or ${SHOWCASE_USER.msisdn}@${prosody.userDomain}, or ${PLAIN_USER.username}@${prosody.userDomain}: password demo)`);
+    say(`  then        add supporto@${d} as a contact (it shows online) and write "buongiorno";`);
+    say(`              answer an option with its number or its title; "operatore" asks for Giulia, "chiudi" ends,`);
+    say(`              "ricomincia" starts again (also as ad-hoc commands of supporto@${d}); docs/clients.md`);
+    say(`  directory   browse ${d} (disco#items lists the channels), or its vCard (DESC holds them as JSON)`);
+    say(`  channels    supporto@${d}, offerte@${d}, myticket@${d} (ATM Milano); EiMe apps use x stanzas (docs/protocol.md)`);
     say(`  HTTP        ${router.httpAddress}/status · /health/ready · /metrics`);
     say(`  admin API   curl -H 'Authorization: Bearer ${ADMIN_TOKEN}' ${router.httpAddress}/admin/directory`);
     say(`\n  Ctrl-C stops everything the demo started.`);

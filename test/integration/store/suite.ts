@@ -451,7 +451,16 @@ export function defineStoreSuite(harness: StoreHarness): void {
       it("stores and saves every field", async () => {
         const t = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
         const created = await store.conversations.create(newConversation({ now: ms(t) }));
-        expect(created).toMatchObject({ version: 1, state: "bot", botSession: 0, botSessionOpen: false, episode: null, premium: false });
+        expect(created).toMatchObject({
+          version: 1,
+          state: "bot",
+          botSession: 0,
+          botSessionOpen: false,
+          episode: null,
+          premium: false,
+          plain: false,
+          clientThread: null,
+        });
         expect(created.createdAt).toEqual(ms(t));
         const changed: Conversation = {
           ...created,
@@ -462,6 +471,8 @@ export function defineStoreSuite(harness: StoreHarness): void {
           appVersion: "0.4.65",
           premium: true,
           useChatDynamic: true,
+          plain: true,
+          clientThread: "a thread of a plain client",
           lang: "en",
           state: "operator",
           botSession: 2,

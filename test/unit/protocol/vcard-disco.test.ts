@@ -48,11 +48,12 @@ describe("disco (protocol.md §6, XEP-0030)", () => {
     );
   });
 
-  it("a channel JID", () => {
+  it("a channel JID: chat states, receipts and ad-hoc commands for plain clients (protocol.md section 9)", () => {
     expect(channelDiscoInfo("Supporto", "urn:eime:x:0").toString()).toBe(
       `<query xmlns="http://jabber.org/protocol/disco#info"><identity category="client" type="bot" name="Supporto"/>` +
-        `<feature var="http://jabber.org/protocol/disco#info"/><feature var="vcard-temp"/>` +
-        `<feature var="http://jabber.org/protocol/chatstates"/><feature var="urn:eime:x:0"/></query>`,
+        `<feature var="http://jabber.org/protocol/disco#info"/><feature var="http://jabber.org/protocol/disco#items"/>` +
+        `<feature var="vcard-temp"/><feature var="http://jabber.org/protocol/chatstates"/>` +
+        `<feature var="urn:xmpp:receipts"/><feature var="http://jabber.org/protocol/commands"/><feature var="urn:eime:x:0"/></query>`,
     );
   });
 

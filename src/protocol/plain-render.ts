@@ -1,0 +1,93 @@
+// protocol.md section 9: what the router sends into a conversation with a
+// plain XMPP client (no `x` element). Pure: a ClientMessage in, one stanza out.
+//
+// - text in <body>; buttons as "N. Title" lines and as XEP-0439 quick
+//   responses (https://xmpp.org/extensions/xep-0439.html), whose value is the
+//   number, so a tap sends the same reply as typing it;
+// - an image as XEP-0066 OOB (https://xmpp.org/extensions/xep-0066.html#x)
+//   with the URL alone as the body, which is what Conversations, Dino, Gajim
+//   and Monal show inline (the core sends text and image apart, see
+//   core/plain-messages.ts);
+// - a notice as its localised sentence, no code;
+// - operator typing as a standalone XEP-0085 notification; every message with
+//   a body carries <active/> (XEP-0085 section 5.1: once chat states are used);
+// - the client's <thread> echoed when it sent one.
+import xml, { type Element } from "@xmpp/xml";
+import type { ClientMessage } from "../core/client-message.js";
+import type { Conversation } from "../core/model.js";
+import { NS_CHAT_STATES, NS_OOB, NS_QUICK_RESPONSE } from "./ns.js";
+import { isNoticeCode, noticeLang, noticeText, type NoticeData } from "./notices.js";
+import { flattenRich } from "./outbound.js";
+
+export interface PlainEnvelope {
+  /** The channel JID, or the server-address JID the client wrote to. */
+  from: string;
+  to: string;
+  id: string;
+  /** The client's own thread; left out when it sent none. */
+  thread?: string | null;
+  lang: string;
+  timeZone: string;
+  /** The "close" word in the conversation's language, named in the queue and operator notices. */
+  closeWord?: string;
+}
+
+const CLOSE_HINT = {
+  it: (w: string) => `Scrivi «${w}» per chiudere la conversazione con l'operatore.`,
+  en: (w: string) => `Write "${w}" to end the conversation with the operator.`,
+} as const;
+
+/** Notices after which a plain user needs to know how to leave the operator. */
+const HINTED = new Set(["ROUTER_QUEUED#0001", "ROUTER_OPERATOR_JOINED#0001"]);
+
+function message(env: PlainEnvelope, children: Element[], withActive = true): Element {
+  const head = env.thread ? [xml("thread", {}, env.thread)] : [];
+  const active = withActive ? [xml("active", { xmlns: NS_CHAT_STATES })] : [];
+  return xml("message", { from: env.from, to: env.to, type: "chat", id: env.id }, ...head, ...children, ...active);
+}
+
+/** The body of a notice for a plain client: the sentence, and for queue/operator notices how to close. */
+export function plainNoticeText(code: string, data: NoticeData, env: Pick<PlainEnvelope, "lang" | "timeZone" | "closeWord">): string {
+  if (!isNoticeCode(code)) throw new Error(`unknown notice code ${code}`);
+  const text = noticeText(code, env.lang, data, { timeZone: env.timeZone });
+  if (!env.closeWord || !HINTED.has(code)) return text;
+  return `${text}\n${CLOSE_HINT[noticeLang(env.lang)](env.closeWord)}`;
+}
+
+export function renderPlain(env: PlainEnvelope, m: ClientMessage): Element {
+  switch (m.kind) {
+    case "text":
+      return message(env, [xml("body", {}, m.text)]);
+    case "rich": {
+      if (m.image && m.text === "" && !m.buttons?.length) {
+        return message(env, [xml("body", {}, m.image), xml("x", { xmlns: NS_OOB }, xml("url", {}, m.image))]);
+      }
+      const responses = (m.buttons ?? []).map((b, i) =>
+        xml("response", { xmlns: NS_QUICK_RESPONSE, value: String(i + 1), label: b.title }),
+      );
+      return message(env, [xml("body", {}, flattenRich(m)), ...responses]);
+    }
+    case "notice":
+      return message(env, [xml("body", {}, plainNoticeText(m.code, m.data ?? {}, env))]);
+    case "chat_state":
+      return message(env, [xml(m.state, { xmlns: NS_CHAT_STATES })], false);
+  }
+}
+
+/** The envelope of a message into a plain conversation: from the JID the client wrote to, its thread echoed. */
+export function plainEnvelope(
+  c: Pick<Conversation, "channel" | "addressing" | "userJid" | "clientThread" | "lang">,
+  id: string,
+  opts: { domain: string; timeZone: string; closeWord?: string },
+): PlainEnvelope {
+  const local = c.addressing.kind === "server" ? c.addressing.serverAddress : c.channel;
+  return {
+    from: `${local}@${opts.domain}`,
+    to: c.userJid,
+    id,
+    thread: c.clientThread ?? null,
+    lang: c.lang,
+    timeZone: opts.timeZone,
+    ...(opts.closeWord ? { closeWord: opts.closeWord } : {}),
+  };
+}
