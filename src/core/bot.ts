@@ -1,5 +1,7 @@
 // The virtual-agent bot contract (backends.md section 1, Rasa REST channel
 // compatible) as neutral types, and the pure reading of a bot's answer.
+import { isAllowedImageUrl } from "../security/targets.js";
+import { dropControlChars, plainText, safeHtml } from "../security/safe-text.js";
 import type { ClientMessage } from "./client-message.js";
 import type { BotOption } from "./model.js";
 
@@ -65,7 +67,7 @@ function stringRecord(v: unknown): Record<string, string> | undefined {
  * the messages before it; `custom.router.close` ends the bot session; any
  * other `custom` goes to a chat_dynamic client in data.custom.
  */
-export function readBotReplies(replies: BotReply[]): BotOutcome {
+export function readBotReplies(replies: BotReply[], opts: { allowHttpImages?: boolean } = {}): BotOutcome {
   const outcome: BotOutcome = { messages: [], options: null, handoff: null, close: false };
   for (const reply of replies) {
     const router = isObject(reply.custom) && isObject(reply.custom.router) ? reply.custom.router : undefined;
@@ -81,11 +83,13 @@ export function readBotReplies(replies: BotReply[]): BotOutcome {
       if (router.close) outcome.close = true;
     }
     const otherCustom = isObject(reply.custom) ? Object.fromEntries(Object.entries(reply.custom).filter(([k]) => k !== "router")) : {};
-    const buttons = (reply.buttons ?? []).filter(
-      (b): b is BotOption => isObject(b) && typeof b.title === "string" && typeof b.payload === "string",
-    );
-    const text = typeof reply.text === "string" ? reply.text : "";
-    const image = typeof reply.image === "string" && reply.image !== "" ? reply.image : undefined;
+    // issue 13: what reaches clients is the safe HTML subset (text) or plain text (titles); images https only.
+    const buttons = (reply.buttons ?? [])
+      .filter((b): b is BotOption => isObject(b) && typeof b.title === "string" && typeof b.payload === "string")
+      .map((b) => ({ ...b, title: plainText(b.title), payload: dropControlChars(b.payload) }));
+    const text = typeof reply.text === "string" ? safeHtml(reply.text) : "";
+    const image =
+      typeof reply.image === "string" && isAllowedImageUrl(reply.image, opts.allowHttpImages === true) ? reply.image : undefined;
     const hasCustom = Object.keys(otherCustom).length > 0;
     if (buttons.length > 0) outcome.options = buttons;
     if (buttons.length === 0 && !image && !hasCustom) {

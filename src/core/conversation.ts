@@ -27,6 +27,8 @@ export interface DecideContext {
   operatorsAvailable: boolean;
   timing: Timing;
   newUuid: () => string;
+  /** Bot images may be http: (security.allowPrivateTargets: tests, demos); otherwise https only. */
+  allowHttpImages?: boolean;
 }
 
 export interface Refusal {
@@ -231,7 +233,7 @@ function onUserNotice(
 function onBotReplied(conversation: Conversation, replies: Parameters<typeof readBotReplies>[0], ctx: DecideContext): Decision {
   const d = new Draft(conversation, ctx);
   const c = d.c;
-  const outcome = readBotReplies(replies);
+  const outcome = readBotReplies(replies, { allowHttpImages: ctx.allowHttpImages === true });
   for (const m of c.plain ? splitForPlainClient(outcome.messages) : outcome.messages) d.send(m);
   if (outcome.messages.length > 0) c.botOptions = outcome.options;
   if (outcome.close) {

@@ -1,6 +1,7 @@
 // protocol.md §4 (router → client messages) and §7 (command results).
 // Every conversation message is type="chat", carries the conversation's
 // thread, an x element and a <body> fallback for plain XMPP clients (§2).
+import { plainText } from "../security/safe-text.js";
 import xml, { type Element } from "@xmpp/xml";
 import type { BotOption } from "../core/model.js";
 import type { InboundMessage } from "./message.js";
@@ -56,7 +57,7 @@ function conversationMessage(
     type: "chat",
     thread: m.thread,
     x: encodeX({ type, payload, lang: m.lang }, m.namespace),
-    body,
+    body: plainText(body), // clients that show only the body get no markup (issue 13)
   });
 }
 

@@ -153,6 +153,7 @@ export class ConversationService implements ConversationSteps {
       now: clock.now(),
       route,
       operatorsAvailable: !!config.genesys.url,
+      allowHttpImages: config.security.allowPrivateTargets,
       timing: {
         idleTimeoutMs: config.genesys.idleTimeoutMs,
         queueTimeoutMs: config.genesys.queueTimeoutMs,

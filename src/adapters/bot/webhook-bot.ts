@@ -8,7 +8,7 @@ import type { BotReply } from "../../core/bot.js";
 import type { BotPort } from "../../core/ports.js";
 import { RouterError } from "../../errors.js";
 import type { Logger } from "../../log.js";
-import { xmlSafeJson } from "../../protocol/xml-chars.js";
+import { withoutControlChars } from "../../security/safe-text.js";
 import { HttpPostError, postJson } from "./post-json.js";
 
 export class BotUnavailableError extends RouterError {
@@ -41,7 +41,7 @@ function parseReplies(body: string): BotReply[] | null {
   let parsed: unknown;
   try {
     // Characters XML forbids are replaced here: the text is stored (PostgreSQL refuses NUL) and sent on.
-    parsed = xmlSafeJson(JSON.parse(body));
+    parsed = withoutControlChars(JSON.parse(body));
   } catch {
     return null;
   }

@@ -5,8 +5,9 @@
 // Anything that is not a JSON object with a numeric statusCode is not a GMS
 // answer (a proxy's error page, a truncated body): the caller treats it as a
 // transient failure. Malformed transcript entries are dropped one by one.
-import { xmlSafeJson } from "../../protocol/xml-chars.js";
+import { withoutControlChars } from "../../security/safe-text.js";
 import type { GmsErrorItem } from "./errors.js";
+import { plainText, safeHtml } from "../../security/safe-text.js";
 
 export interface GmsParty {
   nickname: string;
@@ -59,7 +60,8 @@ function readEvent(v: unknown): GmsTranscriptEvent | undefined {
   const type = v["type"];
   if (index === undefined || typeof type !== "string") return undefined;
   const from = isObj(v["from"]) ? v["from"] : {};
-  const nickname = typeof from["nickname"] === "string" ? from["nickname"] : "";
+  // issue 13: what an agent writes reaches clients as the safe HTML subset (text) or plain text (nickname).
+  const nickname = typeof from["nickname"] === "string" ? plainText(from["nickname"]) : "";
   const event: GmsTranscriptEvent = {
     index,
     type,
@@ -69,7 +71,7 @@ function readEvent(v: unknown): GmsTranscriptEvent | undefined {
       type: typeof from["type"] === "string" ? from["type"] : "",
     },
   };
-  if (typeof v["text"] === "string") event.text = v["text"];
+  if (typeof v["text"] === "string") event.text = safeHtml(v["text"]);
   return event;
 }
 
@@ -86,7 +88,7 @@ export function parseGmsAnswer(body: string): GmsAnswer | { invalid: string } {
   let parsed: unknown;
   try {
     // An agent's text with characters XML forbids is mended, not passed on (protocol/xml-chars.ts).
-    parsed = xmlSafeJson(JSON.parse(body));
+    parsed = withoutControlChars(JSON.parse(body));
   } catch {
     return { invalid: `answer is not JSON (${body.length} bytes)` };
   }

@@ -6,13 +6,13 @@ describe("reading a bot answer (backends.md section 1)", () => {
     const out = readBotReplies([
       { recipient_id: "c", text: "Ciao" },
       { text: "Scegli", buttons: [{ title: "A", payload: "/a" }] },
-      { image: "http://x/i.png" },
+      { image: "https://x/i.png" },
       { custom: { card: 1, router: { close: true } } },
     ]);
     expect(out.messages).toEqual([
       { kind: "text", text: "Ciao", conversationType: "bot" },
       { kind: "rich", text: "Scegli", buttons: [{ title: "A", payload: "/a" }] },
-      { kind: "rich", text: "", image: "http://x/i.png" },
+      { kind: "rich", text: "", image: "https://x/i.png" },
       { kind: "rich", text: "", custom: { card: 1 } },
     ]);
     expect(out.options).toEqual([{ title: "A", payload: "/a" }]);
@@ -28,6 +28,23 @@ describe("reading a bot answer (backends.md section 1)", () => {
     ]);
     expect(out.messages).toEqual([{ kind: "rich", text: "", buttons: [{ title: "ok", payload: "/ok" }] }]);
     expect(out.handoff).toEqual({ queue: "premium", reason: "why", userData: { a: "b", n: "2", o: '{"x":1}' } });
+  });
+
+  it("issue 13: text reduced to the safe HTML subset, titles to plain text, images https unless http is allowed", () => {
+    const out = readBotReplies([
+      { text: '<p onclick="x()">Ciao<script>alert(1)</script> <a href="javascript:alert(2)">qui</a>\u0001 😀</p>' },
+      { text: "Scegli", buttons: [{ title: "<b>A</b>\u0007", payload: "/a\u0000" }] },
+      { text: "img", image: "http://cdn.example/i.png" },
+      { text: "js", image: "javascript:alert(1)" },
+    ]);
+    expect(out.messages).toEqual([
+      { kind: "text", text: "<p>Ciao qui 😀</p>", conversationType: "bot" },
+      { kind: "rich", text: "Scegli", buttons: [{ title: "A", payload: "/a" }] },
+      { kind: "text", text: "img", conversationType: "bot" },
+      { kind: "text", text: "js", conversationType: "bot" },
+    ]);
+    const allowed = readBotReplies([{ text: "img", image: "http://cdn.example/i.png" }], { allowHttpImages: true });
+    expect(allowed.messages).toEqual([{ kind: "rich", text: "img", image: "http://cdn.example/i.png" }]);
   });
 
   it("matches a numbered or titled reply to the options offered", () => {
