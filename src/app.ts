@@ -27,6 +27,7 @@ import { openStore, type Store } from "./store/index.js";
 import { createComponentConnection, type ComponentConnection } from "./xmpp/connection.js";
 import { directoryHandlers } from "./xmpp/directory-handlers.js";
 import { createDispatcher, type Routes } from "./xmpp/dispatch.js";
+import { FairShare, fairShareOptions } from "./xmpp/fair-share.js";
 import { presenceHandler } from "./xmpp/presence.js";
 import { senderDomainRule, userDomainsOf } from "./security/sender-domain.js";
 import { keyRingFrom } from "./security/keyring.js";
@@ -118,6 +119,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     maxInFlight: config.xmpp.maxInFlight,
     othersInFlight: () => executor?.inFlight ?? 0,
     senderDomainAllowed: senderDomainRule(userDomainsOf(config.xmpp)),
+    fairShare: new FairShare(fairShareOptions(config.xmpp)),
     routes: {
       get iq() {
         return iqRoutes;

@@ -45,6 +45,11 @@ export const ConfigSchema = z.strictObject({
      * new messages are answered resource-constraint (BUSY: send again later).
      */
     maxInFlight: count,
+    /** Fraction of maxInFlight one sender (bare JID) may hold, at least 20 messages; beyond it BUSY. */
+    senderShare: z.number().gt(0).max(1).optional(),
+    /** Messages per sender and window; beyond it RATE_LIMITED (policy-violation, wait). 0: no rate. */
+    senderRateMessages: z.number().int().min(0).optional(),
+    senderRateWindowMs: ms.optional(),
   }),
   database: z.strictObject({
     /** PostgreSQL URL; unset means embedded PGlite. */

@@ -17,6 +17,7 @@ import type { Metrics } from "../metrics.js";
 import { canReplyWithError, errorReply } from "../protocol/index.js";
 import { KeyedQueue } from "../router/keyed-queue.js";
 import type { StanzaHandler } from "./connection.js";
+import type { FairShare } from "./fair-share.js";
 
 export interface Address {
   /** The full JID as sent. */
@@ -74,6 +75,8 @@ export interface DispatchOptions {
   othersInFlight: () => number;
   /** protocol.md section 8: whether a sender's domain may write (messages); iq and presence stay open. Default: every domain. */
   senderDomainAllowed?: (domain: string) => boolean;
+  /** Per-sender bounds (fair-share.ts): a share of maxInFlight (BUSY), a message rate (RATE_LIMITED). */
+  fairShare?: FairShare;
 }
 
 export function iqKey(type: string, ns: string, name: string): string {
@@ -106,6 +109,12 @@ export function createDispatcher(opts: DispatchOptions): StanzaHandler & { idle(
       .catch(() => undefined);
   };
 
+  const rateLimited = (stanza: Element) => {
+    metrics.errors.inc({ code: "RATE_LIMITED" });
+    const text = `the sender went over ${opts.fairShare?.rateText ?? "its message rate"} and this message was not stored: send it again later`;
+    void opts.send(errorReply(stanza, "RATE_LIMITED", text, { namespace: opts.namespace })).catch(() => undefined);
+  };
+
   const failMessage = async (stanza: Element, err: unknown) => {
     log.error({ err }, "message handler failed");
     metrics.errors.inc({ code: "INTERNAL_ERROR" });
@@ -136,15 +145,21 @@ export function createDispatcher(opts: DispatchOptions): StanzaHandler & { idle(
         if (opts.senderDomainAllowed && !opts.senderDomainAllowed(from.domain)) return foreign(stanza, from, to);
         if (!opts.accepting()) return busy(stanza, "is shutting down");
         if (pending + opts.othersInFlight() >= opts.maxInFlight) return busy(stanza, "is overloaded");
+        const share = opts.fairShare?.admit(from.bare) ?? { admitted: true as const, withinRate: Promise.resolve(true), release() {} };
+        if (!share.admitted) return busy(stanza, "holds as many messages of this sender as one sender may have in flight");
         pending++;
         const run = to.local === "" ? () => routes.serviceMessage(stanza, from) : () => routes.channelMessage(stanza, to, from);
         return ordered
           .run(`${from.bare}\u0000${to.bare}`, async () => {
             // Still queued when the router began to stop: answered, never dropped.
             if (!opts.accepting()) return busy(stanza, "is shutting down");
+            if (!(await share.withinRate)) return rateLimited(stanza);
             await run().catch((err: unknown) => failMessage(stanza, err));
           })
-          .finally(() => pending--);
+          .finally(() => {
+            pending--;
+            share.release();
+          });
       }
       case "presence":
         metrics.stanzasIn.inc({ type: "presence" });
