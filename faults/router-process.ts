@@ -33,6 +33,8 @@ export function writeRouterConfig(file: string, s: RouterSettings): void {
     tokens: { verifier: "none" },
     genesys: { url: s.genesysUrl, pollIntervalMs: s.genesysPollMs },
     log: { level: "info" },
+    // Every peer of the suite (bot, GMS simulator) is on loopback, which the URL policy refuses by default (docs/security.md).
+    security: { allowPrivateTargets: true },
   };
   writeFileSync(file, JSON.stringify(config, null, 2));
 }

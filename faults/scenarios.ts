@@ -69,8 +69,11 @@ export function faultDirectory(botUrl: string, p: Profile): { items: unknown[] }
   });
   return {
     items: [
-      channel(BOT_CHANNEL, { mode: "bot", bot: { url: botUrl, timeoutMs: p.botTimeoutMs } }),
-      channel(LOCK_CHANNEL, { mode: "bot", bot: { url: botUrl, timeoutMs: p.lockTimeoutMs } }),
+      // The sample bot's echo keeps no state, so its channels say `idempotent` and a call that failed or
+      // timed out is tried again (docs/delivery.md); a stock Rasa's channel would not, and its user gets
+      // ROUTER_BOT_UNAVAILABLE#0001 instead of a repeated turn (backends.md section 1).
+      channel(BOT_CHANNEL, { mode: "bot", bot: { url: botUrl, timeoutMs: p.botTimeoutMs, idempotent: true } }),
+      channel(LOCK_CHANNEL, { mode: "bot", bot: { url: botUrl, timeoutMs: p.lockTimeoutMs, idempotent: true } }),
       channel(OPERATOR_CHANNEL, { mode: "operator", genesys: { serviceName: GMS_SERVICE } }),
     ],
   };

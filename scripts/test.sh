@@ -2,7 +2,7 @@
 # The whole test suite (the README's test command): installs what it needs,
 # checks the layout (Prettier), lints (ESLint), checks for import cycles
 # (madge, type-only imports count), type-checks, builds, then runs unit,
-# integration and e2e tests.
+# integration and e2e tests, then the fault suite's short profile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -14,3 +14,6 @@ npx madge --circular --extensions ts src # exits non-zero on any cycle
 npx tsc -p tsconfig.json
 npx tsc -p tsconfig.build.json
 npx vitest run "$@"
+# The fault suite's short profile (docs/reliability.md, about 2.5 min): exits
+# non-zero when a target is missed. dist/ was built above. EIME_SKIP_FAULTS=1 skips it.
+if [ "${EIME_SKIP_FAULTS:-}" != 1 ]; then npx tsx faults/main.ts --profile short --check --no-build; fi
