@@ -181,6 +181,8 @@ function applyValueOp(root: unknown, [kind, at, value, p]: ValueOp): void {
   const keys = Object.keys(c);
   const key = keys.length === 0 ? p : keys[at % keys.length]!;
   const rec = c as Record<string, unknown>;
+  // Only an own value: a generated key may name an inherited one ("toString"), which is no JSON.
+  const current = Object.hasOwn(rec, key) ? rec[key] : null;
   switch (kind) {
     case 0:
       rec[key] = value; // a subtree replaced by anything
@@ -191,10 +193,10 @@ function applyValueOp(root: unknown, [kind, at, value, p]: ValueOp): void {
       break;
     case 2:
       if (Array.isArray(c)) c.push(structuredClone(c[at % (c.length || 1)]));
-      else rec[p] = structuredClone(rec[key]);
+      else rec[p] = structuredClone(current);
       break;
     default:
-      rec[key] = typeof rec[key] === "string" ? applyTextOp(rec[key], [at % 6, at, at % 64, p]) : p;
+      rec[key] = typeof current === "string" ? applyTextOp(current, [at % 6, at, at % 64, p]) : p;
   }
 }
 
