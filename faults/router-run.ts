@@ -16,6 +16,8 @@ export interface RouterRunDeps {
   seedFile: string;
   genesysUrl: string;
   log: (line: string) => void;
+  /** Per-sender message rate (xmpp.senderRateMessages); unset: the router's default. */
+  senderRateMessages?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -47,6 +49,7 @@ export class RouterRun {
         domain: deps.prosody.componentDomain,
         secret: deps.prosody.secret,
         userDomain: deps.prosody.userDomain,
+        ...(deps.senderRateMessages === undefined ? {} : { senderRateMessages: deps.senderRateMessages }),
       },
       databaseUrl: url,
       httpPort,
