@@ -14,6 +14,7 @@ import { systemClock, type Clock, type OperatorPort } from "./core/ports.js";
 import { baseUrl, buildHttp } from "./http/index.js";
 import { createLogging, type Logging } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics.js";
+import { createReadiness, DB_CHECK_TIMEOUT_MS } from "./readiness.js";
 import { parseDirectoryTree, protocolErrorText } from "./protocol/index.js";
 import { ConversationService } from "./router/conversation-service.js";
 import { DirectoryCache } from "./router/directory-cache.js";
@@ -72,12 +73,6 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     return store;
   };
 
-  const metrics = createMetrics({
-    conversationsByState: async () => (store ? await store.conversations.countByState() : {}),
-    outboxDepth: async () => (store ? await store.outbox.depth() : 0),
-    deadLetters: async () => (store ? await store.outbox.deadCounts() : {}),
-  });
-
   const connection = createComponentConnection(
     {
       service: config.xmpp.service,
@@ -90,6 +85,22 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     logging.child("xmpp"),
   );
   const send = (stanza: Element) => connection.send(stanza);
+
+  // One readiness check for GET /health/ready and the eime_ready gauge.
+  const readiness = createReadiness({
+    store: () => store,
+    connectionStatus: () => connection.status(),
+    ready: () => (accepting ? [] : ["router: not accepting stanzas (stopping)"]),
+    dbCheckTimeoutMs: DB_CHECK_TIMEOUT_MS,
+    logger: logging.child("http"),
+  });
+  const metrics = createMetrics({
+    conversationsByState: async () => (store ? await store.conversations.countByState() : {}),
+    outboxDepth: async () => (store ? await store.outbox.depth() : 0),
+    deadLetters: async () => (store ? await store.outbox.deadCounts() : {}),
+    readiness,
+    componentOnline: () => connection.isOnline(),
+  });
 
   // Built in start(), once the store is open.
   let directory!: DirectoryCache;
@@ -269,7 +280,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           store: () => store,
           connectionStatus: () => connection.status(),
           registry: metrics.registry,
-          ready: () => (accepting ? [] : ["router: not accepting stanzas (stopping)"]),
+          readiness,
           logger: logging.child("http"),
         });
         try {

@@ -12,6 +12,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Registry } from "prom-client";
 import type { Config } from "../config/schema.js";
 import type { Logger } from "../log.js";
+import { createReadiness, DB_CHECK_TIMEOUT_MS, type Readiness } from "../readiness.js";
 import type { Store } from "../store/index.js";
 import type { ConnectionStatus } from "../xmpp/connection.js";
 import { adminApi } from "./admin.js";
@@ -27,6 +28,8 @@ export interface HttpDeps {
   registry: Registry;
   /** Further reasons not to be ready, beyond the database and the component (e.g. stopping). */
   ready?: () => readonly string[];
+  /** The router's readiness check, shared with its eime_ready gauge; by default one built from store, connectionStatus and ready. */
+  readiness?: Readiness;
   logger: Logger;
   /** Default 10,000. */
   maxUsersPerImport?: number;
@@ -56,12 +59,17 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   installErrorHandling(app);
 
   healthRoutes(app, {
-    store: deps.store,
     connectionStatus: deps.connectionStatus,
     registry: deps.registry,
-    ...(deps.ready ? { ready: deps.ready } : {}),
-    dbCheckTimeoutMs: deps.dbCheckTimeoutMs ?? 1000,
-    logger: deps.logger,
+    readiness:
+      deps.readiness ??
+      createReadiness({
+        store: deps.store,
+        connectionStatus: deps.connectionStatus,
+        ...(deps.ready ? { ready: deps.ready } : {}),
+        dbCheckTimeoutMs: deps.dbCheckTimeoutMs ?? DB_CHECK_TIMEOUT_MS,
+        logger: deps.logger,
+      }),
   });
 
   void app.register(adminApi, {

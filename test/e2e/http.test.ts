@@ -1,11 +1,12 @@
 // The HTTP side of a running router on a real Prosody: an admin edit made
 // over real HTTP is in the next directory vCard a real client fetches, and
 // /health/ready follows the component connection (Prosody killed: 503;
-// back: 200).
+// back: 200), and so do the eime_ready and eime_xmpp_component_online gauges.
 import xml, { type Element } from "@xmpp/xml";
 import axios, { type AxiosInstance } from "axios";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app.js";
+import { sampleValue } from "../support/prom-text.js";
 import { connectClient, type TestClient } from "./harness/client.js";
 import { startProsody, type Prosody } from "./harness/prosody.js";
 import { routerConfig, startRouter, testDirectory } from "./support/router.js";
@@ -105,18 +106,28 @@ describe("readiness follows the component connection", () => {
     return { status: res.status, body: res.data as { status: string; reasons?: string[] } };
   };
 
-  it("200 while online; 503 naming xmpp when Prosody is killed; 200 again once the router reconnected", async () => {
+  /** The two 1/0 gauges as a Prometheus scrape of the real /metrics sees them. */
+  const gauges = async () => {
+    const res = await http.get<string>("/metrics", { responseType: "text" });
+    expect(res.status).toBe(200);
+    return { ready: sampleValue(res.data, "eime_ready"), online: sampleValue(res.data, "eime_xmpp_component_online") };
+  };
+
+  it("200 while online; 503 naming xmpp when Prosody is killed; 200 again once the router reconnected; the gauges follow", async () => {
     expect(await ready()).toEqual({ status: 200, body: { status: "ready" } });
+    expect(await gauges()).toEqual({ ready: 1, online: 1 });
     await prosody.kill();
     await expect
       .poll(ready, { timeout: 5000, interval: 50 })
       .toMatchObject({ status: 503, body: { status: "not ready", reasons: [expect.stringMatching(/^xmpp: /)] } });
+    expect(await gauges()).toEqual({ ready: 0, online: 0 });
     expect((await http.get("/status")).data).toMatch(/^OFFLINE \(.+\)$/);
     // The rest of the HTTP side keeps answering while the component is down.
     expect((await http.get("/health/live")).status).toBe(200);
     expect((await http.get("/admin/directory", admin)).status).toBe(200);
     await prosody.restart();
     await expect.poll(ready, { timeout: 5000, interval: 50 }).toEqual({ status: 200, body: { status: "ready" } });
+    expect(await gauges()).toEqual({ ready: 1, online: 1 });
     expect((await http.get("/status")).data).toBe("ONLINE");
   });
 });
