@@ -4,7 +4,7 @@
 import xml, { type Element } from "@xmpp/xml";
 import { NS_SID } from "./ns.js";
 import { fail, ok, type Result } from "./result.js";
-import { firstForbidden, xmlSafeText } from "./xml-chars.js";
+import { firstForbidden, isXmlSafe, xmlSafeText } from "./xml-chars.js";
 import { decodeX, type XDecodeOptions, type XElement } from "./x-element.js";
 
 export type MessageDecodeOptions = XDecodeOptions;
@@ -99,9 +99,10 @@ export function decodeMessage(el: Element, opts: MessageDecodeOptions): Result<I
 }
 
 function unsafeField(fields: Record<string, string | undefined>): { field: string; char: string } | undefined {
-  for (const [field, value] of Object.entries(fields)) {
-    const char = value === undefined ? undefined : firstForbidden(value);
-    if (char !== undefined) return { field, char };
+  for (const field in fields) {
+    const value = fields[field];
+    if (value === undefined || isXmlSafe(value)) continue;
+    return { field, char: firstForbidden(value)! };
   }
   return undefined;
 }

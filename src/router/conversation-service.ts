@@ -30,6 +30,7 @@ import type { DeliveredRows } from "../delivery/delivered.js";
 import type { GroupCommit } from "../delivery/group-commit.js";
 import type { Job } from "../delivery/job.js";
 import { botRequest, job, stanzaIdFor } from "../delivery/jobs.js";
+import { serializeOnce } from "../protocol/serialized.js";
 import { encodeClientMessage } from "./client-encoder.js";
 import type { DirectoryCache } from "./directory-cache.js";
 import { KeyedQueue } from "./keyed-queue.js";
@@ -379,7 +380,7 @@ export class ConversationService implements ConversationSteps {
   ): NewOutboxItem {
     const stanza = encodeClientMessage(c, message, episodeUuid, stanzaIdFor(key), this.encodeOptions());
     stanzas.set(key, stanza);
-    outbound.push({ ...transcriptLine(message), dedupeKey: key, stanza: stanza.toString() });
+    outbound.push({ ...transcriptLine(message), dedupeKey: key, stanza: serializeOnce(stanza) });
     return job(c.id, key, { type: "send_client", kind: message.kind });
   }
 

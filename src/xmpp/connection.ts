@@ -44,6 +44,8 @@ import pkg, { type Component, type ComponentStatus, type XmppError } from "@xmpp
 import xml, { Element } from "@xmpp/xml";
 import { ERRORS } from "../errors.js";
 import type { Logger } from "../log.js";
+import { memoize } from "../protocol/memo.js";
+import { forgetSerialized } from "../protocol/serialized.js";
 import { mendElement } from "../protocol/xml-chars.js";
 
 const { component } = pkg;
@@ -137,14 +139,14 @@ function fatalMessage(domain: string, err: XmppError): string {
  * The domain part of a JID (`[local@]domain[/resource]`, read by @xmpp/jid), undefined when it is not one.
  * Strict: a value @xmpp/jid would rewrite (case folded, a second `@`) is not taken as written.
  */
-export function jidDomain(value: string): string | undefined {
+export const jidDomain: (value: string) => string | undefined = memoize((value) => {
   try {
     const parsed = jid(value);
     return parsed.toString() === value ? parsed.domain : undefined;
   } catch {
     return undefined;
   }
-}
+}); // every stanza sent is checked; the router sends from a few JIDs (its channels)
 
 function isStanza(el: Element): boolean {
   return el.name === "message" || el.name === "presence" || el.name === "iq";
@@ -280,7 +282,10 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
 
   send(stanza: Element): Promise<void> {
     // One character XML forbids and the server drops the stream for everyone (protocol/xml-chars.ts).
-    if (mendElement(stanza) > 0) this.log.warn(summary(stanza), "replaced characters XML forbids in an outbound stanza");
+    if (mendElement(stanza) > 0) {
+      forgetSerialized(stanza); // the XML made when it was stored holds them still
+      this.log.warn(summary(stanza), "replaced characters XML forbids in an outbound stanza");
+    }
     const problem = this.check(stanza);
     if (problem) return Promise.reject(new Error(problem));
     if (this.state === "stopped") {
@@ -330,6 +335,7 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
     const from = stanza.attrs.from as string | undefined;
     if (from === undefined || from === "") {
       stanza.attrs.from = this.domain;
+      forgetSerialized(stanza);
       return undefined;
     }
     if (jidDomain(from) !== this.domain) {
