@@ -28,9 +28,13 @@
 //
 // Reconnect: xmpp.js's reconnect (fixed delay, default 1 s, forever). Only
 // `online` means connected (`reconnected` fires before the handshake). A
-// refused secret (stream error not-authorized), another component on the
-// domain (conflict) or an unknown domain (host-unknown) is fatal: reconnecting
-// stops, start() rejects, or after the first start a `fatal` event is emitted.
+// refused secret (stream error not-authorized) or an unknown domain
+// (host-unknown) is fatal: reconnecting stops, start() rejects, or after the
+// first start a `fatal` event is emitted. Another component on the domain
+// (conflict: Prosody's mod_component keeps the first connection and refuses
+// the new one) means another instance is active: we wait and retry at the
+// reconnect delay, never give up, and start()'s bound no longer applies (the
+// server answers; issue 19, active/standby).
 //
 // Delivery: send() resolves when the socket took the stanza. A stanza written
 // just before the server dies can still be lost (XEP-0114 has no acks), so the
@@ -121,15 +125,13 @@ export interface ComponentConnection extends EventEmitter<ConnectionEvents> {
   queued(): number;
 }
 
-const FATAL_CONDITIONS = new Set(["not-authorized", "conflict", "host-unknown"]);
+const FATAL_CONDITIONS = new Set(["not-authorized", "host-unknown"]);
 
 function fatalMessage(domain: string, err: XmppError): string {
   const detail = err.text ? `: ${err.text}` : "";
   switch (err.condition) {
     case "not-authorized":
       return `XMPP server refused the component secret for ${domain} (not-authorized)`;
-    case "conflict":
-      return `XMPP server refused the component ${domain}: another connection holds the domain (conflict${detail})`;
     default:
       return `XMPP server does not serve the component domain ${domain} (${err.condition}${detail}); check its Component section`;
   }
@@ -438,11 +440,26 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
       this.failFatally(new Error(fatalMessage(this.domain, e), { cause: err }));
       return;
     }
+    if (e.name === "StreamError" && e.condition === "conflict") {
+      this.onConflict();
+      return;
+    }
     const repeated = message === this.lastError;
     this.lastError = message;
     if (!this.online && this.state !== "stopped") this.reason = message;
     if (repeated || this.state === "stopped") this.log.debug({ error: message }, "xmpp error");
     else this.log.warn({ error: message }, "xmpp error");
+  }
+
+  /** Another connection holds the domain: keep retrying (xmpp.js reconnects after the server closes), without start()'s bound. */
+  private onConflict(): void {
+    clearTimeout(this.startTimer);
+    const message = "another connection holds the domain (stream error conflict); waiting for it to go";
+    if (this.lastError !== message && this.state !== "stopped") {
+      this.log.warn({ retryMs: this.opts.reconnectDelayMs }, "another instance holds the component domain; retrying until it goes");
+    }
+    this.lastError = message;
+    if (!this.online && this.state !== "stopped") this.reason = message;
   }
 
   /** The server refused us for good: stop reconnecting, fail start() or report `fatal`. */
