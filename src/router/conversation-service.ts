@@ -5,13 +5,13 @@
 // never runs them: the caller hands them to the delivery executor
 // (src/delivery/), which holds the ones nobody waits behind from the step on.
 // A concurrent update from another instance is met by reloading and deciding again.
-import { isDeepStrictEqual } from "node:util";
 import type { Element } from "@xmpp/xml";
 import NodeCache from "node-cache";
 import type { Config } from "../config/schema.js";
 import {
   decide,
   newConversation,
+  sameConversation,
   withClientMeta,
   type ClientMeta,
   type ConversationKey,
@@ -247,7 +247,7 @@ export class ConversationService implements ConversationSteps {
         hooks.patch?.(decision.conversation);
         if (decision.refusal) return { decision, jobs: [] };
         const durable = decision.effects.some((e) => !isEphemeral(e));
-        if (!durable && !hooks.completeJob && isDeepStrictEqual(current, decision.conversation)) {
+        if (!durable && !hooks.completeJob && sameConversation(current, decision.conversation)) {
           this.afterCommit(current, decision);
           return { decision, jobs: [] };
         }
@@ -324,7 +324,7 @@ export class ConversationService implements ConversationSteps {
     });
     const delivered = this.deps.delivered.take(current.id);
     if (delivered.length > 0) step.delivered = delivered;
-    const unchanged = isDeepStrictEqual(current, next);
+    const unchanged = sameConversation(current, next);
     let result;
     try {
       result = unchanged
