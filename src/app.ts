@@ -40,6 +40,8 @@ import { PlainInbound } from "./xmpp/plain-inbound.js";
 export interface AppOptions {
   logging?: Logging;
   clock?: Clock;
+  /** Steps per group-commit transaction at most (default 100); 1 writes every step alone (the benchmark's comparison). */
+  groupCommitMaxBatch?: number;
 }
 
 export interface App {
@@ -241,7 +243,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           // Half the pool writes steps (each writer one transaction at a time); the rest serves claims, reads and the admin API.
           commits: new GroupCommit(
             s,
-            { writers: Math.max(1, Math.min(4, Math.floor(config.database.poolMax / 2))), maxBatch: 100 },
+            { writers: Math.max(1, Math.min(4, Math.floor(config.database.poolMax / 2))), maxBatch: options.groupCommitMaxBatch ?? 100 },
             logging.child("store"),
           ),
         });

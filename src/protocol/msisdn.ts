@@ -42,7 +42,7 @@ export function hexSha256(s: string): string {
  * protocol.md §3 `hexsha256(msisdn)`: pass an already normalised MSISDN. The
  * wire protocol's unkeyed hash (threads, cmd_search_users `hashed`); what the
  * router writes to logs or sends to back-ends is keyed instead
- * (security/keyring.ts msisdnTag, msisdnHash).
+ * (security/keyring.ts msisdnTag, backendMsisdnHash).
  */
 export const msisdnHash: (normalised: string) => string = memoize(hexSha256); // once per user, not per message
 

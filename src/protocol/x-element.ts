@@ -1,6 +1,6 @@
 // protocol.md §2: the `x` element that carries every EiMe stanza.
 //   <x xmlns="urn:eime:x:0"><type/><action/><payload>{json}</payload><lang/></x>
-import xml, { type Element } from "@xmpp/xml";
+import { Element } from "@xmpp/xml";
 import { fail, ok, type Result } from "./result.js";
 import { findForbiddenInJson, jsonTextIsXmlSafe, xmlSafeJson, xmlSafeText } from "./xml-chars.js";
 
@@ -115,12 +115,16 @@ export function decodeX(message: Element, opts: XDecodeOptions): Result<XElement
 export function encodeX(x: { type: XType; payload: Record<string, unknown>; lang: string }, namespace: string): Element {
   // JSON.stringify escapes C0 controls and lone surrogates, so a clean text means clean values: stringified once.
   const json = JSON.stringify(x.payload);
-  return xml(
-    "x",
-    { xmlns: namespace },
-    xml("type", {}, x.type),
-    xml("action", {}, x.type),
-    xml("payload", {}, jsonTextIsXmlSafe(json) ? json : JSON.stringify(xmlSafeJson(x.payload))),
-    xml("lang", {}, xmlSafeText(x.lang)),
-  );
+  const el = new Element("x", { xmlns: namespace });
+  leaf(el, "type", x.type);
+  leaf(el, "action", x.type);
+  leaf(el, "payload", jsonTextIsXmlSafe(json) ? json : JSON.stringify(xmlSafeJson(x.payload)));
+  leaf(el, "lang", xmlSafeText(x.lang));
+  return el;
+}
+
+/** `<name>text</name>` under `parent`, built directly (what xml() gives, without its argument handling: once per message). */
+function leaf(parent: Element, name: string, text: string): void {
+  const child = parent.c(name);
+  if (text !== "") child.t(text);
 }

@@ -92,7 +92,7 @@ describe("bot → operator → bot", () => {
     // Keyed (HMAC under the router's key), not the enumerable hexsha256 of the protocol.
     expect(chat.userData.msisdnHash).toMatch(/^[0-9a-f]{64}$/);
     expect(chat.userData.msisdnHash).not.toBe(msisdnHash(ALICE));
-    expect(chat.userData.msisdnHash).toBe(keyRingFrom(router.config.security.secretKey).msisdnHash(ALICE));
+    expect(chat.userData.msisdnHash).toBe(keyRingFrom(router.config.security.secretKey).backendMsisdnHash(ALICE));
     expect(chat.userData.botTranscript).toContain("user: buongiorno");
     expect(chat.userData.botTranscript).toContain("bot: Hai scritto: buongiorno");
     expect(JSON.stringify(chat.userData)).not.toContain(ALICE);

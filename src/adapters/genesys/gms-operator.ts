@@ -73,11 +73,8 @@ export interface GmsOperatorOptions {
   maxAnswerBytes?: number;
 }
 
-/** The adapter: OperatorPort, plus a way to drop what it remembers of a chat. */
-export interface GmsOperator extends OperatorPort {
-  /** Forget a chat's participants (the router is done with it); a later refresh re-reads them. */
-  forget(chatId: string): void;
-}
+/** The adapter: OperatorPort over GMS (a chat's participants are forgotten when it ends, or least recently polled first). */
+export type GmsOperator = OperatorPort;
 
 const API_PATH = "/genesys/2/chat";
 
@@ -309,10 +306,6 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
         remember(chat.chatId, track);
       }
       return { events, nextPosition };
-    },
-
-    forget(chatId) {
-      tracks.delete(chatId);
     },
   };
 }

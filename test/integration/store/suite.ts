@@ -15,6 +15,7 @@ import {
   type Engine,
   type NewConversation,
   type Store,
+  type StepRepository,
 } from "../../../src/store/index.js";
 import { msisdnHash } from "../../../src/protocol/msisdn.js";
 import { MIGRATIONS } from "../../../src/store/migrations/index.js";
@@ -32,6 +33,37 @@ export interface StoreHarness {
 }
 
 const logging = silentLogging();
+
+interface UserMessage {
+  conversationId: string;
+  sender: string;
+  dedupeKey: string | null;
+  kind: string;
+  text: string | null;
+  payload: Record<string, unknown> | null;
+}
+
+/** A user's message stored the way the router stores it: a conversation step that holds only it. `written` false: a duplicate. */
+const storeInbound = (s: { steps: StepRepository }, { conversationId, ...inbound }: UserMessage) =>
+  s.steps.append({ conversationId, version: null, inbound, outbound: [], enqueue: [], owner: "test", lockMs: 10_000 });
+
+/** A message to the user, as a step stores it (its stanza, no payload); a repeated key is skipped. */
+const storeOutbound = (
+  s: { steps: StepRepository },
+  m: { conversationId: string; author: "bot" | "operator" | "router"; dedupeKey: string; kind: string; text: string | null },
+) =>
+  s.steps.append({
+    conversationId: m.conversationId,
+    version: null,
+    outbound: [{ author: m.author, kind: m.kind, text: m.text, dedupeKey: m.dedupeKey, stanza: `<message id="${m.dedupeKey}"/>` }],
+    enqueue: [],
+    owner: "test",
+    lockMs: 10_000,
+  });
+
+const outboundRows = async (store: Store, key: string) =>
+  (await store.db.query<{ n: number }>("SELECT count(*)::int AS n FROM messages WHERE direction = 'out' AND dedupe_key = $1::text", [key]))
+    .rows[0]!.n;
 const TABLES = "directory_items, users, address_book, conversations, messages, outbox, rate_limits";
 
 /** An item with its keys in the admin format's order (protocol.md section 6), as the store must give it back. */
@@ -184,7 +216,7 @@ export function defineStoreSuite(harness: StoreHarness): void {
         const err = await store
           .transaction(async (tx) => {
             const c = await tx.conversations.create(newConversation());
-            await tx.messages.recordInbound({
+            await storeInbound(tx, {
               conversationId: c.id,
               sender: c.userJid,
               dedupeKey: "m1",
@@ -224,16 +256,14 @@ export function defineStoreSuite(harness: StoreHarness): void {
       });
 
       it("wraps database errors into SQL_ERROR with the cause", async () => {
-        const err = await store.messages
-          .recordInbound({
-            conversationId: "no-such-conversation",
-            sender: "a@b",
-            dedupeKey: "x",
-            kind: "chat_text",
-            text: "t",
-            payload: null,
-          })
-          .catch((e: unknown) => e);
+        const err = await storeInbound(store, {
+          conversationId: "no-such-conversation",
+          sender: "a@b",
+          dedupeKey: "x",
+          kind: "chat_text",
+          text: "t",
+          payload: null,
+        }).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(RouterError);
         expect((err as RouterError).code).toBe("SQL_ERROR");
         expect((err as RouterError).cause).toMatchObject({ code: "23503" });
@@ -584,7 +614,7 @@ export function defineStoreSuite(harness: StoreHarness): void {
     });
 
     describe("messages", () => {
-      it("records an inbound message once per (sender, key) and returns the duplicate", async () => {
+      it("stores an inbound message once per (sender, key): a duplicate writes nothing", async () => {
         const c = await store.conversations.create(newConversation());
         const m = {
           conversationId: c.id,
@@ -594,24 +624,23 @@ export function defineStoreSuite(harness: StoreHarness): void {
           text: "ciao",
           payload: { text: "ciao", data: { os: "web" } },
         };
-        const first = await store.messages.recordInbound(m);
-        expect(first.duplicate).toBe(false);
-        const again = await store.messages.recordInbound({ ...m, text: "changed" });
-        expect(again).toEqual({ duplicate: true, existing: first.duplicate ? undefined : first.message });
+        expect((await storeInbound(store, m)).written).toBe(true);
+        expect((await storeInbound(store, { ...m, text: "changed" })).written).toBe(false);
+        expect((await store.messages.transcript(c.id)).map((x) => x.text)).toEqual(["ciao"]);
         // At once, many times: still one row.
-        const burst = await Promise.all(Array.from({ length: 6 }, () => store.messages.recordInbound({ ...m, dedupeKey: "origin-2" })));
-        expect(burst.filter((r) => !r.duplicate)).toHaveLength(1);
+        const burst = await Promise.all(Array.from({ length: 6 }, () => storeInbound(store, { ...m, dedupeKey: "origin-2" })));
+        expect(burst.filter((r) => r.written)).toHaveLength(1);
         // The key is per sender; no key means no duplicate detection.
-        expect((await store.messages.recordInbound({ ...m, sender: "393472222222@localhost" })).duplicate).toBe(false);
-        expect((await store.messages.recordInbound({ ...m, dedupeKey: null })).duplicate).toBe(false);
-        expect((await store.messages.recordInbound({ ...m, dedupeKey: null })).duplicate).toBe(false);
+        expect((await storeInbound(store, { ...m, sender: "393472222222@localhost" })).written).toBe(true);
+        expect((await storeInbound(store, { ...m, dedupeKey: null })).written).toBe(true);
+        expect((await storeInbound(store, { ...m, dedupeKey: null })).written).toBe(true);
         const { rows } = await store.db.query<{ n: number }>("SELECT count(*)::int AS n FROM messages WHERE dedupe_key = 'origin-1'");
         expect(rows[0]?.n).toBe(2);
       });
 
-      it("records outbound messages idempotently and returns the transcript oldest first", async () => {
+      it("stores outbound messages idempotently and returns the transcript oldest first", async () => {
         const c = await store.conversations.create(newConversation());
-        await store.messages.recordInbound({
+        await storeInbound(store, {
           conversationId: c.id,
           sender: c.userJid,
           dedupeKey: "in-1",
@@ -619,29 +648,12 @@ export function defineStoreSuite(harness: StoreHarness): void {
           text: "1",
           payload: null,
         });
-        const out = await store.messages.recordOutbound({
-          conversationId: c.id,
-          author: "bot",
-          dedupeKey: "r-1",
-          kind: "chat_dynamic",
-          text: "2",
-          payload: { buttons: [] },
-        });
-        expect(out.duplicate).toBe(false);
-        expect(
-          (
-            await store.messages.recordOutbound({
-              conversationId: c.id,
-              author: "bot",
-              dedupeKey: "r-1",
-              kind: "chat_dynamic",
-              text: "2",
-              payload: null,
-            })
-          ).duplicate,
-        ).toBe(true);
-        await store.messages.recordOutbound({ conversationId: c.id, author: "operator", kind: "chat_text", text: "3", payload: null });
-        await store.messages.recordInbound({
+        const out = { conversationId: c.id, author: "bot", dedupeKey: "r-1", kind: "chat_dynamic", text: "2" } as const;
+        await storeOutbound(store, out);
+        await storeOutbound(store, out);
+        expect(await outboundRows(store, "r-1")).toBe(1);
+        await storeOutbound(store, { conversationId: c.id, author: "operator", dedupeKey: "r-2", kind: "chat_text", text: "3" });
+        await storeInbound(store, {
           conversationId: c.id,
           sender: c.userJid,
           dedupeKey: "in-2",
@@ -656,7 +668,7 @@ export function defineStoreSuite(harness: StoreHarness): void {
           ["3", "out", "operator"],
           ["4", "in", "user"],
         ]);
-        expect(all[1]).toMatchObject({ conversationId: c.id, kind: "chat_dynamic", payload: { buttons: [] }, dedupeKey: "r-1" });
+        expect(all[1]).toMatchObject({ conversationId: c.id, kind: "chat_dynamic", payload: null, dedupeKey: "r-1" });
         expect(typeof all[0]?.id).toBe("string");
         expect(all[0]?.createdAt).toBeInstanceOf(Date);
         expect((await store.messages.transcript(c.id, 2)).map((m) => m.text)).toEqual(["3", "4"]);
@@ -974,7 +986,7 @@ export function defineStoreSuite(harness: StoreHarness): void {
               endCode: null,
             },
           });
-          await s.messages.recordInbound({
+          await storeInbound(s, {
             conversationId: c.id,
             sender: c.userJid,
             dedupeKey: "m1",
@@ -997,7 +1009,7 @@ export function defineStoreSuite(harness: StoreHarness): void {
           expect((await s.conversations.withOpenEpisodes()).map((x) => x.id)).toEqual([conversationId]);
           expect(
             (
-              await s.messages.recordInbound({
+              await storeInbound(s, {
                 conversationId,
                 sender: c!.userJid,
                 dedupeKey: "m1",
@@ -1005,8 +1017,8 @@ export function defineStoreSuite(harness: StoreHarness): void {
                 text: "hi",
                 payload: null,
               })
-            ).duplicate,
-          ).toBe(true);
+            ).written,
+          ).toBe(false);
           expect(await s.outbox.get("send-m1")).toMatchObject({ target: "genesys", payload: { text: "hi" } });
           expect((await s.rateLimits.hit("k", 3_600_000, 8, 10)).allowed).toBe(false);
           expect(await schemaVersion(s.db)).toBe(SCHEMA_VERSION);

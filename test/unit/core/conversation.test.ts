@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  sameConversation,
   decide,
   newConversation,
   serviceNameFor,
@@ -526,5 +527,32 @@ describe("client metadata", () => {
     decide(c, notice("GENESYS_CLOSE_BY_USER#0001"), ctxFor(BOT_OP, at(40)));
     decide(c, { type: "tick" }, ctxFor(BOT_OP, at(10_000)));
     expect(c).toEqual(snapshot);
+  });
+});
+
+describe("sameConversation (what tells a step to save the conversation)", () => {
+  it("holds for a copy with equal values: dates by time, options and episode by value", () => {
+    const c = withOperator().c;
+    const copy: Conversation = structuredClone({ ...c, botOptions: [{ title: "Sì", payload: "/yes" }] });
+    expect(sameConversation({ ...c, botOptions: [{ title: "Sì", payload: "/yes" }] }, copy)).toBe(true);
+    expect(sameConversation(c, c)).toBe(true);
+  });
+
+  it.each<[string, (c: Conversation) => Conversation]>([
+    ["a state", (c) => ({ ...c, state: "closed" })],
+    ["an episode field", (c) => ({ ...c, episode: { ...c.episode!, queuePosition: 9 } })],
+    ["an episode date", (c) => ({ ...c, episode: { ...c.episode!, lastActivityAt: new Date(1) } })],
+    ["the Genesys chat", (c) => ({ ...c, episode: { ...c.episode!, chat: { ...c.episode!.chat!, secureKey: "other" } } })],
+    ["the options", (c) => ({ ...c, botOptions: [{ title: "No", payload: "/no" }] })],
+    ["an optional field left out", (c) => (({ plain: _p, ...rest }) => rest)({ ...c, plain: false })],
+  ])("tells %s apart", (_what, change) => {
+    const c = { ...withOperator().c, plain: false };
+    expect(sameConversation(c, change(structuredClone(c)))).toBe(false);
+  });
+
+  it("an event that changes nothing gives an equal conversation; one that does, a different one", () => {
+    const c = withOperator().c;
+    expect(sameConversation(c, decide(c, { type: "user_chat_state", state: "composing" }, ctxFor(BOT_OP, at(40))).conversation)).toBe(true);
+    expect(sameConversation(c, decide(c, notice("GENESYS_CLOSE_BY_USER#0001"), ctxFor(BOT_OP, at(40))).conversation)).toBe(false);
   });
 });
