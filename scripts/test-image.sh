@@ -35,10 +35,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Network steps are tried twice: a mirror or the registry failing once should not fail the test.
+twice() { "$@" || { log "failed, once more in 10 s: $*"; sleep 10; "$@"; }; }
+
 apt_install() {
   log "installing $* from Debian's packages"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 "$@" >/dev/null
+  # No standard input in CI: no question, and needrestart stays quiet.
+  twice env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 \
+    sh -c 'apt-get update -qq && apt-get install -y -qq -o DPkg::Lock::Timeout=300 "$@" >/dev/null' apt_install "$@"
 }
 
 # --- Docker: client, daemon -------------------------------------------------
@@ -49,7 +53,7 @@ if ! docker info >/dev/null 2>&1; then
   # Host networking only: no bridge is made, test traffic stays on loopback.
   dockerd --bridge=none --iptables=false --ip6tables=false --storage-driver=vfs >"$WORK/dockerd.log" 2>&1 &
   DAEMON_PID=$!
-  for _ in $(seq 1 300); do docker info >/dev/null 2>&1 && break; sleep 0.1; done
+  for _ in $(seq 1 600); do docker info >/dev/null 2>&1 && break; sleep 0.1; done
   docker info >/dev/null 2>&1 || { tail -20 "$WORK/dockerd.log" >&2; log "dockerd did not come up"; exit 1; }
 fi
 
@@ -63,8 +67,8 @@ if ! docker image inspect "$BASE" >/dev/null 2>&1; then
   log "building the base image $BASE (debootstrap bookworm minbase + $(command -v node) $NODE_VERSION)"
   ROOTFS="$WORK/rootfs"
   MIRROR=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
-  debootstrap --variant=minbase bookworm "$ROOTFS" "${MIRROR:-http://deb.debian.org/debian}" >"$WORK/debootstrap.log" 2>&1 ||
-    { tail -20 "$WORK/debootstrap.log" >&2; exit 1; }
+  bootstrap() { rm -rf "$ROOTFS" && debootstrap --variant=minbase bookworm "$ROOTFS" "${MIRROR:-http://deb.debian.org/debian}" >"$WORK/debootstrap.log" 2>&1; }
+  twice bootstrap || { tail -20 "$WORK/debootstrap.log" >&2; exit 1; }
   NODE_BIN=$(readlink -f "$(command -v node)")
   NPM_DIR=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
   install -m 0755 "$NODE_BIN" "$ROOTFS/usr/local/bin/node"
@@ -111,8 +115,8 @@ fi
 log "building $APP_IMAGE FROM $BASE (${BUILD[*]:0:3})"
 APP_IMAGE_BUILT=1
 # --network host: npm ci reaches the registry as this machine does.
-"${BUILD[@]}" --network host --build-arg "BASE=$BASE" -t "$APP_IMAGE" . >"$WORK/build.log" 2>&1 ||
-  { tail -40 "$WORK/build.log" >&2; exit 1; }
+build() { "${BUILD[@]}" --network host --build-arg "BASE=$BASE" -t "$APP_IMAGE" . >"$WORK/build.log" 2>&1; }
+twice build || { tail -40 "$WORK/build.log" >&2; exit 1; }
 CACHED=$(grep -c ' CACHED$' "$WORK/build.log" || true)
 log "app image built in $(($(date +%s) - T0)) s ($(docker image inspect -f '{{.Size}}' "$APP_IMAGE" | awk '{printf "%.0f MB", $1/1e6}'), ${CACHED} steps from the build cache)"
 # Keeps the build cache bounded across runs (each source change adds a few layers).
