@@ -8,6 +8,7 @@ import { matchOption, readBotReplies, type HandoffRequest } from "./bot.js";
 import type { ClientMessage } from "./client-message.js";
 import type { Effect } from "./effects.js";
 import type { ConversationEvent, OperatorEvent } from "./events.js";
+import { openingState } from "./hours.js";
 import type { ChannelRoute, Conversation, ConversationState, OperatorEpisode } from "./model.js";
 import { ASK_OPERATOR, splitForPlainClient } from "./plain-messages.js";
 import type { ErrorCode } from "../errors.js";
@@ -268,6 +269,15 @@ function startEpisode(d: Draft, handoff: HandoffRequest): boolean {
   const serviceName = ctx.route ? serviceNameFor(ctx.route, c.premium, handoff.queue) : null;
   if (!ctx.operatorsAvailable || !serviceName) {
     d.notice("ROUTER_CLOSED_HOURS#0001");
+    return false;
+  }
+  const hours = ctx.route?.hours ? openingState(ctx.route.hours, ctx.now) : { open: true as const };
+  if (!hours.open) {
+    // backends.md section 2c: no handover outside the hours; the bot keeps the conversation and is told.
+    d.notice("ROUTER_CLOSED_HOURS#0001", hours.opensAt === null ? undefined : { opensAt: hours.opensAt });
+    if (ctx.route?.bot) {
+      d.effects.push({ type: "call_bot", event: "operator_closed", text: "", messageId: `closed#${ctx.newUuid()}`, session: c.botSession });
+    }
     return false;
   }
   const episode: OperatorEpisode = {

@@ -323,6 +323,40 @@ describe("handover to an operator", () => {
   });
 });
 
+describe("opening hours (backends.md section 2c)", () => {
+  // T0 is Saturday 2026-11-21, 11:00 in Rome.
+  const weekdays = { tz: "Europe/Rome", week: { "mon-fri": ["09:00-18:00"] } };
+  const AFTER_HOURS: ChannelRoute = { ...BOT_OP, hours: weekdays };
+  const handoff: ConversationEvent = { type: "bot_replied", cause: "message", replies: [{ custom: { router: { handoff: {} } } }] };
+
+  it("outside the hours: no handover, ROUTER_CLOSED_HOURS#0001 with the next opening, the bot keeps the conversation and is told", () => {
+    const { c, effects } = run(AFTER_HOURS, [
+      [0, text("ciao")],
+      [1, handoff],
+    ]);
+    expect(types(effects)).not.toContain("request_operator");
+    expect(c.state).toBe("bot");
+    expect(c.episode).toBeNull();
+    expect(effects).toContainEqual({
+      type: "send_client",
+      message: { kind: "notice", code: "ROUTER_CLOSED_HOURS#0001", data: { opensAt: "2026-11-23T09:00:00+01:00" } },
+      episodeUuid: null,
+    });
+    expect(effects.filter((e) => e.type === "call_bot").map((e) => e.event)).toEqual(["session_start", "message", "operator_closed"]);
+  });
+
+  it("inside the hours the handover is made; an episode open at closing time goes on", () => {
+    const saturday: ChannelRoute = { ...BOT_OP, hours: { tz: "Europe/Rome", week: { sat: ["09:00-12:00"] } } };
+    const { c } = run(saturday, [
+      [0, text("ciao")],
+      [1, handoff],
+    ]);
+    expect(c.state).toBe("queued");
+    const late = decide(c, text("still there?", "m9"), ctxFor(saturday, at(3 * 3600)));
+    expect(late.effects).toContainEqual({ type: "send_operator", episodeUuid: c.episode!.uuid, text: "still there?", messageId: "m9" });
+  });
+});
+
 describe("ending an operator episode", () => {
   it("close by user: disconnect, GENESYS#0004, back to the bot with operator_returned", () => {
     const { c } = withOperator();
