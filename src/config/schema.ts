@@ -68,8 +68,6 @@ export const ConfigSchema = z.strictObject({
       port: z.number().int().min(0).max(65535),
       /** Bearer token for /admin/*; unset means the admin API refuses every call. */
       adminToken: z.string().min(8, "must be at least 8 characters").optional(),
-    /** Failed admin authentications per client address and minute; beyond it 429 until the minute ends. */
-    authFailuresPerMinute: count,
       /** /metrics on a listener of its own (this port); unset: on the main listener. */
       metricsPort: z.number().int().min(0).max(65535).optional(),
       /** Address of the metrics listener; unset: http.host. */

@@ -13,7 +13,7 @@ import { userRoutes } from "./admin-users.js";
 import { sendError } from "./errors.js";
 
 export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<void> {
-  app.addHook("onRequest", bearerAuth(deps.config.http.adminToken, { failures: deps.config.http.authFailuresPerMinute, windowMs: 60_000 }));
+  app.addHook("onRequest", bearerAuth(deps.config.http.adminToken));
   // Bodies are validated by zod in the handlers (field errors of errors.ts); route body schemas only describe them (OpenAPI).
   app.setValidatorCompiler(() => () => true);
   // JSON only: a text/plain body is refused as such, not parsed into a string.

@@ -20,15 +20,14 @@ const AUTH = { authorization: `Bearer ${TOKEN}` };
 const MSISDN = "393471111111";
 const SECURE_KEY = "gms-secure-key-5f3a9c";
 
-function config(adminToken: string | null = TOKEN, authFailuresPerMinute = 1000): Config {
+function config(adminToken: string | null = TOKEN): Config {
   return loadConfig({
     env: {},
     argv: [],
     overrides: {
       xmpp: { secret: "s" },
       database: { dataDir: "memory://" },
-      // The tests below fail authentication more than the default 10 times a minute; the throttle has a test of its own.
-      http: { port: 0, authFailuresPerMinute, ...(adminToken ? { adminToken } : {}) },
+      http: { port: 0, ...(adminToken ? { adminToken } : {}) },
       security: { allowPrivateTargets: true }, // bot.example does not resolve here; the policy has tests of its own
     },
   });
@@ -146,22 +145,6 @@ describe("admin authentication", () => {
       expect(json(res).error.code).toBe("UNAUTHORIZED");
       expect(res.headers["www-authenticate"]).toMatch(/^Bearer /);
     }
-  });
-
-  it("throttles guessing per address: after the limit 429 with Retry-After, even with the right token; another address gets in", async () => {
-    const throttled = build({ config: config(TOKEN, 3) });
-    const from = (remoteAddress: string, headers: Record<string, string> = {}) =>
-      throttled.inject({ method: "GET", url: "/admin/directory", remoteAddress, headers });
-    for (let i = 0; i < 3; i++) expect((await from("192.0.2.7", { authorization: `Bearer guess-${i}-xxxxxxxx` })).statusCode).toBe(401);
-    const refused = await from("192.0.2.7", AUTH);
-    expect(refused.statusCode).toBe(429);
-    expect(json(refused).error.code).toBe("RATE_LIMITED");
-    expect(Number(refused.headers["retry-after"])).toBeGreaterThanOrEqual(1);
-    expect(Number(refused.headers["retry-after"])).toBeLessThanOrEqual(60);
-    expect((await from("192.0.2.8", AUTH)).statusCode).toBe(200);
-    // Successes do not count: a busy admin client is never throttled.
-    for (let i = 0; i < 10; i++) expect((await from("192.0.2.9", AUTH)).statusCode).toBe(200);
-    await throttled.close();
   });
 
   it("lets the right token through, whatever the case of the scheme", async () => {
