@@ -3,7 +3,6 @@
 // config/default.json, so the schema has none and unknown keys are errors.
 import { z } from "zod";
 import { secretKeyProblem } from "../security/keyring.js";
-import { isLoopbackHost } from "../security/listen-address.js";
 
 const level = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 const ms = z.number().int().positive();
@@ -62,22 +61,16 @@ export const ConfigSchema = z.strictObject({
     dataDir: z.string().min(1),
     poolMax: count,
   }),
-  http: z
-    .strictObject({
-      host: z.string().min(1),
-      port: z.number().int().min(0).max(65535),
-      /** Bearer token for /admin/*; unset means the admin API refuses every call. */
-      adminToken: z.string().min(8, "must be at least 8 characters").optional(),
-      /** /metrics on a listener of its own (this port); unset: on the main listener. */
-      metricsPort: z.number().int().min(0).max(65535).optional(),
-      /** Address of the metrics listener; unset: http.host. */
-      metricsHost: z.string().min(1).optional(),
-    })
-    .refine((h) => h.adminToken !== undefined || isLoopbackHost(h.host), {
-      path: ["adminToken"],
-      message:
-        "required when http.host is not a loopback address: the admin API would be open to the network (set EIME_ADMIN_TOKEN, or listen on 127.0.0.1)",
-    }),
+  http: z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    /** Bearer token for /admin/*; unset means the admin API refuses every call. */
+    adminToken: z.string().min(8, "must be at least 8 characters").optional(),
+    /** /metrics on a listener of its own (this port); unset: on the main listener. */
+    metricsPort: z.number().int().min(0).max(65535).optional(),
+    /** Address of the metrics listener; unset: http.host. */
+    metricsHost: z.string().min(1).optional(),
+  }),
   security: z.strictObject({
     /** EIME_SECRET_KEY: base64 32-byte keys, comma-separated, the first current (src/security/keyring.ts). */
     secretKey: z

@@ -4,9 +4,7 @@
 //                      `SELECT 1` within a short bound and the component is
 //                      online; else 503 {status:"not ready", reasons:[…]}.
 //   GET /status        text: ONLINE, or OFFLINE (reason); always 200.
-//   GET /metrics       Prometheus text exposition of the router's registry
-//                      (here unless http.metricsPort gives it a listener of
-//                      its own: metricsRoute in metrics-server.ts).
+//   GET /metrics       Prometheus text exposition of the router's registry.
 import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import type { Readiness } from "../readiness.js";
@@ -18,8 +16,6 @@ export interface HealthDeps {
   registry: Registry;
   /** Why the router is not ready (shared with the eime_ready gauge). */
   readiness: Readiness;
-  /** False when /metrics has a listener of its own (http.metricsPort). */
-  serveMetrics: boolean;
 }
 
 export function healthRoutes(app: FastifyInstance, deps: HealthDeps): void {
@@ -38,12 +34,8 @@ export function healthRoutes(app: FastifyInstance, deps: HealthDeps): void {
     return s.online ? "ONLINE" : `OFFLINE (${s.reason ?? "unknown"})`;
   });
 
-  if (deps.serveMetrics) metricsRoute(app, deps.registry);
-}
-
-export function metricsRoute(app: FastifyInstance, registry: Registry): void {
   app.get("/metrics", async (_request, reply) => {
-    const text = await registry.metrics();
-    return reply.header("cache-control", "no-store").type(registry.contentType).send(text);
+    const text = await deps.registry.metrics();
+    return reply.header("cache-control", "no-store").type(deps.registry.contentType).send(text);
   });
 }

@@ -61,7 +61,6 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   healthRoutes(app, {
     connectionStatus: deps.connectionStatus,
     registry: deps.registry,
-    serveMetrics: deps.config.http.metricsPort === undefined,
     readiness:
       deps.readiness ??
       createReadiness({

@@ -1,8 +1,7 @@
 // The HTTP side of a running router on a real Prosody: an admin edit made
 // over real HTTP is in the next directory vCard a real client fetches, and
 // /health/ready follows the component connection (Prosody killed: 503;
-// back: 200), and so do the eime_ready and eime_xmpp_component_online gauges,
-// scraped from /metrics on its own listener (http.metricsPort).
+// back: 200), and so do the eime_ready and eime_xmpp_component_online gauges.
 import xml, { type Element } from "@xmpp/xml";
 import axios, { type AxiosInstance } from "axios";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,7 +26,7 @@ let D: string;
 beforeAll(async () => {
   prosody = await startProsody({ users: [{ username: USER, password: PW }] });
   D = prosody.componentDomain;
-  router = await startRouter(routerConfig(prosody, { http: { adminToken: TOKEN, metricsPort: 0 } }), testDirectory(BOT_URL));
+  router = await startRouter(routerConfig(prosody, { http: { adminToken: TOKEN } }), testDirectory(BOT_URL));
   http = axios.create({ baseURL: router.httpAddress!, timeout: 3000, validateStatus: () => true });
   web = await connectClient({ prosody, username: USER, password: PW, resource: "web-1" });
 });
@@ -57,16 +56,6 @@ describe("admin API over HTTP", () => {
     expect((await http.get("/health/live")).status).toBe(200);
     expect((await http.get("/status")).data).toBe("ONLINE");
     expect((await http.get("/admin/directory")).status).toBe(401);
-  });
-
-  it("serves /metrics on its own listener when http.metricsPort is set, and not on the admin listener", async () => {
-    expect(router.metricsAddress).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(router.metricsAddress).not.toBe(router.httpAddress);
-    expect((await http.get("/metrics")).status).toBe(404);
-    const scrape = await axios.get<string>(`${router.metricsAddress}/metrics`, { responseType: "text" });
-    expect(scrape.status).toBe(200);
-    expect(scrape.data).toMatch(/^# HELP eime_ready /m);
-    expect((await axios.get(`${router.metricsAddress}/admin/directory`, { ...admin, validateStatus: () => true })).status).toBe(404);
   });
 
   it("a channel put and a channel deleted through the API are in the next directory vCard", async () => {
@@ -119,7 +108,7 @@ describe("readiness follows the component connection", () => {
 
   /** The two 1/0 gauges as a Prometheus scrape of the real /metrics sees them. */
   const gauges = async () => {
-    const res = await axios.get<string>(`${router.metricsAddress}/metrics`, { responseType: "text", validateStatus: () => true });
+    const res = await http.get<string>("/metrics", { responseType: "text" });
     expect(res.status).toBe(200);
     return { ready: sampleValue(res.data, "eime_ready"), online: sampleValue(res.data, "eime_xmpp_component_online") };
   };

@@ -94,23 +94,6 @@ describe("loadConfig", () => {
     expect(problemsOf(() => loadConfig({ env: base, argv: [`--config=${join(dir, "bad.json")}`] }))[0]).toMatch(/invalid JSON/);
   });
 
-  it("refuses a listener on the network without an admin token, names the setting, and allows loopback without one", () => {
-    for (const host of ["0.0.0.0", "::", "10.1.2.3", "router.example"]) {
-      expect(problemsOf(() => loadConfig({ env: { ...base, EIME_HTTP_HOST: host }, argv: [] }))).toEqual([
-        expect.stringMatching(/^config http\.adminToken: required when http\.host is not a loopback address.*EIME_ADMIN_TOKEN/),
-      ]);
-      expect(loadConfig({ env: { ...base, EIME_HTTP_HOST: host, EIME_ADMIN_TOKEN: "admin-token-1" }, argv: [] }).http.host).toBe(host);
-    }
-    for (const host of ["127.0.0.1", "127.8.9.10", "::1", "localhost"]) {
-      expect(loadConfig({ env: { ...base, EIME_HTTP_HOST: host }, argv: [] }).http.adminToken).toBeUndefined();
-    }
-  });
-
-  it("maps the metrics listener's variables", () => {
-    const c = loadConfig({ env: { ...base, EIME_METRICS_HOST: "0.0.0.0", EIME_METRICS_PORT: "9464" }, argv: [] });
-    expect(c.http).toMatchObject({ metricsHost: "0.0.0.0", metricsPort: 9464 });
-  });
-
   it("returns a frozen config", () => {
     const c = loadConfig({ env: base, argv: [] });
     expect(Object.isFrozen(c)).toBe(true);
