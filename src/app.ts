@@ -11,7 +11,7 @@ import { createGmsOperator } from "./adapters/genesys/index.js";
 import { createTokenVerifier } from "./adapters/token/verifiers.js";
 import type { Config } from "./config/schema.js";
 import { systemClock, type Clock, type OperatorPort } from "./core/ports.js";
-import { baseUrl, buildHttp } from "./http/index.js";
+import { baseUrl, buildHttp, buildMetricsHttp } from "./http/index.js";
 import { createLogging, type Logging } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createReadiness, DB_CHECK_TIMEOUT_MS } from "./readiness.js";
@@ -56,6 +56,8 @@ export interface App {
   idle(): Promise<void>;
   /** Base URL of the HTTP server (health, status, metrics, admin API) once started, e.g. http://127.0.0.1:8080. */
   readonly httpAddress: string | undefined;
+  /** Base URL of the metrics listener once started, when http.metricsPort is set. */
+  readonly metricsAddress: string | undefined;
 }
 
 const within = <T>(ms: number, p: Promise<T>) => Promise.race([p, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
@@ -69,6 +71,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
   let store: Store | undefined;
   let accepting = false;
   let http: ReturnType<typeof buildHttp> | undefined;
+  let metricsHttp: ReturnType<typeof buildMetricsHttp> | undefined;
 
   const needStore = (): Store => {
     if (!store) throw new Error("the router is not started");
@@ -158,6 +161,17 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     log.info({ file }, "directory seeded");
   }
 
+  async function listenMetrics(host: string, port: number): Promise<ReturnType<typeof buildMetricsHttp>> {
+    const server = buildMetricsHttp({ registry: metrics.registry, logger: logging.child("http") });
+    try {
+      await server.listen({ host, port });
+    } catch (err) {
+      await server.close().catch(() => undefined);
+      throw err;
+    }
+    return server;
+  }
+
   return {
     config,
     metrics,
@@ -167,6 +181,9 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     },
     get httpAddress() {
       return http ? baseUrl(http) : undefined;
+    },
+    get metricsAddress() {
+      return metricsHttp ? baseUrl(metricsHttp) : undefined;
     },
 
     async start() {
@@ -293,10 +310,16 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         }
         http = httpServer;
         log.info({ http: baseUrl(httpServer) }, "http listening");
+        if (config.http.metricsPort !== undefined) {
+          metricsHttp = await listenMetrics(config.http.metricsHost ?? config.http.host, config.http.metricsPort);
+          log.info({ metrics: baseUrl(metricsHttp) }, "metrics listening");
+        }
 
         log.info({ domain: config.xmpp.domain, instance: owner, engine: s.db.engine }, "router started");
       } catch (err) {
         accepting = false;
+        await http?.close().catch(() => undefined);
+        http = undefined;
         await connection.stop().catch(() => undefined);
         await executor?.close().catch(() => undefined);
         await poller?.stop().catch(() => undefined);
@@ -315,6 +338,9 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
       http = undefined;
       // Requests in flight may finish (bounded); idle keep-alive connections are closed at once.
       if (httpServer) await within(3_000, httpServer.close()).catch((err: unknown) => log.warn({ err }, "http close failed"));
+      const metricsServer = metricsHttp;
+      metricsHttp = undefined;
+      if (metricsServer) await within(1_000, metricsServer.close()).catch((err: unknown) => log.warn({ err }, "metrics close failed"));
 
       // Finish what is in flight, within bounds (operations.md: exit within 10 s).
       await within(4_000, Promise.all([dispatcher.idle(), service?.idle()]));

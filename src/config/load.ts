@@ -28,6 +28,8 @@ export const ENV_VARIABLES: Record<string, { path: string[]; parse?: (v: string)
   EIME_HTTP_HOST: { path: ["http", "host"] },
   EIME_HTTP_PORT: { path: ["http", "port"], parse: toInteger },
   EIME_ADMIN_TOKEN: { path: ["http", "adminToken"] },
+  EIME_METRICS_HOST: { path: ["http", "metricsHost"] },
+  EIME_METRICS_PORT: { path: ["http", "metricsPort"], parse: toInteger },
   EIME_GENESYS_URL: { path: ["genesys", "url"] },
   EIME_TOKEN_VERIFIER: { path: ["tokens", "verifier"] },
   EIME_DIRECTORY_SEED: { path: ["directory", "seedFile"] },

@@ -3,6 +3,7 @@
 // config/default.json, so the schema has none and unknown keys are errors.
 import { z } from "zod";
 import { secretKeyProblem } from "../security/keyring.js";
+import { isLoopbackHost } from "../security/loopback.js";
 
 const level = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 const ms = z.number().int().positive();
@@ -16,7 +17,7 @@ const tokenVerifier = z
 
 const commandWord = z.string().regex(/^[^\s!]\S*$/u, "must be one word, not starting with !");
 
-export const ConfigSchema = z.strictObject({
+const ConfigObject = z.strictObject({
   /**
    * This instance's name, as owner of outbox rows and Genesys leases. Unset: the
    * host name. Instances sharing a database need distinct ones; a restarted
@@ -170,6 +171,17 @@ export const ConfigSchema = z.strictObject({
     /** Per-module levels, e.g. {"xmpp": "debug"}. */
     modules: z.record(z.string(), level),
   }),
+});
+
+/** Issue 13: a router reachable beyond this host has its admin API guarded by a token; one left out by mistake stops start-up (exit 2) instead of passing unnoticed. */
+export const ConfigSchema = ConfigObject.superRefine((c, ctx) => {
+  if (c.http.adminToken === undefined && !isLoopbackHost(c.http.host)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["http", "adminToken"],
+      message: `required when http.host (${c.http.host}) is not a loopback address: set an admin token, or listen on 127.0.0.1`,
+    });
+  }
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -4,7 +4,8 @@
 //                      `SELECT 1` within a short bound and the component is
 //                      online; else 503 {status:"not ready", reasons:[…]}.
 //   GET /status        text: ONLINE, or OFFLINE (reason); always 200.
-//   GET /metrics       Prometheus text exposition of the router's registry.
+//   GET /metrics       Prometheus text exposition of the router's registry
+//                      (here, or on a listener of its own: metrics-server.ts).
 import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import type { Readiness } from "../readiness.js";
@@ -33,9 +34,11 @@ export function healthRoutes(app: FastifyInstance, deps: HealthDeps): void {
     reply.header("cache-control", "no-store").type("text/plain; charset=utf-8");
     return s.online ? "ONLINE" : `OFFLINE (${s.reason ?? "unknown"})`;
   });
+}
 
-  app.get("/metrics", async (_request, reply) => {
-    const text = await deps.registry.metrics();
-    return reply.header("cache-control", "no-store").type(deps.registry.contentType).send(text);
+export function metricsRoute(app: FastifyInstance, registry: Registry): void {
+  app.get("/metrics", { schema: { response: { 200: TextResponse } } }, async (_request, reply) => {
+    const text = await registry.metrics();
+    return reply.header("cache-control", "no-store").type(registry.contentType).send(text);
   });
 }

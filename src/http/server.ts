@@ -1,5 +1,6 @@
 // The HTTP side (design.md http/; operations.md "HTTP"): health, status,
-// metrics and the admin API on one fastify instance. buildHttp() does not
+// metrics and the admin API on one fastify instance (metrics on a listener
+// of its own when http.metricsPort is set: metrics-server.ts). buildHttp() does not
 // listen: app.ts listens on config.http.host:port once the component is up
 // (port 0 in tests) and closes it first on stop; tests use inject().
 // Not here: the optional bot callback endpoint of backends.md section 1.
@@ -17,7 +18,7 @@ import type { Store } from "../store/index.js";
 import type { ConnectionStatus } from "../xmpp/connection.js";
 import { adminApi } from "./admin.js";
 import { HttpError, installErrorHandling } from "./errors.js";
-import { healthRoutes } from "./health.js";
+import { healthRoutes, metricsRoute } from "./health.js";
 
 export interface HttpDeps {
   config: Config;
@@ -71,6 +72,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
         logger: deps.logger,
       }),
   });
+  // With http.metricsPort, /metrics is served by the metrics listener only (metrics-server.ts): 404 here.
+  if (deps.config.http.metricsPort === undefined) metricsRoute(app, deps.registry);
 
   void app.register(adminApi, {
     prefix: "/admin",

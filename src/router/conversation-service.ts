@@ -242,6 +242,8 @@ export class ConversationService implements ConversationSteps {
    * routed), then decided. A refusal stores nothing.
    */
   async receive(input: InboundInput): Promise<ReceiveResult> {
+    const tooMany = await this.openLimit(input.key);
+    if (tooMany) return { status: "refused", refusal: tooMany, jobs: [] };
     const opened = await this.open(input);
     const result = await this.queue.run(opened.id, () =>
       this.withConflictRetry(opened.id, async (current): Promise<ReceiveResult | { status: "taken"; stored: Conversation }> => {
@@ -261,6 +263,27 @@ export class ConversationService implements ConversationSteps {
     // The key was stored already: decide again on that conversation, in its own queue (this recursion ends: it is stored).
     this.adopt(input.key, opened.id, result.stored);
     return this.receive(input);
+  }
+
+  /**
+   * security.maxOpenConversationsPerUser (issue 13): a message that would
+   * create a conversation, or reopen a closed one, while the user already has
+   * that many open is refused (TOO_MANY_CONVERSATIONS, docs/errors.md). The
+   * count is the database's, so it holds across instances (two first messages
+   * racing on two instances may both pass: the bound is exceeded by at most
+   * the instances' number).
+   */
+  private async openLimit(key: ConversationKey): Promise<NonNullable<Decision["refusal"]> | null> {
+    const known = await this.find(key);
+    if (known && known.state !== "closed") return null;
+    const max = this.deps.config.security.maxOpenConversationsPerUser;
+    if ((await this.deps.store.conversations.countOpen(key.userJid)) < max) return null;
+    this.deps.log.warn({ channel: key.channel, max }, "open conversations per user: limit reached, message refused");
+    return {
+      code: "TOO_MANY_CONVERSATIONS",
+      field: "thread",
+      message: `at most ${max} conversations may be open at once: close one (or wait for one to end) and send again`,
+    };
   }
 
   /** What was sent in answer to a stored message: its own step's messages, and the bot's answer to it. */
