@@ -36,6 +36,7 @@ export const ENV_VARIABLES: Record<string, { path: string[]; parse?: (v: string)
   EIME_INSTANCE_ID: { path: ["instanceId"] },
   LOG_LEVEL: { path: ["log", "level"] },
   EIME_SECRET_KEY: { path: ["security", "secretKey"] },
+  EIME_ATTACHMENTS_ALLOWED_HOSTS: { path: ["attachments", "allowedHosts"], parse: toList },
   EIME_ALLOW_PRIVATE_TARGETS: { path: ["security", "allowPrivateTargets"], parse: toBoolean },
 };
 
@@ -43,6 +44,13 @@ function toBoolean(v: string): unknown {
   if (v === "1" || v === "true") return true;
   if (v === "0" || v === "false") return false;
   return v; // the schema reports it
+}
+
+function toList(v: string): unknown {
+  return v
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
 }
 
 function toInteger(v: string): unknown {

@@ -117,6 +117,17 @@ const ConfigObject = z.strictObject({
       z.strictObject({ operator: commandWord, close: commandWord, reset: commandWord, vote: commandWord }),
     ),
   }),
+  /** protocol.md section 10 (docs/attachments.md). */
+  attachments: z.strictObject({
+    /** Hosts (host or host:port) users' files may come from; unset: `upload.{xmpp.userDomain}`, the usual XEP-0363 share. */
+    allowedHosts: z.array(z.string().min(1)).min(1).optional(),
+    /** Largest file passed on, in bytes. */
+    maxBytes: count,
+    /** Media types passed on; `image/*` names a family. */
+    allowedTypes: z.array(z.string().regex(/^[\w.+-]+\/([\w.+-]+|\*)$/, "must be a media type such as image/png or image/*")).min(1),
+    /** Attachments a user may send per episode (bot session or operator episode). */
+    maxPerEpisode: count,
+  }),
   directory: z.strictObject({
     /** A JSON file in the admin directory format, loaded when the database holds no directory yet. */
     seedFile: z.string().min(1).optional(),
