@@ -158,6 +158,24 @@ const ConfigObject = z.strictObject({
     leaseMs: ms,
     nickname: z.string().min(1),
   }),
+  /** Genesys Cloud Open Messaging (backends.md section 2b, docs/genesys-cloud.md); unset apiUrl: no Genesys Cloud route. */
+  genesysCloud: z.strictObject({
+    /** e.g. https://api.mypurecloud.de */
+    apiUrl: httpUrl.optional(),
+    /** e.g. https://login.mypurecloud.de (the OAuth token endpoint is {loginUrl}/oauth/token). */
+    loginUrl: httpUrl.optional(),
+    clientId: z.string().min(1).optional(),
+    clientSecret: z.string().min(1).optional(),
+    /** The Open Messaging integration's outbound webhook signature secret. */
+    webhookSecret: z.string().min(1).optional(),
+    requestTimeoutMs: ms,
+    /** Requests per minute allowed per OAuth token (Genesys Cloud default 300). */
+    requestsPerMinute: count,
+    /** Share of requestsPerMinute the conversation-state reads may use; the rest is kept for messages. */
+    stateReadShare: z.number().gt(0).max(1),
+    /** Shortest interval between two state reads of one conversation. */
+    stateIntervalMs: ms,
+  }),
   voting: z.strictObject({
     windowMs: ms,
     /** Optional survey webhook; without it the vote goes to Genesys as updateData. */
