@@ -363,6 +363,8 @@ async function startRouter(
       secret: p.secret,
       userDomain: p.userDomain,
       outboundQueueLimit: 1_000_000,
+      // ejabberd without domain_balancing takes every instance's connection (issue 19); Prosody one per domain.
+      standby: p.kind !== "ejabberd",
     },
     database: db ? { url: db.url } : { dataDir: "memory://" },
     http: { port: 0 },

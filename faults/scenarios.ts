@@ -310,4 +310,58 @@ export const malformed: Scenario = {
     ),
 };
 
-export const SCENARIOS: Scenario[] = [routerKill, prosodyRestart, postgresRestart, botFlaky, botLock, gmsFailures, malformed];
+/**
+ * Prosody active/standby (issue 19): a second router on the same database waits on the domain
+ * lock; the active one is killed -9 mid-traffic (bot and operator conversations); the standby
+ * must take over (ready = component online) and every message be answered once.
+ */
+export const standbyTakeover: Scenario = {
+  name: "standby takeover (kill -9 of the active)",
+  run: (env, round) =>
+    withRouter(env, `standby${round}`, async (active, ledger) => {
+      const standby = await RouterRun.start({
+        name: `standby${round}-b`,
+        workDir: env.workDir,
+        prosody: env.prosody,
+        pg: env.pg,
+        seedFile: env.seedFile,
+        genesysUrl: env.gms.url,
+        log: env.log,
+        databaseUrl: active.databaseUrl,
+        standby: true,
+      });
+      try {
+        let readyMs: number | undefined;
+        await sleep(1500); // the standby has tried the lock and waits
+        const notReadyBefore = !(await standby.ready(200));
+        const kill = async () => {
+          await active.kill9();
+          readyMs = await standby.ready(READY_BOUND_MS);
+        };
+        const p = env.profile;
+        const operators = { ...plan(env, `so${round}`), messages: p.gmsMessages, channel: OPERATOR_CHANNEL, titles: 1, ratePerSecond: 4 };
+        await Promise.all([sendTraffic(env.clients, plan(env, `s${round}`, kill, 0.4, burstOf(env))), sendTraffic(env.clients, operators)]);
+        await drainAll(env, ledger);
+        return {
+          readyMs,
+          notes: [
+            `standby ${notReadyBefore ? "not ready" : "**ready**"} while the active one lived; ready: the standby's, from the kill -9`,
+            ...standby.deaths.map((d) => `standby: ${d}`),
+          ],
+        };
+      } finally {
+        await standby.stop();
+      }
+    }),
+};
+
+export const SCENARIOS: Scenario[] = [
+  routerKill,
+  prosodyRestart,
+  postgresRestart,
+  botFlaky,
+  botLock,
+  gmsFailures,
+  malformed,
+  standbyTakeover,
+];

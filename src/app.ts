@@ -25,6 +25,7 @@ import { Executor } from "./delivery/executor.js";
 import { GroupCommit } from "./delivery/group-commit.js";
 import { registerHandlers } from "./delivery/handlers/index.js";
 import { openStore, type Store } from "./store/index.js";
+import { createDomainLock, type DomainLock } from "./store/domain-lock.js";
 import { createComponentConnection, type ComponentConnection } from "./xmpp/connection.js";
 import { directoryHandlers } from "./xmpp/directory-handlers.js";
 import { createDispatcher, type Routes } from "./xmpp/dispatch.js";
@@ -114,6 +115,14 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
   let inbound!: ChannelInbound;
   let plainInbound!: PlainInbound;
   let poller: OperatorPoller | undefined;
+  // Prosody takes one connection per component domain: instances on one PostgreSQL take turns (issue 19).
+  const domainLock: DomainLock | undefined =
+    config.xmpp.standby !== false && config.database.url
+      ? createDomainLock(
+          { url: config.database.url, domain: config.xmpp.domain, retryMs: config.xmpp.standbyRetryMs ?? 1000 },
+          logging.child("xmpp"),
+        )
+      : undefined;
   const operator: OperatorPort | null = config.genesys.url
     ? createGmsOperator(
         {
@@ -275,6 +284,9 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         const contacts = createContacts({ config, store: s, directory, connection, send, logging, metrics, clock });
         serviceMessage = contacts.serviceMessage;
 
+        // A standby waits here, before it polls or connects; stop() meanwhile ends the wait (and cleans up).
+        if (domainLock && !(await domainLock.acquire())) return;
+
         // --- Operators (backends.md section 2): Genesys adapter and poller ---
         if (operator) {
           poller = new OperatorPoller(
@@ -321,6 +333,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         await http?.close().catch(() => undefined);
         http = undefined;
         await connection.stop().catch(() => undefined);
+        await domainLock?.release();
         await executor?.close().catch(() => undefined);
         await poller?.stop().catch(() => undefined);
         await directory?.stop().catch(() => undefined);
@@ -333,6 +346,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     async stop() {
       if (!store) return;
       accepting = false;
+      if (domainLock && !domainLock.isHeld()) await domainLock.release(); // a standby stops waiting
       // --- HTTP: closed first ---
       const httpServer = http;
       http = undefined;
@@ -349,6 +363,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
       await within(3_000, executor ? executor.idle() : Promise.resolve());
       await executor?.close();
       await connection.stop();
+      await domainLock?.release(); // after our stream closed: the standby connects without a conflict
       await directory?.stop();
       const s = store;
       store = undefined;

@@ -42,6 +42,15 @@ const ConfigObject = z.strictObject({
     resendWindowMs: z.number().int().min(0),
     iqTimeoutMs: ms,
     /**
+     * The server takes one connection per component domain (Prosody): instances on one
+     * PostgreSQL database take turns through an advisory lock, one active, the others
+     * standby (issue 19). false: every instance connects (ejabberd without domain_balancing).
+     * No effect on PGlite (one instance). Unset: true.
+     */
+    standby: z.boolean().optional(),
+    /** A standby tries the domain lock this often (bounds the takeover after the active one dies). Unset: 1000. */
+    standbyRetryMs: ms.optional(),
+    /**
      * Messages received and not yet stored, plus deliveries running; beyond it
      * new messages are answered resource-constraint (BUSY: send again later).
      */
