@@ -363,6 +363,9 @@ async function startRouter(
       secret: p.secret,
       userDomain: p.userDomain,
       outboundQueueLimit: 1_000_000,
+      // A load generator's user sends hundreds of messages a second: the per-sender bounds (fair-share.ts) are for people.
+      senderRateMessages: 0,
+      senderShare: 1,
     },
     database: db ? { url: db.url } : { dataDir: "memory://" },
     http: { port: 0 },
