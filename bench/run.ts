@@ -365,6 +365,9 @@ async function startRouter(
       outboundQueueLimit: 1_000_000,
       // ejabberd without domain_balancing takes every instance's connection (issue 19); Prosody one per domain.
       standby: p.kind !== "ejabberd",
+      // A load generator's user sends hundreds of messages a second: the per-sender bounds (fair-share.ts) are for people.
+      senderRateMessages: 0,
+      senderShare: 1,
     },
     database: db ? { url: db.url } : { dataDir: "memory://" },
     http: { port: 0 },
