@@ -270,9 +270,19 @@ export function outboxRepository(ctx: RepoContext): OutboxRepository {
       const { rows } = await run<{ id: string }>(
         ctx.q,
         "outbox renew",
-        `UPDATE outbox SET locked_until = clock_timestamp() + $3::double precision * interval '1 millisecond'
-         WHERE id = ANY($2::bigint[]) AND locked_by = $1::text
-         RETURNING id::text AS id`,
+        // Rows another transaction has locked (a group commit completing them) are skipped, not waited for:
+        // waiting, in whatever order, deadlocked against that commit under load. A skipped row still ours is
+        // reported kept (the plain read sees its committed owner) and renewed on the next round.
+        `WITH mine AS (
+           SELECT id FROM outbox WHERE id = ANY($2::bigint[]) AND locked_by = $1::text FOR UPDATE SKIP LOCKED
+         ), renewed AS (
+           UPDATE outbox o SET locked_until = clock_timestamp() + $3::double precision * interval '1 millisecond'
+           FROM mine WHERE o.id = mine.id
+           RETURNING o.id
+         )
+         SELECT id::text AS id FROM renewed
+         UNION
+         SELECT id::text AS id FROM outbox WHERE id = ANY($2::bigint[]) AND locked_by = $1::text`,
         [owner, valid, lockMs],
       );
       return rows.map((r) => r.id);

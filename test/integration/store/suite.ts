@@ -746,6 +746,43 @@ export function defineStoreSuite(harness: StoreHarness): void {
         if (harness.engine === "pg") expect(a.length > 0 && b.length > 0).toBe(true);
       });
 
+      it.runIf(harness.engine === "pg")(
+        "renews without waiting for a row another transaction holds (no deadlock with a group commit), and reports only rows someone else took as lost",
+        async () => {
+          await store.outbox.enqueue([1, 2, 3].map((i) => ({ target: "bot", payload: { i }, idempotencyKey: `r-${i}` })));
+          const t0 = Date.now() + 1000;
+          const [a, b, c] = await store.outbox.claim({ owner: "w1", limit: 10, lockMs: 1000, now: ms(t0) });
+          // c's lease runs out and another instance claims it: lost to w1.
+          await store.db.query("UPDATE outbox SET locked_by = 'w2' WHERE id = $1::bigint", [c!.id]);
+          let release!: () => void;
+          const held = new Promise<void>((r) => (release = r));
+          let locked!: () => void;
+          const isLocked = new Promise<void>((r) => (locked = r));
+          const holder = store.db.transaction(async (tx) => {
+            await tx.query("SELECT id FROM outbox WHERE id = $1::bigint FOR UPDATE", [b!.id]);
+            locked();
+            await held;
+          });
+          await isLocked;
+          const renewed = await Promise.race([
+            store.outbox.renew("w1", [a!.id, b!.id, c!.id], 60_000),
+            new Promise<"blocked">((r) => setTimeout(() => r("blocked"), 3000)),
+          ]);
+          release();
+          await holder;
+          expect(renewed === "blocked" ? renewed : [...renewed].sort()).toEqual([a!.id, b!.id].sort());
+          const until = async (id: string) =>
+            (
+              await store.db.query<{ ms: number }>(
+                "SELECT (extract(epoch FROM locked_until) * 1000)::float8 AS ms FROM outbox WHERE id = $1::bigint",
+                [id],
+              )
+            ).rows[0]!.ms;
+          expect(await until(a!.id)).toBeGreaterThan(Date.now() + 50_000); // renewed
+          expect(await until(b!.id)).toBeLessThan(Date.now() + 50_000); // skipped this round, still w1's
+        },
+      );
+
       it("gives a crashed claimer's rows to another once its lock expires", async () => {
         await store.outbox.enqueue([1, 2, 3].map((i) => ({ target: "genesys", payload: { i }, idempotencyKey: `c-${i}` })));
         const t0 = Date.now() + 1000;
