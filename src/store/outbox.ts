@@ -68,8 +68,6 @@ export interface DeadLetter {
 }
 
 export interface OutboxRepository {
-  /** Adds the items whose key is new; returns how many were added. Wakes onEnqueued listeners (on commit). */
-  enqueue(items: readonly NewOutboxItem[]): Promise<number>;
   /**
    * Takes up to `limit` due rows, oldest first, for `owner`. Rows of one
    * (conversation, target) are taken in order: never while an earlier row of
@@ -100,7 +98,7 @@ export interface OutboxRepository {
   vacuum(): Promise<void>;
   /** Rows waiting (due or not, taken or not). */
   depth(): Promise<number>;
-  /** Calls `cb` with the target after an enqueue commits (or with null: look at everything). */
+  /** Calls `cb` with the target when a row is put back for another instance to run (a dead letter retried), or with null: look at everything. */
   onEnqueued(cb: (target: string | null) => void): Promise<() => Promise<void>>;
 }
 
@@ -192,34 +190,6 @@ RETURNING ${COLUMNS.replace("id::text AS id", "outbox.id::text AS id")},
 
 export function outboxRepository(ctx: RepoContext): OutboxRepository {
   return {
-    async enqueue(items) {
-      if (items.length === 0) return 0;
-      return ctx.atomic("outbox enqueue", async (q) => {
-        const { rows } = await run<{ target: string }>(
-          q,
-          "outbox enqueue",
-          `INSERT INTO outbox (target, conversation_id, payload, idempotency_key, next_attempt_at)
-           SELECT t.target, t.conversation_id, t.payload::jsonb, t.idempotency_key, COALESCE(t.next_attempt_at, now())
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-             WITH ORDINALITY AS t(target, conversation_id, payload, idempotency_key, next_attempt_at, n)
-           ORDER BY t.n
-           ON CONFLICT (idempotency_key) DO NOTHING
-           RETURNING target`,
-          [
-            items.map((i) => i.target),
-            items.map((i) => i.conversationId ?? null),
-            items.map((i) => JSON.stringify(i.payload)),
-            items.map((i) => i.idempotencyKey),
-            items.map((i) => i.nextAttemptAt ?? null),
-          ],
-        );
-        for (const target of new Set(rows.map((r) => r.target))) {
-          await run(q, "outbox enqueue", "SELECT pg_notify($1::text, $2::text)", [OUTBOX_CHANNEL, target]);
-        }
-        return rows.length;
-      });
-    },
-
     async claim({ owner, limit, lockMs = 60_000, now, exclude }) {
       if (limit <= 0) return [];
       const items = await ctx.atomic("outbox claim", async (q) => {

@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from "../../../src/metrics.js";
 import type { DirectoryCache } from "../../../src/router/directory-cache.js";
 import { openStore, type Store } from "../../../src/store/index.js";
 import { pgliteConfig, silentLogging } from "../../support/db.js";
+import { insertOutboxRows } from "../../support/outbox-rows.js";
 
 const logging = silentLogging();
 const TAKEOVER_MS = 1000;
@@ -140,7 +141,7 @@ describe("the delivery executor: leases", () => {
       );
       await e.start();
     }
-    await store.outbox.enqueue([botJob("m-hang")]);
+    await insertOutboxRows(store, [botJob("m-hang")]);
     await until("the answer", () => steps.answers === 1, 20_000);
     expect(bot.seen).toMatchObject({ calls: 3, maxRunning: 1 });
     expect(await store.outbox.depth()).toBe(0);
@@ -168,7 +169,7 @@ describe("the delivery executor: leases", () => {
       );
       await e.start();
     }
-    await store.outbox.enqueue([botJob("m-stock")]);
+    await insertOutboxRows(store, [botJob("m-stock")]);
     await until("the dead letter", async () => (await store.outbox.listDead()).length === 1);
     // Past the takeover time again: nobody takes it up.
     await new Promise((r) => setTimeout(r, 2 * TAKEOVER_MS));
@@ -188,7 +189,7 @@ describe("the delivery executor: leases", () => {
 
   it("rows of an instance that died are taken over after the takeover time, not a fixed minute", async () => {
     const cfg = config();
-    await store.outbox.enqueue([botJob("m-orphan")]);
+    await insertOutboxRows(store, [botJob("m-orphan")]);
     // The dead instance claimed it and then stopped renewing (killed).
     expect(await store.outbox.claim({ owner: "dead", limit: 10, lockMs: TAKEOVER_MS })).toHaveLength(1);
     const started = Date.now();
@@ -231,7 +232,7 @@ describe("the delivery executor: dead letters", () => {
       }),
     );
     await e.start();
-    await store.outbox.enqueue([
+    await insertOutboxRows(store, [
       {
         target: "client",
         conversationId: "conv-2",

@@ -7,6 +7,7 @@ import { buildHttp } from "../../../src/http/index.js";
 import { createMetrics } from "../../../src/metrics.js";
 import { openStore, type Store } from "../../../src/store/index.js";
 import { pgliteConfig, silentLogging } from "../../support/db.js";
+import { insertOutboxRows } from "../../support/outbox-rows.js";
 
 const TOKEN = "admin-token-0123456789";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -16,7 +17,7 @@ let store: Store;
 let app: ReturnType<typeof buildHttp>;
 
 async function deadLetter(key: string, target: string, type: string, error: string): Promise<string> {
-  await store.outbox.enqueue([{ target, conversationId: "conv-1", idempotencyKey: key, payload: { type, text: SECRET_TEXT } }]);
+  await insertOutboxRows(store, [{ target, conversationId: "conv-1", idempotencyKey: key, payload: { type, text: SECRET_TEXT } }]);
   const [row] = await store.outbox.claim({ owner: "test", limit: 1, lockMs: 10_000 });
   expect(await store.outbox.deadLetter(row!.id, error)).toBe(true);
   return row!.id;

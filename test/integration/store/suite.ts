@@ -21,6 +21,7 @@ import {
 import { msisdnHash } from "../../../src/protocol/msisdn.js";
 import { MIGRATIONS } from "../../../src/store/migrations/index.js";
 import { silentLogging } from "../../support/db.js";
+import { insertOutboxRows } from "../../support/outbox-rows.js";
 
 export interface StoreHarness {
   engine: Engine;
@@ -237,7 +238,6 @@ export function defineStoreSuite(harness: StoreHarness): void {
               text: "hi",
               payload: null,
             });
-            await tx.outbox.enqueue([{ target: "bot", conversationId: c.id, payload: { a: 1 }, idempotencyKey: "k1" }]);
             await tx.users.upsertMany([{ msisdn: "393470000000" }]);
             await tx.directory.replaceTree(TREE);
             throw boom;
@@ -245,7 +245,6 @@ export function defineStoreSuite(harness: StoreHarness): void {
           .catch((e: unknown) => e);
         expect(err).toBe(boom);
         expect(await store.conversations.list()).toEqual([]);
-        expect(await store.outbox.depth()).toBe(0);
         expect(await store.users.count()).toBe(0);
         expect(await store.directory.isEmpty()).toBe(true);
         const { rows } = await store.db.query<{ n: number }>("SELECT count(*)::int AS n FROM messages");
@@ -692,14 +691,14 @@ export function defineStoreSuite(harness: StoreHarness): void {
       it("enqueues once per idempotency key and completes or retries rows", async () => {
         const now = Date.now();
         expect(
-          await store.outbox.enqueue([
+          await insertOutboxRows(store, [
             { target: "bot", payload: { n: 1 }, idempotencyKey: "k1" },
             { target: "client", payload: { n: 2 }, idempotencyKey: "k2" },
             { target: "client", payload: { n: 3 }, idempotencyKey: "k2" },
           ]),
         ).toBe(2);
         expect(
-          await store.outbox.enqueue([
+          await insertOutboxRows(store, [
             { target: "bot", payload: { n: 9 }, idempotencyKey: "k1" },
             { target: "bot", payload: { n: 4 }, idempotencyKey: "later", nextAttemptAt: ms(now + 3_600_000) },
           ]),
@@ -729,7 +728,7 @@ export function defineStoreSuite(harness: StoreHarness): void {
 
       it("never gives one row to two claimers running at once", async () => {
         const items = Array.from({ length: 200 }, (_, i) => ({ target: "client", payload: { i }, idempotencyKey: `row-${i}` }));
-        expect(await store.outbox.enqueue(items)).toBe(200);
+        expect(await insertOutboxRows(store, items)).toBe(200);
         const now = ms(Date.now() + 1000);
         const drain = async (owner: string) => {
           const got: string[] = [];
@@ -749,7 +748,10 @@ export function defineStoreSuite(harness: StoreHarness): void {
       it.runIf(harness.engine === "pg")(
         "renews without waiting for a row another transaction holds (no deadlock with a group commit), and reports only rows someone else took as lost",
         async () => {
-          await store.outbox.enqueue([1, 2, 3].map((i) => ({ target: "bot", payload: { i }, idempotencyKey: `r-${i}` })));
+          await insertOutboxRows(
+            store,
+            [1, 2, 3].map((i) => ({ target: "bot", payload: { i }, idempotencyKey: `r-${i}` })),
+          );
           const t0 = Date.now() + 1000;
           const [a, b, c] = await store.outbox.claim({ owner: "w1", limit: 10, lockMs: 1000, now: ms(t0) });
           // c's lease runs out and another instance claims it: lost to w1.
@@ -784,7 +786,10 @@ export function defineStoreSuite(harness: StoreHarness): void {
       );
 
       it("gives a crashed claimer's rows to another once its lock expires", async () => {
-        await store.outbox.enqueue([1, 2, 3].map((i) => ({ target: "genesys", payload: { i }, idempotencyKey: `c-${i}` })));
+        await insertOutboxRows(
+          store,
+          [1, 2, 3].map((i) => ({ target: "genesys", payload: { i }, idempotencyKey: `c-${i}` })),
+        );
         const t0 = Date.now() + 1000;
         expect(await store.outbox.claim({ owner: "crashed", limit: 10, lockMs: 30_000, now: ms(t0) })).toHaveLength(3);
         expect(await store.outbox.claim({ owner: "rescuer", limit: 10, now: ms(t0 + 29_000) })).toEqual([]);
@@ -798,7 +803,7 @@ export function defineStoreSuite(harness: StoreHarness): void {
 
       it("hands out one conversation's rows for one target in order", async () => {
         const c = "conv-1";
-        await store.outbox.enqueue([
+        await insertOutboxRows(store, [
           { target: "client", conversationId: c, payload: { n: 1 }, idempotencyKey: "o1" },
           { target: "client", conversationId: c, payload: { n: 2 }, idempotencyKey: "o2" },
           { target: "bot", conversationId: c, payload: { n: 3 }, idempotencyKey: "o3" },
@@ -817,7 +822,10 @@ export function defineStoreSuite(harness: StoreHarness): void {
       });
 
       it("can be vacuumed by the router where no autovacuum runs", async () => {
-        await store.outbox.enqueue(Array.from({ length: 50 }, (_, i) => ({ target: "client", payload: { i }, idempotencyKey: `v-${i}` })));
+        await insertOutboxRows(
+          store,
+          Array.from({ length: 50 }, (_, i) => ({ target: "client", payload: { i }, idempotencyKey: `v-${i}` })),
+        );
         const { rows } = await store.db.query<{ id: string }>("SELECT id::text AS id FROM outbox");
         await store.outbox.completeMany(rows.map((r) => r.id));
         await store.outbox.vacuum();
@@ -826,7 +834,11 @@ export function defineStoreSuite(harness: StoreHarness): void {
         if (harness.engine === "pglite") expect(await store.outbox.autovacuums()).toBe(false);
       });
 
-      it("wakes listeners when something is enqueued", async () => {
+      it("wakes listeners when a dead letter is put back", async () => {
+        await insertOutboxRows(store, [{ target: "bot", payload: {}, idempotencyKey: "w1" }]);
+        const [row] = await store.outbox.claim({ owner: "me", limit: 1, now: new Date(Date.now() + 1000) });
+        expect(await store.outbox.deadLetter(row!.id, "gave up")).toBe(true);
+        const [dead] = await store.outbox.listDead();
         const targets: (string | null)[] = [];
         let wake!: () => void;
         const woken = new Promise<void>((r) => (wake = r));
@@ -835,7 +847,7 @@ export function defineStoreSuite(harness: StoreHarness): void {
           wake();
         });
         try {
-          await store.outbox.enqueue([{ target: "bot", payload: {}, idempotencyKey: "w1" }]);
+          expect(await store.outbox.retryDead(dead!.id)).not.toBeNull();
           await woken;
           expect(targets).toEqual(["bot"]);
         } finally {
@@ -1044,7 +1056,7 @@ export function defineStoreSuite(harness: StoreHarness): void {
             text: "hi",
             payload: null,
           });
-          await s.outbox.enqueue([{ target: "genesys", conversationId: c.id, payload: { text: "hi" }, idempotencyKey: "send-m1" }]);
+          await insertOutboxRows(s, [{ target: "genesys", conversationId: c.id, payload: { text: "hi" }, idempotencyKey: "send-m1" }]);
           await s.rateLimits.hit("k", 3_600_000, 3, 10);
         } finally {
           await s.close();
