@@ -18,7 +18,7 @@ import { ADDRESS_PATTERN, DirectoryChannelSchema, DirectoryGroupSchema, Director
 import { HttpError, badRequest, zodFields, type FieldError } from "./errors.js";
 import type { AdminDeps } from "./admin-deps.js";
 import { targetProblem } from "../security/targets.js";
-import { DirectoryBody, DirectoryResponse, ERROR_RESPONSES, ItemBody, ItemResponse } from "./schemas.js";
+import { DirectoryBody, DirectoryResponse, ERROR_RESPONSES, ItemBody, ItemResponse, NoContent } from "./schemas.js";
 
 const ItemSchema = z.discriminatedUnion("type", [DirectoryGroupSchema, DirectoryChannelSchema], {
   error: 'type must be "group" or "channel"',
@@ -150,11 +150,15 @@ export function directoryRoutes(app: FastifyInstance, deps: AdminDeps): void {
     return viewTree(await store.directory.getTree());
   });
 
-  app.get<{ Params: { address: string } }>("/channels/:address", { schema: oneItem }, async (request) => {
-    const found = locate(await deps.store().directory.getTree(), request.params.address);
-    if (!found) throw new HttpError("NO_CHANNEL_FOUND", "no channel or group of the directory has this address");
-    return { ...view(found.item), parent: found.parent };
-  });
+  app.get<{ Params: { address: string } }>(
+    "/channels/:address",
+    { schema: { params: address, response: { 200: ItemResponse, ...ERROR_RESPONSES } } },
+    async (request) => {
+      const found = locate(await deps.store().directory.getTree(), request.params.address);
+      if (!found) throw new HttpError("NO_CHANNEL_FOUND", "no channel or group of the directory has this address");
+      return { ...view(found.item), parent: found.parent };
+    },
+  );
 
   app.put<{ Params: { address: string } }>(
     "/channels/:address",
@@ -176,7 +180,7 @@ export function directoryRoutes(app: FastifyInstance, deps: AdminDeps): void {
 
   app.delete<{ Params: { address: string } }>(
     "/channels/:address",
-    { schema: { params: address, response: ERROR_RESPONSES } },
+    { schema: { params: address, response: { 204: NoContent, ...ERROR_RESPONSES } } },
     async (request, reply) => {
       const deleted = await deps.store().directory.deleteItem(request.params.address);
       if (!deleted) throw new HttpError("NO_CHANNEL_FOUND", "no channel or group of the directory has this address");

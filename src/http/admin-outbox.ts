@@ -11,6 +11,7 @@ import { z } from "zod";
 import type { DeadLetter } from "../store/index.js";
 import type { AdminDeps } from "./admin-deps.js";
 import { badRequest, HttpError, zodFields } from "./errors.js";
+import { DeadLettersResponse, ERROR_RESPONSES, RetriedResponse } from "./schemas.js";
 
 const LIMIT = "must be an integer from 1 to 1000";
 
@@ -38,7 +39,12 @@ const deadView = (d: DeadLetter) => ({
 });
 
 export function outboxRoutes(app: FastifyInstance, deps: AdminDeps): void {
-  app.get("/outbox/dead", async (request) => {
+  const querystring = {
+    type: "object",
+    properties: { target: { type: "string", enum: ["bot", "client", "genesys"] }, limit: { type: "string", pattern: "^\\d{1,4}$" } },
+  };
+  const params = { type: "object", properties: { id: { type: "string" } }, required: ["id"] };
+  app.get("/outbox/dead", { schema: { querystring, response: { 200: DeadLettersResponse, ...ERROR_RESPONSES } } }, async (request) => {
     const parsed = QuerySchema.safeParse(request.query ?? {});
     if (!parsed.success) throw badRequest(zodFields(parsed.error, "", "query"));
     const { target, limit } = parsed.data;
@@ -46,7 +52,8 @@ export function outboxRoutes(app: FastifyInstance, deps: AdminDeps): void {
     return { dead: dead.map(deadView) };
   });
 
-  app.post<{ Params: { id: string } }>("/outbox/dead/:id/retry", async (request) => {
+  const retry = { schema: { params, response: { 200: RetriedResponse, ...ERROR_RESPONSES } } };
+  app.post<{ Params: { id: string } }>("/outbox/dead/:id/retry", retry, async (request) => {
     const { id } = request.params;
     if (!ID.test(id)) throw badRequest([{ field: "id", message: "must be a dead letter id (a positive integer)" }]);
     const job = await deps.store().outbox.retryDead(id);

@@ -10,7 +10,7 @@ import { normalizeMsisdn } from "../protocol/msisdn.js";
 import type { UserInput } from "../store/index.js";
 import { HttpError, MAX_FIELD_ERRORS, badRequest, zodFields, type FieldError } from "./errors.js";
 import type { AdminDeps } from "./admin-deps.js";
-import { ERROR_RESPONSES, ImportResponse, UsersBody } from "./schemas.js";
+import { ERROR_RESPONSES, ImportResponse, NoContent, UsersBody } from "./schemas.js";
 
 const UserSchema = z.strictObject({
   msisdn: z.string().min(1, "must not be empty").max(64),
@@ -70,7 +70,7 @@ export function userRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const params = { type: "object", properties: { msisdn: { type: "string" } }, required: ["msisdn"] };
   app.delete<{ Params: { msisdn: string } }>(
     "/users/:msisdn",
-    { schema: { params, response: ERROR_RESPONSES } },
+    { schema: { params, response: { 204: NoContent, ...ERROR_RESPONSES } } },
     async (request, reply) => {
       const msisdn = normalizeMsisdn(request.params.msisdn, cc);
       if (msisdn === null) throw badRequest([{ field: "msisdn", message: BAD_MSISDN }]);

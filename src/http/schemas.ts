@@ -104,6 +104,31 @@ const conversationView = obj({
 });
 export const ConversationsResponse = obj({ conversations: { type: "array", items: conversationView } }, ["conversations"]);
 
+/** DELETE answers: no body. */
+export const NoContent = { type: "null", description: "no content" } as const;
+
+/** The OpenAPI document itself (openapi.ts); sent as text already serialized. */
+export const OpenApiResponse = { type: "object", additionalProperties: true } as const;
+
+const deadView = obj(
+  {
+    id: str,
+    target: str,
+    type: nullable(str),
+    conversationId: nullable(str),
+    attempts: int,
+    lastError: nullable(str),
+    createdAt: str,
+    deadAt: str,
+  },
+  ["id", "target", "attempts", "createdAt", "deadAt"],
+);
+export const DeadLettersResponse = obj({ dead: { type: "array", items: deadView } }, ["dead"]);
+export const RetriedResponse = obj(
+  { job: obj({ id: str, target: str, type: nullable(str), conversationId: nullable(str) }, ["id", "target"]) },
+  ["job"],
+);
+
 export const LiveResponse = obj({ status: str }, ["status"]);
 export const ReadyResponse = obj({ status: str, reasons: { type: "array", items: str } }, ["status"]);
 export const TextResponse = { type: "string" } as const;

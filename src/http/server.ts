@@ -19,6 +19,7 @@ import type { ConnectionStatus } from "../xmpp/connection.js";
 import { adminApi } from "./admin.js";
 import { HttpError, installErrorHandling } from "./errors.js";
 import { healthRoutes, metricsRoute } from "./health.js";
+import { openApiRoute, registerOpenApi, VERSION } from "./openapi.js";
 
 export interface HttpDeps {
   config: Config;
@@ -58,22 +59,27 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     );
   });
   installErrorHandling(app);
+  // First: its onRoute hook sees the routes of the plugins registered after it.
+  registerOpenApi(app, VERSION);
 
-  healthRoutes(app, {
-    connectionStatus: deps.connectionStatus,
-    registry: deps.registry,
-    readiness:
-      deps.readiness ??
-      createReadiness({
-        store: deps.store,
-        connectionStatus: deps.connectionStatus,
-        ...(deps.ready ? { ready: deps.ready } : {}),
-        dbCheckTimeoutMs: deps.dbCheckTimeoutMs ?? DB_CHECK_TIMEOUT_MS,
-        logger: deps.logger,
-      }),
+  void app.register(async (open) => {
+    healthRoutes(open, {
+      connectionStatus: deps.connectionStatus,
+      registry: deps.registry,
+      readiness:
+        deps.readiness ??
+        createReadiness({
+          store: deps.store,
+          connectionStatus: deps.connectionStatus,
+          ...(deps.ready ? { ready: deps.ready } : {}),
+          dbCheckTimeoutMs: deps.dbCheckTimeoutMs ?? DB_CHECK_TIMEOUT_MS,
+          logger: deps.logger,
+        }),
+    });
+    // With http.metricsPort, /metrics is served by the metrics listener only (metrics-server.ts): 404 here.
+    if (deps.config.http.metricsPort === undefined) metricsRoute(open, deps.registry);
+    openApiRoute(open);
   });
-  // With http.metricsPort, /metrics is served by the metrics listener only (metrics-server.ts): 404 here.
-  if (deps.config.http.metricsPort === undefined) metricsRoute(app, deps.registry);
 
   void app.register(adminApi, {
     prefix: "/admin",

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import axios from "axios";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isPortFree } from "./harness/free-port.js";
+import { e2eLogDir } from "./harness/router-logs.js";
 import { startProsody, type Prosody } from "./harness/prosody.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -43,7 +44,12 @@ function router(env: Record<string, string>, args: string[] = []): Run {
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", (d: Buffer) => (err += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })),
+    child.on("exit", (code, signal) => {
+      // Kept for the log scan of the run (harness/router-logs.ts): the real process's logs too.
+      const dir = e2eLogDir();
+      if (dir) writeFileSync(join(dir, `main-${process.pid}-${child.pid}.log`), `${out}\n${err}`);
+      resolve({ code, signal });
+    }),
   );
   return { child, exited, stdout: () => out, stderr: () => err };
 }

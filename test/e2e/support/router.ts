@@ -6,8 +6,8 @@ import { buildApp, type App } from "../../../src/app.js";
 import { loadConfig } from "../../../src/config/load.js";
 import type { Config } from "../../../src/config/schema.js";
 import type { DirectoryTree } from "../../../src/core/model.js";
-import { createLogging } from "../../../src/log.js";
 import type { Prosody } from "../harness/prosody.js";
+import { routerLogging } from "../harness/router-logs.js";
 
 type Json = { [key: string]: unknown };
 
@@ -50,7 +50,8 @@ function deepMerge(a: Json, b: Json): Json {
 }
 
 export async function startRouter(config: Config, directory?: DirectoryTree): Promise<App> {
-  const app = buildApp(config, { logging: createLogging(config.log) });
+  // Kept for the log scan when EIME_E2E_LOG_DIR is set (harness/router-logs.ts).
+  const app = buildApp(config, { logging: routerLogging(config) });
   await app.start();
   if (directory) await app.store.directory.replaceTree(directory);
   return app;

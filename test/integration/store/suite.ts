@@ -599,6 +599,10 @@ export function defineStoreSuite(harness: StoreHarness): void {
         expect((await store.conversations.list()).map((c) => c.chatTitle)).toEqual(["e", "d", "b", "c", "a"]);
         expect((await store.conversations.list({ state: "queued", limit: 1 })).map((c) => c.chatTitle)).toEqual(["d"]);
         expect(await store.conversations.countByState()).toEqual({ bot: 1, queued: 2, operator: 1, closed: 1, voting: 0 });
+        // security.maxOpenConversationsPerUser counts every state but closed, of that user only.
+        const jid = (await store.conversations.list({ limit: 1 }))[0]!.userJid;
+        expect(await store.conversations.countOpen(jid)).toBe(4);
+        expect(await store.conversations.countOpen(`other-${jid}`)).toBe(0);
         expect((await store.conversations.withOpenEpisodes()).map((c) => c.chatTitle)).toEqual(["b", "d"]);
       });
 
