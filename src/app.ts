@@ -1,5 +1,6 @@
 // Builds the router from its config and returns {start, stop}. Nothing here
 // listens or connects until start(); tests build several apps in one process.
+import { urlSigningKey } from "./attachments/signed-url.js";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -271,6 +272,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           registry: metrics.registry,
           ready: () => (accepting ? [] : ["router: not accepting stanzas (stopping)"]),
           logger: logging.child("http"),
+          attachmentUrlKey: urlSigningKey(config.security.secretKey),
         });
         try {
           await httpServer.listen({ host: config.http.host, port: config.http.port });

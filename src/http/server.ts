@@ -15,6 +15,7 @@ import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
 import type { ConnectionStatus } from "../xmpp/connection.js";
 import { adminApi } from "./admin.js";
+import { attachmentRoutes } from "./attachments.js";
 import { HttpError, installErrorHandling } from "./errors.js";
 import { healthRoutes } from "./health.js";
 
@@ -32,6 +33,8 @@ export interface HttpDeps {
   maxUsersPerImport?: number;
   /** Default 8 MiB (the directory and user imports); other routes keep fastify's 1 MiB. */
   adminBodyLimitBytes?: number;
+  /** Key of signed attachment URLs (src/attachments/signed-url.ts); unset: no /attachments route. */
+  attachmentUrlKey?: Buffer;
   /** Bound of the readiness database check. Default 1000 ms. */
   dbCheckTimeoutMs?: number;
 }
@@ -63,6 +66,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     dbCheckTimeoutMs: deps.dbCheckTimeoutMs ?? 1000,
     logger: deps.logger,
   });
+
+  if (deps.attachmentUrlKey) attachmentRoutes(app, { store: deps.store, key: deps.attachmentUrlKey });
 
   void app.register(adminApi, {
     prefix: "/admin",
