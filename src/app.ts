@@ -1,5 +1,6 @@
 // Builds the router from its config and returns {start, stop}. Nothing here
 // listens or connects until start(); tests build several apps in one process.
+import { startAttachmentRetention } from "./attachments/retention.js";
 import { urlSigningKey } from "./attachments/signed-url.js";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -67,6 +68,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
   let store: Store | undefined;
   let accepting = false;
   let http: ReturnType<typeof buildHttp> | undefined;
+  let stopRetention: (() => void) | undefined;
 
   const needStore = (): Store => {
     if (!store) throw new Error("the router is not started");
@@ -263,6 +265,11 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         accepting = true;
         await connection.start();
         await executor.start();
+        stopRetention = startAttachmentRetention({
+          attachments: () => store?.attachments,
+          retentionDays: config.attachments.retentionDays,
+          log: logging.child("attachments"),
+        });
 
         // --- HTTP (operations.md): health, status, metrics, admin API ---
         const httpServer = buildHttp({
@@ -299,6 +306,8 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     async stop() {
       if (!store) return;
       accepting = false;
+      stopRetention?.();
+      stopRetention = undefined;
       // --- HTTP: closed first ---
       const httpServer = http;
       http = undefined;

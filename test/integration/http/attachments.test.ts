@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expireAttachments } from "../../../src/attachments/retention.js";
 import { checkSignature, signedAttachmentUrl, urlSigningKey } from "../../../src/attachments/signed-url.js";
 import { loadConfig } from "../../../src/config/load.js";
 import { buildHttp } from "../../../src/http/index.js";
@@ -124,5 +125,16 @@ describe("stored attachments and their signed URLs", () => {
     expect(await store.attachments.deleteOlderThan(new Date(Date.now() - 86_400_000))).toBe(0);
     expect(await store.attachments.deleteOlderThan(new Date(Date.now() + 1000))).toBe(1);
     expect(await store.attachments.totalBytes()).toBe(0);
+  });
+
+  it("the retention job deletes files older than attachments.retentionDays and reports the bytes left", async () => {
+    await stored("gms:chat1:file4");
+    const log = silentLogging().child("attachments");
+    let bytes = -1;
+    const base = { attachments: () => store.attachments, retentionDays: 90, log, onBytes: (b: number) => (bytes = b) };
+    expect(await expireAttachments({ ...base, now: () => new Date(Date.now() + 89 * 86_400_000) })).toBe(0);
+    expect(bytes).toBe(9);
+    expect(await expireAttachments({ ...base, now: () => new Date(Date.now() + 91 * 86_400_000) })).toBe(1);
+    expect(bytes).toBe(0);
   });
 });
