@@ -1,5 +1,7 @@
 // Builds the router from its config and returns {start, stop}. Nothing here
 // listens or connects until start(); tests build several apps in one process.
+import { startAttachmentRetention } from "./attachments/retention.js";
+import { urlSigningKey } from "./attachments/signed-url.js";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -73,6 +75,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
   let accepting = false;
   let http: ReturnType<typeof buildHttp> | undefined;
   let metricsHttp: ReturnType<typeof buildMetricsHttp> | undefined;
+  let stopRetention: (() => void) | undefined;
 
   const needStore = (): Store => {
     if (!store) throw new Error("the router is not started");
@@ -304,6 +307,11 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         accepting = true;
         await connection.start();
         await executor.start();
+        stopRetention = startAttachmentRetention({
+          attachments: () => store?.attachments,
+          retentionDays: config.attachments.retentionDays,
+          log: logging.child("attachments"),
+        });
 
         // --- HTTP (operations.md): health, status, metrics, admin API ---
         const httpServer = buildHttp({
@@ -313,6 +321,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           registry: metrics.registry,
           readiness,
           logger: logging.child("http"),
+          attachmentUrlKey: urlSigningKey(config.security.secretKey),
         });
         try {
           await httpServer.listen({ host: config.http.host, port: config.http.port });
@@ -347,6 +356,8 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
       if (!store) return;
       accepting = false;
       if (domainLock && !domainLock.isHeld()) await domainLock.release(); // a standby stops waiting
+      stopRetention?.();
+      stopRetention = undefined;
       // --- HTTP: closed first ---
       const httpServer = http;
       http = undefined;

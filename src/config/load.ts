@@ -41,6 +41,7 @@ export const ENV_VARIABLES: Record<string, { path: string[]; parse?: (v: string)
   EIME_INSTANCE_ID: { path: ["instanceId"] },
   LOG_LEVEL: { path: ["log", "level"] },
   EIME_SECRET_KEY: { path: ["security", "secretKey"] },
+  EIME_PUBLIC_URL: { path: ["http", "publicUrl"] },
   EIME_ATTACHMENTS_ALLOWED_HOSTS: { path: ["attachments", "allowedHosts"], parse: toList },
   EIME_ALLOW_PRIVATE_TARGETS: { path: ["security", "allowPrivateTargets"], parse: toBoolean },
 };

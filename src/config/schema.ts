@@ -78,6 +78,8 @@ const ConfigObject = z.strictObject({
     adminToken: z.string().min(8, "must be at least 8 characters").optional(),
     /** /metrics on a listener of its own (this port); unset: on the main listener. */
     metricsPort: z.number().int().min(0).max(65535).optional(),
+    /** EIME_PUBLIC_URL: the base users reach this router's HTTP server at (signed attachment URLs); unset: the listener's own address. */
+    publicUrl: httpUrl.optional(),
     /** Address of the metrics listener; unset: http.host. */
     metricsHost: z.string().min(1).optional(),
   }),
@@ -136,6 +138,10 @@ const ConfigObject = z.strictObject({
     allowedTypes: z.array(z.string().regex(/^[\w.+-]+\/([\w.+-]+|\*)$/, "must be a media type such as image/png or image/*")).min(1),
     /** Attachments a user may send per episode (bot session or operator episode). */
     maxPerEpisode: count,
+    /** How long a signed download URL works. */
+    urlTtlSeconds: count,
+    /** Stored files are deleted this many days after they were stored (the periodic retention job). */
+    retentionDays: count,
   }),
   directory: z.strictObject({
     /** A JSON file in the admin directory format, loaded when the database holds no directory yet. */

@@ -22,7 +22,17 @@ export interface BotRequest {
     os: string | null;
     appVersion: string | null;
     premium: boolean;
+    /** protocol.md section 10: the user's files (checked), only when the message has some. */
+    attachments?: BotAttachment[];
   };
+}
+
+/** An attachment as the webhook sees it: its URL on the file share, its type, name and size when known. */
+export interface BotAttachment {
+  url: string;
+  mediaType: string;
+  name: string | null;
+  size: number | null;
 }
 
 /** One element of the bot's answer array (Rasa REST output). Unknown keys are ignored. */

@@ -12,6 +12,8 @@ import { openingState } from "./hours.js";
 import type { ChannelRoute, Conversation, ConversationState, OperatorEpisode } from "./model.js";
 import { ASK_OPERATOR, splitForPlainClient } from "./plain-messages.js";
 import type { ErrorCode } from "../errors.js";
+import type { Attachment } from "../protocol/attachment.js";
+import { checkAttachments, displayName, type AttachmentPolicy } from "./attachment-policy.js";
 
 export interface Timing {
   idleTimeoutMs: number;
@@ -30,7 +32,11 @@ export interface DecideContext {
   newUuid: () => string;
   /** Bot images may be http: (security.allowPrivateTargets: tests, demos); otherwise https only. */
   allowHttpImages?: boolean;
+  /** protocol.md section 10; unset: no attachment is accepted. */
+  attachments?: AttachmentPolicy;
 }
+
+const NO_ATTACHMENTS: AttachmentPolicy = { allowedHosts: [], maxBytes: 0, allowedTypes: [], maxPerEpisode: 0, allowHttp: false };
 
 export interface Refusal {
   code: ErrorCode;
@@ -167,9 +173,14 @@ function onUserText(conversation: Conversation, event: Extract<ConversationEvent
     c.state = restingState(ctx.route);
     c.votingUntil = null;
   }
+  if (event.resetSession) c.attachmentsSent = 0; // a fresh bot session is a new episode
+  const files = acceptAttachments(d, event.attachments ?? []);
+  // Only refused files and no text: the refusals were told, nothing goes on.
+  if (event.text === "" && event.attachments?.length && !files) return d.done();
+  const withFiles = files ? { attachments: files } : {};
   if (episodeIsOpen(c)) {
     // While an operator owns the conversation, user messages never reach the bot.
-    d.effects.push({ type: "send_operator", episodeUuid: c.episode!.uuid, text: event.text, messageId: event.messageId });
+    d.effects.push({ type: "send_operator", episodeUuid: c.episode!.uuid, text: event.text, messageId: event.messageId, ...withFiles });
     return d.done();
   }
   if (routeHasBot(ctx.route)) {
@@ -178,7 +189,14 @@ function onUserText(conversation: Conversation, event: Extract<ConversationEvent
       c.botSession += 1;
       c.botSessionOpen = true;
       c.botOptions = null;
-      d.effects.push({ type: "call_bot", event: "session_reset", text: event.text, messageId: event.messageId, session: c.botSession });
+      d.effects.push({
+        type: "call_bot",
+        event: "session_reset",
+        text: event.text,
+        messageId: event.messageId,
+        session: c.botSession,
+        ...withFiles,
+      });
       return d.done();
     }
     if (!c.botSessionOpen) {
@@ -188,19 +206,34 @@ function onUserText(conversation: Conversation, event: Extract<ConversationEvent
     const option = matchOption(event.text, c.botOptions);
     c.botOptions = null;
     d.effects.push(
-      option
+      option && !files
         ? { type: "call_bot", event: "button", text: option.payload, messageId: event.messageId, session: c.botSession }
-        : { type: "call_bot", event: "message", text: event.text, messageId: event.messageId, session: c.botSession },
+        : { type: "call_bot", event: "message", text: event.text, messageId: event.messageId, session: c.botSession, ...withFiles },
     );
     return d.done();
   }
   if (routeHasOperator(ctx.route)) {
     if (startEpisode(d, {})) {
-      d.effects.push({ type: "send_operator", episodeUuid: c.episode!.uuid, text: event.text, messageId: event.messageId });
+      c.attachmentsSent = files?.length ?? 0; // they open this episode
+      d.effects.push({ type: "send_operator", episodeUuid: c.episode!.uuid, text: event.text, messageId: event.messageId, ...withFiles });
     }
     return d.done();
   }
   return refuse(conversation, "SERVICE_UNAVAILABLE", "to", `channel ${c.channel} has no route`);
+}
+
+/**
+ * protocol.md section 10: the user's attachments within the policy, counted
+ * for the episode; each refused one is told as ROUTER_ATTACHMENT_REFUSED#0001
+ * with its reason. Null when none was accepted.
+ */
+function acceptAttachments(d: Draft, list: readonly Attachment[]): Attachment[] | null {
+  if (list.length === 0) return null;
+  const { accepted, refused } = checkAttachments(list, d.ctx.attachments ?? NO_ATTACHMENTS, d.c.attachmentsSent ?? 0);
+  const episodeUuid = episodeIsOpen(d.c) ? d.c.episode!.uuid : null;
+  for (const r of refused) d.notice("ROUTER_ATTACHMENT_REFUSED#0001", { reason: r.reason, name: displayName(r.attachment) }, episodeUuid);
+  d.c.attachmentsSent = (d.c.attachmentsSent ?? 0) + accepted.length;
+  return accepted.length > 0 ? accepted : null;
 }
 
 function onUserNotice(
@@ -297,6 +330,7 @@ function startEpisode(d: Draft, handoff: HandoffRequest): boolean {
   };
   c.episode = episode;
   c.state = "queued";
+  c.attachmentsSent = 0; // protocol.md section 10: counted per episode
   c.votingUntil = null;
   c.botOptions = null;
   d.effects.push({ type: "request_operator", episodeUuid: episode.uuid, serviceName, handoff });

@@ -5,18 +5,20 @@
 // not kept.
 import type { BotEvent, HandoffRequest } from "./bot.js";
 import type { ClientMessage } from "./client-message.js";
+import type { Attachment } from "../protocol/attachment.js";
 
 export type Effect =
   /** `episodeUuid` is set for messages of an operator episode (the v2.1 thread carries it). */
   | { type: "send_client"; message: ClientMessage; episodeUuid: string | null }
-  | { type: "call_bot"; event: BotEvent; text: string; messageId: string; session: number }
+  /** `attachments`: the user's, checked (protocol.md section 10), for the webhook's metadata. */
+  | { type: "call_bot"; event: BotEvent; text: string; messageId: string; session: number; attachments?: Attachment[] }
   | {
       type: "request_operator";
       episodeUuid: string;
       serviceName: string;
       handoff: HandoffRequest;
     }
-  | { type: "send_operator"; episodeUuid: string; text: string; messageId: string }
+  | { type: "send_operator"; episodeUuid: string; text: string; messageId: string; attachments?: Attachment[] }
   | { type: "operator_typing"; episodeUuid: string; typing: boolean }
   | { type: "disconnect_operator"; episodeUuid: string }
   /** The post-chat vote (protocol.md section 5): Genesys updateData, or the survey webhook. */

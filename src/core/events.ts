@@ -3,6 +3,7 @@
 // (conversation.ts) decides what they mean.
 import type { BotEvent, BotReply } from "./bot.js";
 import type { GenesysChatIds } from "./model.js";
+import type { Attachment } from "../protocol/attachment.js";
 
 export type ChatState = "active" | "composing" | "paused" | "inactive" | "gone";
 
@@ -22,7 +23,8 @@ export type OperatorEvent =
   | { kind: "error"; fatal: boolean; message: string };
 
 export type ConversationEvent =
-  | { type: "user_text"; text: string; messageId: string; resetSession: boolean }
+  /** `attachments`: as the user named them, not yet checked (protocol.md section 10; the core checks them). */
+  | { type: "user_text"; text: string; messageId: string; resetSession: boolean; attachments?: Attachment[] }
   | { type: "user_notice"; code: string; messageId: string }
   | { type: "user_chat_state"; state: ChatState }
   | { type: "bot_replied"; replies: BotReply[]; cause: BotEvent }

@@ -81,6 +81,8 @@ export interface Conversation {
   plain?: boolean;
   /** The `<thread>` a plain client last sent, echoed in replies; null when it sent none. */
   clientThread?: string | null;
+  /** Attachments the user sent in this episode (bot session or operator episode); absent means 0. */
+  attachmentsSent?: number;
   lang: string;
   state: ConversationState;
   /** Incremented by resetSession: the bot's `sender` is `{id}` or `{id}:{botSession}` after a reset. */

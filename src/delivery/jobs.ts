@@ -3,17 +3,19 @@
 // A job's idempotency key comes from the event that produced it, so the same
 // event handled twice enqueues nothing twice (rule 2).
 import { createHash } from "node:crypto";
-import type { BotRequest, HandoffRequest } from "../core/bot.js";
+import type { BotAttachment, BotRequest, HandoffRequest } from "../core/bot.js";
 import type { Effect } from "../core/effects.js";
 import type { Conversation } from "../core/model.js";
 import type { NewOutboxItem } from "../store/index.js";
+import type { Attachment } from "../protocol/attachment.js";
 
 export type JobPayload =
   /** A stanza for the user, encoded when it was decided (thread and texts as of then) and stored as its message (messages.stanza). */
   | { type: "send_client"; kind: string }
   | { type: "call_bot"; channel: string; request: BotRequest }
   | { type: "request_operator"; episodeUuid: string; serviceName: string; handoff: HandoffRequest }
-  | { type: "send_operator"; episodeUuid: string; text: string }
+  /** `attachments`: the user's, checked; fetched and uploaded into the chat (src/adapters/genesys/files.ts). */
+  | { type: "send_operator"; episodeUuid: string; text: string; attachments?: Attachment[] }
   | { type: "disconnect_operator"; episodeUuid: string }
   | { type: "submit_vote"; episodeUuid: string; text: string };
 
@@ -55,8 +57,14 @@ export function botRequest(c: Conversation, effect: Extract<Effect, { type: "cal
       os: c.os,
       appVersion: c.appVersion,
       premium: c.premium,
+      // protocol.md section 10: only when the message has some (a stock Rasa ignores unknown metadata).
+      ...(effect.attachments?.length ? { attachments: effect.attachments.map(forBot) } : {}),
     },
   };
+}
+
+function forBot(a: Attachment): BotAttachment {
+  return { url: a.url, mediaType: a.mediaType ?? "application/octet-stream", name: a.name ?? null, size: a.size ?? null };
 }
 
 export function job(conversationId: string, idempotencyKey: string, payload: JobPayload): NewOutboxItem {

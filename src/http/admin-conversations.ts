@@ -114,4 +114,10 @@ export function conversationRoutes(app: FastifyInstance, deps: AdminDeps): void 
     const keys = keyRingFrom(deps.config.security.secretKey);
     return { conversations: list.map((c) => conversationView(c, keys)) };
   });
+
+  // protocol.md section 10: a conversation's stored files, deleted at once (their signed URLs then answer 404).
+  app.delete<{ Params: { id: string } }>("/conversations/:id/attachments", async (request) => {
+    const deleted = await deps.store().attachments.deleteForConversation(request.params.id);
+    return { deleted };
+  });
 }

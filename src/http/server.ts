@@ -17,6 +17,7 @@ import { createReadiness, DB_CHECK_TIMEOUT_MS, type Readiness } from "../readine
 import type { Store } from "../store/index.js";
 import type { ConnectionStatus } from "../xmpp/connection.js";
 import { adminApi } from "./admin.js";
+import { attachmentRoutes } from "./attachments.js";
 import { HttpError, installErrorHandling } from "./errors.js";
 import { healthRoutes, metricsRoute } from "./health.js";
 import { openApiRoute, registerOpenApi, VERSION } from "./openapi.js";
@@ -37,6 +38,8 @@ export interface HttpDeps {
   maxUsersPerImport?: number;
   /** Default 8 MiB (the directory and user imports); other routes keep fastify's 1 MiB. */
   adminBodyLimitBytes?: number;
+  /** Key of signed attachment URLs (src/attachments/signed-url.ts); unset: no /attachments route. */
+  attachmentUrlKey?: Buffer;
   /** Bound of the readiness database check. Default 1000 ms. */
   dbCheckTimeoutMs?: number;
 }
@@ -80,6 +83,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     if (deps.config.http.metricsPort === undefined) metricsRoute(open, deps.registry);
     openApiRoute(open);
   });
+
+  if (deps.attachmentUrlKey) attachmentRoutes(app, { store: deps.store, key: deps.attachmentUrlKey });
 
   void app.register(adminApi, {
     prefix: "/admin",

@@ -5,6 +5,8 @@
 // never runs them: the caller hands them to the delivery executor
 // (src/delivery/), which holds the ones nobody waits behind from the step on.
 // A concurrent update from another instance is met by reloading and deciding again.
+import { attachmentPolicyOf } from "../attachments/policy-of.js";
+import type { AttachmentPolicy } from "../core/attachment-policy.js";
 import type { Element } from "@xmpp/xml";
 import NodeCache from "node-cache";
 import type { Config } from "../config/schema.js";
@@ -151,7 +153,11 @@ export class ConversationService implements ConversationSteps {
   private readonly cache = new NodeCache({ stdTTL: 600, checkperiod: 120, useClones: false });
   private readonly idsByKey = new NodeCache({ stdTTL: 600, checkperiod: 120, useClones: false });
 
-  constructor(private readonly deps: ConversationServiceDeps) {}
+  private readonly attachmentPolicy: AttachmentPolicy;
+
+  constructor(private readonly deps: ConversationServiceDeps) {
+    this.attachmentPolicy = attachmentPolicyOf(deps.config);
+  }
 
   /** Conversations with work queued or running. */
   get busy(): number {
@@ -169,6 +175,7 @@ export class ConversationService implements ConversationSteps {
       route,
       operatorsAvailable: !!config.genesys.url,
       allowHttpImages: config.security.allowPrivateTargets,
+      attachments: this.attachmentPolicy,
       timing: {
         idleTimeoutMs: config.genesys.idleTimeoutMs,
         queueTimeoutMs: config.genesys.queueTimeoutMs,
@@ -479,7 +486,12 @@ export class ConversationService implements ConversationSteps {
           handoff: effect.handoff,
         });
       case "send_operator":
-        return job(c.id, key, { type: "send_operator", episodeUuid: effect.episodeUuid, text: effect.text });
+        return job(c.id, key, {
+          type: "send_operator",
+          episodeUuid: effect.episodeUuid,
+          text: effect.text,
+          ...(effect.attachments?.length ? { attachments: effect.attachments } : {}),
+        });
       case "disconnect_operator":
         return job(c.id, key, { type: "disconnect_operator", episodeUuid: effect.episodeUuid });
       case "submit_vote":

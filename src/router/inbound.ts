@@ -3,6 +3,8 @@
 // duplicate check and persist → decide → deliver (the last three in
 // ConversationService). Every rejected stanza is answered with an error that
 // names the field (design.md rule 5), and changes nothing.
+import { readDataAttachment } from "../protocol/attachment.js";
+import { ok } from "../protocol/result.js";
 import { randomUUID } from "node:crypto";
 import xml, { type Element } from "@xmpp/xml";
 import type { Config } from "../config/schema.js";
@@ -118,6 +120,10 @@ export class ChannelInbound {
       });
     }
 
+    // protocol.md section 10: chat_text may carry data.attachment; the core checks it against the policy.
+    const attachment = p.type === "chat_text" ? readDataAttachment(p.data) : ok(null);
+    if (!attachment.ok) return this.reply(stanza, attachment.error);
+    const attachments = attachment.value ? { attachments: [attachment.value] } : {};
     const messageId = message.dedupeKey ?? randomUUID();
     const { token: _token, ...data } = p.data; // the token is never stored, logged or forwarded
     const result = await this.deps.service.receive({
@@ -135,7 +141,7 @@ export class ChannelInbound {
       },
       event:
         p.type === "chat_text"
-          ? { type: "user_text", text: p.text, messageId, resetSession: p.data.resetSession === true }
+          ? { type: "user_text", text: p.text, messageId, resetSession: p.data.resetSession === true, ...attachments }
           : { type: "user_notice", code: p.code, messageId },
       message: {
         sender: from.bare,

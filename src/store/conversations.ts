@@ -43,6 +43,7 @@ export interface NewConversation {
   useChatDynamic?: boolean;
   plain?: boolean;
   clientThread?: string | null;
+  attachmentsSent?: number;
   lang: string;
   state?: ConversationState;
   botSession?: number;
@@ -106,6 +107,7 @@ interface ConversationRow {
   use_chat_dynamic: boolean;
   plain_client: boolean;
   client_thread: string | null;
+  attachments_sent: number;
   lang: string;
   state: ConversationState;
   bot_session: number;
@@ -170,6 +172,7 @@ const MUTABLE: readonly [string, string, (c: Fields) => unknown][] = [
   // Migration 4 (protocol.md section 9).
   ["plain_client", "bool", (c) => c.plain ?? false],
   ["client_thread", "text", (c) => c.clientThread ?? null],
+  ["attachments_sent", "int", (c) => c.attachmentsSent ?? 0],
 ];
 
 const COLUMNS = `id, user_jid, channel, chat_title, version, created_at, updated_at, ${MUTABLE.map(([n]) => n).join(", ")}`;
@@ -217,6 +220,7 @@ export function toConversation(row: ConversationRow): Conversation {
     useChatDynamic: row.use_chat_dynamic,
     plain: row.plain_client,
     clientThread: row.client_thread,
+    attachmentsSent: row.attachments_sent,
     lang: row.lang,
     state: row.state,
     botSession: row.bot_session,
@@ -241,6 +245,7 @@ function fieldsOf(c: NewConversation): Fields {
     useChatDynamic: c.useChatDynamic ?? false,
     plain: c.plain ?? false,
     clientThread: c.clientThread ?? null,
+    attachmentsSent: c.attachmentsSent ?? 0,
     lang: c.lang,
     state: c.state ?? "bot",
     botSession: c.botSession ?? 0,

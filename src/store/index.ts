@@ -3,6 +3,7 @@
 import type { Logging } from "../log.js";
 import { keyRingFrom, type KeyRing } from "../security/keyring.js";
 import type { DatabaseConfig, Db } from "./db.js";
+import { attachmentRepository, type AttachmentRepository } from "./attachments.js";
 import { directoryRepository, type DirectoryRepository } from "./directory.js";
 import { conversationRepository, type ConversationRepository } from "./conversations.js";
 import { messageRepository, type MessageRepository } from "./messages.js";
@@ -22,6 +23,7 @@ export interface Repositories {
   outbox: OutboxRepository;
   rateLimits: RateLimitRepository;
   steps: StepRepository;
+  attachments: AttachmentRepository;
 }
 
 /** Repositories bound to one open transaction. */
@@ -51,6 +53,7 @@ function repositories(ctx: RepoContext, keys: KeyRing): Repositories {
     outbox: outboxRepository(ctx),
     rateLimits: rateLimitRepository(ctx),
     steps: stepRepository(ctx),
+    attachments: attachmentRepository(ctx),
   };
 }
 
@@ -105,4 +108,5 @@ export type { MessageRepository } from "./messages.js";
 export { OUTBOX_CHANNEL } from "./outbox.js";
 export type { ClaimOptions, DeadLetter, EnqueuedItem, NewOutboxItem, OutboxItem, OutboxRepository, OutboxTarget } from "./outbox.js";
 export type { RateLimitRepository, RateLimitResult } from "./rate-limits.js";
+export type { AttachmentRepository, NewAttachment, StoredAttachment } from "./attachments.js";
 export type { Step, StepRepository, StepResult } from "./steps.js";

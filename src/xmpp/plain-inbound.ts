@@ -6,6 +6,7 @@
 // the body is the text, xml:lang or the default the language. The
 // conversation is marked plain, so replies are rendered for such a client
 // (protocol/plain-render.ts). Everything else goes on to the EiMe pipeline.
+import { readOob, textWithoutUrls } from "../protocol/attachment.js";
 import { randomUUID } from "node:crypto";
 import xml, { type Element } from "@xmpp/xml";
 import type { Config } from "../config/schema.js";
@@ -125,11 +126,14 @@ export class PlainInbound {
     const target = await this.target(to, m.thread);
     if ("code" in target) return this.reply(stanza, target);
 
-    const command = parsePlainCommand(m.text, config.plain.commands);
+    // protocol.md section 10: XEP-0066 after an XEP-0363 upload; the URL alone in the body is not text.
+    const attachments = readOob(stanza);
+    const text = textWithoutUrls(m.text, attachments);
+    const command = attachments.length === 0 ? parsePlainCommand(m.text, config.plain.commands) : null;
     const messageId = m.dedupeKey ?? randomUUID();
     const event: InboundInput["event"] = command
       ? commandEvent(command, messageId)
-      : { type: "user_text", text: m.text, messageId, resetSession: false };
+      : { type: "user_text", text, messageId, resetSession: false, ...(attachments.length > 0 ? { attachments } : {}) };
     const result = await this.deps.service.receive({
       key: { userJid: from.bare, channel: target.channel.address, chatTitle: target.channel.info.name },
       msisdn: normalizeMsisdn(from.local, config.protocol.defaultCountryCode),
@@ -141,7 +145,9 @@ export class PlainInbound {
         dedupeKey: m.dedupeKey ?? null,
         kind: event.type === "user_notice" ? "chat_notice" : "chat_text",
         text: event.type === "user_notice" ? event.code : m.text,
-        payload: command ? { command, text: m.text, client: "plain" } : { text: m.text, client: "plain" },
+        payload: command
+          ? { command, text: m.text, client: "plain" }
+          : { text: m.text, client: "plain", ...(attachments.length > 0 ? { attachments } : {}) },
       },
     });
     this.deps.deliver(result.jobs);
