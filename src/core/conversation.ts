@@ -160,6 +160,7 @@ function onUserText(conversation: Conversation, event: Extract<ConversationEvent
     c.state = restingState(ctx.route);
     c.votingUntil = null;
   }
+  foregroundNotice(d, event.threadEpisode);
   if (episodeIsOpen(c)) {
     // While an operator owns the conversation, user messages never reach the bot.
     d.effects.push({ type: "send_operator", episodeUuid: c.episode!.uuid, text: event.text, messageId: event.messageId });
@@ -194,6 +195,22 @@ function onUserText(conversation: Conversation, event: Extract<ConversationEvent
     return d.done();
   }
   return refuse(conversation, "SERVICE_UNAVAILABLE", "to", `channel ${c.channel} has no route`);
+}
+
+/**
+ * protocol.md section 5, v2.1: a message on the chat's own thread while an
+ * episode is open means the client lost track of the episode (a reinstall, a
+ * second device): FOREGROUND_CONVERSATION#0002 on the episode's thread (the
+ * encoder adds `data.thread`). A message on the thread of an episode that is
+ * not the open one: FOREGROUND_CONVERSATION#0001 on the current thread. In
+ * both cases the message itself goes where the conversation is now.
+ */
+function foregroundNotice(d: Draft, threadEpisode: string | null | undefined): void {
+  const { c } = d;
+  if (c.apiVersion !== "2.1" || threadEpisode === undefined) return;
+  const open = episodeIsOpen(c) ? c.episode!.uuid : null;
+  if (threadEpisode === null && open) d.notice("FOREGROUND_CONVERSATION#0002", undefined, open);
+  else if (threadEpisode !== null && threadEpisode !== open) d.notice("FOREGROUND_CONVERSATION#0001", undefined, open);
 }
 
 function onUserNotice(

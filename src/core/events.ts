@@ -22,7 +22,18 @@ export type OperatorEvent =
   | { kind: "error"; fatal: boolean; message: string };
 
 export type ConversationEvent =
-  | { type: "user_text"; text: string; messageId: string; resetSession: boolean }
+  | {
+      type: "user_text";
+      text: string;
+      messageId: string;
+      resetSession: boolean;
+      /**
+       * The episode the message's v2.1 thread names (protocol.md section 5):
+       * a UUID (`_uuid` suffix), null for the chat's own thread; absent when
+       * the thread cannot say (v1, v2, plain clients).
+       */
+      threadEpisode?: string | null;
+    }
   | { type: "user_notice"; code: string; messageId: string }
   | { type: "user_chat_state"; state: ChatState }
   | { type: "bot_replied"; replies: BotReply[]; cause: BotEvent }

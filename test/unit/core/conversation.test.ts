@@ -320,6 +320,34 @@ describe("handover to an operator", () => {
     expect(d.conversation.episode!.uuid).toBe(EP);
     expect(types(d.effects)).not.toContain("request_operator");
   });
+
+  it("v2.1: a message on the chat's own thread while an episode is open: FOREGROUND_CONVERSATION#0002 on the episode, the text to the operator", () => {
+    const { c } = withOperator();
+    const d = decide(c, { ...text("ci sei?"), threadEpisode: null } as ConversationEvent, ctxFor(BOT_OP, at(30)));
+    expect(d.effects).toEqual([
+      { type: "send_client", message: { kind: "notice", code: "FOREGROUND_CONVERSATION#0002" }, episodeUuid: EP },
+      { type: "send_operator", episodeUuid: EP, text: "ci sei?", messageId: "m1" },
+    ]);
+    // On the episode's own thread: no notice.
+    expect(notices(decide(c, { ...text("ci sei?"), threadEpisode: EP } as ConversationEvent, ctxFor(BOT_OP, at(30))).effects)).toEqual([]);
+    // v2 threads cannot say: no notice either.
+    expect(
+      notices(decide({ ...c, apiVersion: "2" }, { ...text("x"), threadEpisode: null } as ConversationEvent, ctxFor(BOT_OP)).effects),
+    ).toEqual([]);
+  });
+
+  it("v2.1: a message on an ended episode's thread goes to the conversation as it is, with FOREGROUND_CONVERSATION#0001 on its thread", () => {
+    const { c } = withOperator();
+    const ended = decide(c, notice("GENESYS_CLOSE_BY_USER#0001"), ctxFor(BOT_OP, at(30))).conversation;
+    const d = decide(ended, { ...text("ancora?"), threadEpisode: EP } as ConversationEvent, ctxFor(BOT_OP, at(40)));
+    expect(d.effects[0]).toEqual({
+      type: "send_client",
+      message: { kind: "notice", code: "FOREGROUND_CONVERSATION#0001" },
+      episodeUuid: null,
+    });
+    expect(types(d.effects)).toContain("call_bot");
+    expect(types(d.effects)).not.toContain("send_operator");
+  });
 });
 
 describe("ending an operator episode", () => {
