@@ -2,7 +2,7 @@
 #   docker build -t eime-router .
 #   docker run -e EIME_XMPP_SECRET=… -e EIME_XMPP_SERVICE=xmpp://prosody:5347 \
 #              -e EIME_XMPP_DOMAIN=router.example.org -e EIME_USER_DOMAIN=example.org \
-#              -e DATABASE_URL=postgres://… -p 8080:8080 eime-router
+#              -e DATABASE_URL=postgres://… -e EIME_SECRET_KEY=… -p 8080:8080 eime-router
 # BASE: any Debian-based image with Node 20 and npm and a `node` user (uid
 # 1000); scripts/test-image.sh builds one from Debian's packages where no
 # registry is reachable.

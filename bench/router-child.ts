@@ -22,7 +22,8 @@ if (!configFile || !botUrl) {
 
 const config = loadConfig({ argv: ["--config", configFile], env: {} });
 const logging = createLogging(config.log);
-const app = buildApp(config, { logging });
+// --group-commit off (bench/run.ts): every step in its own transaction, for the comparison.
+const app = buildApp(config, { logging, ...(process.env["BENCH_GROUP_COMMIT"] === "off" ? { groupCommitMaxBatch: 1 } : {}) });
 app.connection.on("fatal", (err) => {
   process.stderr.write(`router: fatal: ${err.message}\n`);
   process.exit(1);

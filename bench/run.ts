@@ -27,6 +27,7 @@
 //                 [--scenario all|table|conversations] [--conversations 100,1000,10000]
 //                 [--conversations-db pg|pglite] [--timeout 10] [--wait-quiet SECONDS]
 //                 [--server prosody,ejabberd] [--pair pg|none]  two routers on ejabberd sharing one database
+//                 [--group-commit on|off]  off: every conversation step in its own transaction (the comparison)
 //                 [--nodelay]           TCP_NODELAY on every XMPP socket (xmpp.js leaves Nagle on; experiment)
 //                 [--cpu-prof]          V8 CPU profile of the router during each closed-loop window
 //                 [--cpu-prof-process]  node --cpu-prof on the whole router process (start to stop)
@@ -81,6 +82,7 @@ const { values: argv } = parseArgs({
     nodelay: { type: "boolean", default: false },
     server: { type: "string", default: "prosody,ejabberd" },
     pair: { type: "string", default: "pg" },
+    "group-commit": { type: "string", default: "on" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -137,6 +139,10 @@ const opts = {
 };
 for (const k of opts.servers) if (k !== "prosody" && k !== "ejabberd") throw new Error(`--server: prosody or ejabberd, not ${String(k)}`);
 if (argv.pair !== "pg" && argv.pair !== "none") throw new Error(`--pair: pg or none, not ${argv.pair}`);
+if (argv["group-commit"] !== "on" && argv["group-commit"] !== "off")
+  throw new Error(`--group-commit: on or off, not ${argv["group-commit"]}`);
+// The router children read it (bench/router-child.ts): off writes every step in its own transaction.
+process.env["BENCH_GROUP_COMMIT"] = argv["group-commit"];
 // Children read it from the environment they inherit.
 if (opts.nodelay) process.env.BENCH_NODELAY = "1";
 for (const d of [...opts.dbs, opts.conversationsDb])
@@ -357,6 +363,11 @@ async function startRouter(
       secret: p.secret,
       userDomain: p.userDomain,
       outboundQueueLimit: 1_000_000,
+      // ejabberd without domain_balancing takes every instance's connection (issue 19); Prosody one per domain.
+      standby: p.kind !== "ejabberd",
+      // A load generator's user sends hundreds of messages a second: the per-sender bounds (fair-share.ts) are for people.
+      senderRateMessages: 0,
+      senderShare: 1,
     },
     database: db ? { url: db.url } : { dataDir: "memory://" },
     http: { port: 0 },
@@ -1169,7 +1180,7 @@ async function main(): Promise<void> {
     `eime-router benchmark — ${new Date().toISOString()} — commit ${commit}, node ${process.version}, ${cpus().length} × ${cpu}, ${loadLine()} (uptime)`,
   );
   console.log(
-    `clients ${opts.clients}, in flight ${opts.inflight}, warm-up ${opts.warmup} s, window ${opts.seconds} s, timeout ${opts.timeoutMs / 1000} s, servers ${opts.servers.join(", ")}, databases ${opts.dbs.join(", ")}${opts.pair && opts.servers.includes("ejabberd") ? ", two routers on ejabberd" : ""}${opts.cpuProf || opts.cpuProfProcess ? ", router CPU profile on" : ""}${opts.nodelay ? ", TCP_NODELAY on every XMPP socket" : ""}; logs in ${workDir}`,
+    `clients ${opts.clients}, in flight ${opts.inflight}, warm-up ${opts.warmup} s, window ${opts.seconds} s, timeout ${opts.timeoutMs / 1000} s, servers ${opts.servers.join(", ")}, databases ${opts.dbs.join(", ")}${opts.pair && opts.servers.includes("ejabberd") ? ", two routers on ejabberd" : ""}${opts.cpuProf || opts.cpuProfProcess ? ", router CPU profile on" : ""}${opts.nodelay ? ", TCP_NODELAY on every XMPP socket" : ""}, group commit ${argv["group-commit"]}; logs in ${workDir}`,
   );
   // Other work on the machine skews every figure: say how busy it is (and wait for it to calm down if asked).
   const deadline = performance.now() + opts.waitQuietS * 1000;

@@ -16,6 +16,12 @@ export interface RouterRunDeps {
   seedFile: string;
   genesysUrl: string;
   log: (line: string) => void;
+  /** Per-sender message rate (xmpp.senderRateMessages); unset: the router's default. */
+  senderRateMessages?: number;
+  /** Share this database (a second instance, issue 19) instead of creating one. */
+  databaseUrl?: string;
+  /** A standby: its HTTP listener opens when it becomes active, so start() does not wait for ready. */
+  standby?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -33,11 +39,12 @@ export class RouterRun {
     private readonly deps: RouterRunDeps,
     readonly httpPort: number,
     private readonly configFile: string,
+    readonly databaseUrl: string,
   ) {}
 
   static async start(deps: RouterRunDeps): Promise<RouterRun> {
     const db = `faults_${deps.name.replace(/[^a-z0-9]/g, "_")}_${Date.now().toString(36)}`;
-    const url = await deps.pg.createDatabase(db);
+    const url = deps.databaseUrl ?? (await deps.pg.createDatabase(db));
     const httpPort = await freePort();
     const configFile = join(deps.workDir, `router-${deps.name}.json`);
     writeRouterConfig(configFile, {
@@ -47,6 +54,7 @@ export class RouterRun {
         domain: deps.prosody.componentDomain,
         secret: deps.prosody.secret,
         userDomain: deps.prosody.userDomain,
+        ...(deps.senderRateMessages === undefined ? {} : { senderRateMessages: deps.senderRateMessages }),
       },
       databaseUrl: url,
       httpPort,
@@ -54,8 +62,9 @@ export class RouterRun {
       genesysUrl: deps.genesysUrl,
       genesysPollMs: 500,
     });
-    const run = new RouterRun(deps, httpPort, configFile);
+    const run = new RouterRun(deps, httpPort, configFile, url);
     await run.spawn();
+    if (deps.standby) return run;
     const ready = await waitReady(httpPort, 60_000, run.proc);
     if (ready === undefined) throw new Error(`${deps.name}: the router was not ready within 60 s:\n${deathNote(run.logFile)}`);
     run.watchReadiness();

@@ -11,9 +11,10 @@ import { createGmsOperator } from "./adapters/genesys/index.js";
 import { createTokenVerifier } from "./adapters/token/verifiers.js";
 import type { Config } from "./config/schema.js";
 import { systemClock, type Clock, type OperatorPort } from "./core/ports.js";
-import { baseUrl, buildHttp } from "./http/index.js";
+import { baseUrl, buildHttp, buildMetricsHttp } from "./http/index.js";
 import { createLogging, type Logging } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics.js";
+import { createReadiness, DB_CHECK_TIMEOUT_MS } from "./readiness.js";
 import { parseDirectoryTree, protocolErrorText } from "./protocol/index.js";
 import { ConversationService } from "./router/conversation-service.js";
 import { DirectoryCache } from "./router/directory-cache.js";
@@ -24,6 +25,7 @@ import { Executor } from "./delivery/executor.js";
 import { GroupCommit } from "./delivery/group-commit.js";
 import { registerHandlers } from "./delivery/handlers/index.js";
 import { openStore, type Store } from "./store/index.js";
+import { createDomainLock, type DomainLock } from "./store/domain-lock.js";
 import { createComponentConnection, type ComponentConnection } from "./xmpp/connection.js";
 import { directoryHandlers } from "./xmpp/directory-handlers.js";
 import { createDispatcher, type Routes } from "./xmpp/dispatch.js";
@@ -38,6 +40,8 @@ import { PlainInbound } from "./xmpp/plain-inbound.js";
 export interface AppOptions {
   logging?: Logging;
   clock?: Clock;
+  /** Steps per group-commit transaction at most (default 100); 1 writes every step alone (the benchmark's comparison). */
+  groupCommitMaxBatch?: number;
 }
 
 export interface App {
@@ -53,6 +57,8 @@ export interface App {
   idle(): Promise<void>;
   /** Base URL of the HTTP server (health, status, metrics, admin API) once started, e.g. http://127.0.0.1:8080. */
   readonly httpAddress: string | undefined;
+  /** Base URL of the metrics listener once started, when http.metricsPort is set. */
+  readonly metricsAddress: string | undefined;
 }
 
 const within = <T>(ms: number, p: Promise<T>) => Promise.race([p, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
@@ -66,17 +72,12 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
   let store: Store | undefined;
   let accepting = false;
   let http: ReturnType<typeof buildHttp> | undefined;
+  let metricsHttp: ReturnType<typeof buildMetricsHttp> | undefined;
 
   const needStore = (): Store => {
     if (!store) throw new Error("the router is not started");
     return store;
   };
-
-  const metrics = createMetrics({
-    conversationsByState: async () => (store ? await store.conversations.countByState() : {}),
-    outboxDepth: async () => (store ? await store.outbox.depth() : 0),
-    deadLetters: async () => (store ? await store.outbox.deadCounts() : {}),
-  });
 
   const connection = createComponentConnection(
     {
@@ -91,6 +92,22 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
   );
   const send = (stanza: Element) => connection.send(stanza);
 
+  // One readiness check for GET /health/ready and the eime_ready gauge.
+  const readiness = createReadiness({
+    store: () => store,
+    connectionStatus: () => connection.status(),
+    ready: () => (accepting ? [] : ["router: not accepting stanzas (stopping)"]),
+    dbCheckTimeoutMs: DB_CHECK_TIMEOUT_MS,
+    logger: logging.child("http"),
+  });
+  const metrics = createMetrics({
+    conversationsByState: async () => (store ? await store.conversations.countByState() : {}),
+    outboxDepth: async () => (store ? await store.outbox.depth() : 0),
+    deadLetters: async () => (store ? await store.outbox.deadCounts() : {}),
+    readiness,
+    componentOnline: () => connection.isOnline(),
+  });
+
   // Built in start(), once the store is open.
   let directory!: DirectoryCache;
   let service!: ConversationService;
@@ -98,6 +115,14 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
   let inbound!: ChannelInbound;
   let plainInbound!: PlainInbound;
   let poller: OperatorPoller | undefined;
+  // Prosody takes one connection per component domain: instances on one PostgreSQL take turns (issue 19).
+  const domainLock: DomainLock | undefined =
+    config.xmpp.standby !== false && config.database.url
+      ? createDomainLock(
+          { url: config.database.url, domain: config.xmpp.domain, retryMs: config.xmpp.standbyRetryMs ?? 1000 },
+          logging.child("xmpp"),
+        )
+      : undefined;
   const operator: OperatorPort | null = config.genesys.url
     ? createGmsOperator(
         {
@@ -145,6 +170,17 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     log.info({ file }, "directory seeded");
   }
 
+  async function listenMetrics(host: string, port: number): Promise<ReturnType<typeof buildMetricsHttp>> {
+    const server = buildMetricsHttp({ registry: metrics.registry, logger: logging.child("http") });
+    try {
+      await server.listen({ host, port });
+    } catch (err) {
+      await server.close().catch(() => undefined);
+      throw err;
+    }
+    return server;
+  }
+
   return {
     config,
     metrics,
@@ -154,6 +190,9 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     },
     get httpAddress() {
       return http ? baseUrl(http) : undefined;
+    },
+    get metricsAddress() {
+      return metricsHttp ? baseUrl(metricsHttp) : undefined;
     },
 
     async start() {
@@ -214,7 +253,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           // Half the pool writes steps (each writer one transaction at a time); the rest serves claims, reads and the admin API.
           commits: new GroupCommit(
             s,
-            { writers: Math.max(1, Math.min(4, Math.floor(config.database.poolMax / 2))), maxBatch: 100 },
+            { writers: Math.max(1, Math.min(4, Math.floor(config.database.poolMax / 2))), maxBatch: options.groupCommitMaxBatch ?? 100 },
             logging.child("store"),
           ),
         });
@@ -245,6 +284,9 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         const contacts = createContacts({ config, store: s, directory, connection, send, logging, metrics, clock });
         serviceMessage = contacts.serviceMessage;
 
+        // A standby waits here, before it polls or connects; stop() meanwhile ends the wait (and cleans up).
+        if (domainLock && !(await domainLock.acquire())) return;
+
         // --- Operators (backends.md section 2): Genesys adapter and poller ---
         if (operator) {
           poller = new OperatorPoller(
@@ -269,7 +311,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           store: () => store,
           connectionStatus: () => connection.status(),
           registry: metrics.registry,
-          ready: () => (accepting ? [] : ["router: not accepting stanzas (stopping)"]),
+          readiness,
           logger: logging.child("http"),
         });
         try {
@@ -280,11 +322,18 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         }
         http = httpServer;
         log.info({ http: baseUrl(httpServer) }, "http listening");
+        if (config.http.metricsPort !== undefined) {
+          metricsHttp = await listenMetrics(config.http.metricsHost ?? config.http.host, config.http.metricsPort);
+          log.info({ metrics: baseUrl(metricsHttp) }, "metrics listening");
+        }
 
         log.info({ domain: config.xmpp.domain, instance: owner, engine: s.db.engine }, "router started");
       } catch (err) {
         accepting = false;
+        await http?.close().catch(() => undefined);
+        http = undefined;
         await connection.stop().catch(() => undefined);
+        await domainLock?.release();
         await executor?.close().catch(() => undefined);
         await poller?.stop().catch(() => undefined);
         await directory?.stop().catch(() => undefined);
@@ -297,11 +346,15 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
     async stop() {
       if (!store) return;
       accepting = false;
+      if (domainLock && !domainLock.isHeld()) await domainLock.release(); // a standby stops waiting
       // --- HTTP: closed first ---
       const httpServer = http;
       http = undefined;
       // Requests in flight may finish (bounded); idle keep-alive connections are closed at once.
       if (httpServer) await within(3_000, httpServer.close()).catch((err: unknown) => log.warn({ err }, "http close failed"));
+      const metricsServer = metricsHttp;
+      metricsHttp = undefined;
+      if (metricsServer) await within(1_000, metricsServer.close()).catch((err: unknown) => log.warn({ err }, "metrics close failed"));
 
       // Finish what is in flight, within bounds (operations.md: exit within 10 s).
       await within(4_000, Promise.all([dispatcher.idle(), service?.idle()]));
@@ -310,6 +363,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
       await within(3_000, executor ? executor.idle() : Promise.resolve());
       await executor?.close();
       await connection.stop();
+      await domainLock?.release(); // after our stream closed: the standby connects without a conflict
       await directory?.stop();
       const s = store;
       store = undefined;

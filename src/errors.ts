@@ -132,6 +132,13 @@ export const ERRORS = {
     http: 429,
     description: "The sender went over a per-user rate limit; retry later.",
   },
+  TOO_MANY_CONVERSATIONS: {
+    condition: "policy-violation",
+    type: "cancel",
+    app: "too-many-conversations",
+    http: 429,
+    description: "The message would open one more conversation than security.maxOpenConversationsPerUser allows; nothing was stored.",
+  },
   ROSTER_NOT_PERMITTED: {
     condition: "service-unavailable",
     type: "cancel",

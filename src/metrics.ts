@@ -1,5 +1,6 @@
 // Prometheus metrics (operations.md "HTTP"): stanzas by type, errors by code,
-// conversations by state, bot and Genesys latency, outbox depth, dead letters. One registry
+// conversations by state, bot and Genesys latency, outbox depth, dead letters,
+// readiness and the component connection. One registry
 // per router instance, so tests can build several apps in one process.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
@@ -7,6 +8,9 @@ export interface MetricsSources {
   conversationsByState?: () => Promise<Record<string, number>>;
   outboxDepth?: () => Promise<number>;
   deadLetters?: () => Promise<Record<string, number>>;
+  /** Why the router is not ready (the check of GET /health/ready); empty when it is. */
+  readiness?: () => Promise<readonly string[]>;
+  componentOnline?: () => boolean;
 }
 
 export function createMetrics(sources: MetricsSources = {}) {
@@ -80,6 +84,23 @@ export function createMetrics(sources: MetricsSources = {}) {
         const counts = await sources.deadLetters();
         this.reset();
         for (const [target, n] of Object.entries(counts)) this.set({ target }, n);
+      },
+    }),
+    // 1/0 gauges, so an alert can say "not ready for 2 minutes" without a blackbox prober.
+    ready: new Gauge({
+      name: "eime_ready",
+      help: "1 when the router is ready (GET /health/ready would answer 200: database answers, component online, not stopping), else 0",
+      registers: [registry],
+      async collect() {
+        if (sources.readiness) this.set((await sources.readiness()).length === 0 ? 1 : 0);
+      },
+    }),
+    componentOnline: new Gauge({
+      name: "eime_xmpp_component_online",
+      help: "1 while the XEP-0114 component stream to the XMPP server is up (handshake accepted), else 0",
+      registers: [registry],
+      collect() {
+        if (sources.componentOnline) this.set(sources.componentOnline() ? 1 : 0);
       },
     }),
     outboxDepth: new Gauge({

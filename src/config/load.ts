@@ -28,12 +28,20 @@ export const ENV_VARIABLES: Record<string, { path: string[]; parse?: (v: string)
   EIME_HTTP_HOST: { path: ["http", "host"] },
   EIME_HTTP_PORT: { path: ["http", "port"], parse: toInteger },
   EIME_ADMIN_TOKEN: { path: ["http", "adminToken"] },
+  EIME_METRICS_HOST: { path: ["http", "metricsHost"] },
+  EIME_METRICS_PORT: { path: ["http", "metricsPort"], parse: toInteger },
   EIME_GENESYS_URL: { path: ["genesys", "url"] },
+  EIME_GCLOUD_API_URL: { path: ["genesysCloud", "apiUrl"] },
+  EIME_GCLOUD_LOGIN_URL: { path: ["genesysCloud", "loginUrl"] },
+  EIME_GCLOUD_CLIENT_ID: { path: ["genesysCloud", "clientId"] },
+  EIME_GCLOUD_CLIENT_SECRET: { path: ["genesysCloud", "clientSecret"] },
+  EIME_GCLOUD_WEBHOOK_SECRET: { path: ["genesysCloud", "webhookSecret"] },
   EIME_TOKEN_VERIFIER: { path: ["tokens", "verifier"] },
   EIME_DIRECTORY_SEED: { path: ["directory", "seedFile"] },
   EIME_INSTANCE_ID: { path: ["instanceId"] },
   LOG_LEVEL: { path: ["log", "level"] },
   EIME_SECRET_KEY: { path: ["security", "secretKey"] },
+  EIME_ATTACHMENTS_ALLOWED_HOSTS: { path: ["attachments", "allowedHosts"], parse: toList },
   EIME_ALLOW_PRIVATE_TARGETS: { path: ["security", "allowPrivateTargets"], parse: toBoolean },
 };
 
@@ -41,6 +49,13 @@ function toBoolean(v: string): unknown {
   if (v === "1" || v === "true") return true;
   if (v === "0" || v === "false") return false;
   return v; // the schema reports it
+}
+
+function toList(v: string): unknown {
+  return v
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
 }
 
 function toInteger(v: string): unknown {

@@ -3,6 +3,7 @@
 // config/default.json, so the schema has none and unknown keys are errors.
 import { z } from "zod";
 import { secretKeyProblem } from "../security/keyring.js";
+import { isLoopbackHost } from "../security/loopback.js";
 
 const level = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 const ms = z.number().int().positive();
@@ -16,7 +17,7 @@ const tokenVerifier = z
 
 const commandWord = z.string().regex(/^[^\s!]\S*$/u, "must be one word, not starting with !");
 
-export const ConfigSchema = z.strictObject({
+const ConfigObject = z.strictObject({
   /**
    * This instance's name, as owner of outbox rows and Genesys leases. Unset: the
    * host name. Instances sharing a database need distinct ones; a restarted
@@ -40,6 +41,15 @@ export const ConfigSchema = z.strictObject({
     /** Messages written this long before the stream went down are written again once it is back (XEP-0114 acknowledges nothing); 0: none. */
     resendWindowMs: z.number().int().min(0),
     iqTimeoutMs: ms,
+    /**
+     * The server takes one connection per component domain (Prosody): instances on one
+     * PostgreSQL database take turns through an advisory lock, one active, the others
+     * standby (issue 19). false: every instance connects (ejabberd without domain_balancing).
+     * No effect on PGlite (one instance). Unset: true.
+     */
+    standby: z.boolean().optional(),
+    /** A standby tries the domain lock this often (bounds the takeover after the active one dies). Unset: 1000. */
+    standbyRetryMs: ms.optional(),
     /**
      * Messages received and not yet stored, plus deliveries running; beyond it
      * new messages are answered resource-constraint (BUSY: send again later).
@@ -116,6 +126,17 @@ export const ConfigSchema = z.strictObject({
       z.strictObject({ operator: commandWord, close: commandWord, reset: commandWord, vote: commandWord }),
     ),
   }),
+  /** protocol.md section 10 (docs/attachments.md). */
+  attachments: z.strictObject({
+    /** Hosts (host or host:port) users' files may come from; unset: `upload.{xmpp.userDomain}`, the usual XEP-0363 share. */
+    allowedHosts: z.array(z.string().min(1)).min(1).optional(),
+    /** Largest file passed on, in bytes. */
+    maxBytes: count,
+    /** Media types passed on; `image/*` names a family. */
+    allowedTypes: z.array(z.string().regex(/^[\w.+-]+\/([\w.+-]+|\*)$/, "must be a media type such as image/png or image/*")).min(1),
+    /** Attachments a user may send per episode (bot session or operator episode). */
+    maxPerEpisode: count,
+  }),
   directory: z.strictObject({
     /** A JSON file in the admin directory format, loaded when the database holds no directory yet. */
     seedFile: z.string().min(1).optional(),
@@ -146,6 +167,24 @@ export const ConfigSchema = z.strictObject({
     leaseMs: ms,
     nickname: z.string().min(1),
   }),
+  /** Genesys Cloud Open Messaging (backends.md section 2b, docs/genesys-cloud.md); unset apiUrl: no Genesys Cloud route. */
+  genesysCloud: z.strictObject({
+    /** e.g. https://api.mypurecloud.de */
+    apiUrl: httpUrl.optional(),
+    /** e.g. https://login.mypurecloud.de (the OAuth token endpoint is {loginUrl}/oauth/token). */
+    loginUrl: httpUrl.optional(),
+    clientId: z.string().min(1).optional(),
+    clientSecret: z.string().min(1).optional(),
+    /** The Open Messaging integration's outbound webhook signature secret. */
+    webhookSecret: z.string().min(1).optional(),
+    requestTimeoutMs: ms,
+    /** Requests per minute allowed per OAuth token (Genesys Cloud default 300). */
+    requestsPerMinute: count,
+    /** Share of requestsPerMinute the conversation-state reads may use; the rest is kept for messages. */
+    stateReadShare: z.number().gt(0).max(1),
+    /** Shortest interval between two state reads of one conversation. */
+    stateIntervalMs: ms,
+  }),
   voting: z.strictObject({
     windowMs: ms,
     /** Optional survey webhook; without it the vote goes to Genesys as updateData. */
@@ -170,6 +209,17 @@ export const ConfigSchema = z.strictObject({
     /** Per-module levels, e.g. {"xmpp": "debug"}. */
     modules: z.record(z.string(), level),
   }),
+});
+
+/** Issue 13: a router reachable beyond this host has its admin API guarded by a token; one left out by mistake stops start-up (exit 2) instead of passing unnoticed. */
+export const ConfigSchema = ConfigObject.superRefine((c, ctx) => {
+  if (c.http.adminToken === undefined && !isLoopbackHost(c.http.host)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["http", "adminToken"],
+      message: `required when http.host (${c.http.host}) is not a loopback address: set an admin token, or listen on 127.0.0.1`,
+    });
+  }
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

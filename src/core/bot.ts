@@ -5,7 +5,7 @@ import { dropControlChars, plainText, safeHtml } from "../security/safe-text.js"
 import type { ClientMessage } from "./client-message.js";
 import type { BotOption } from "./model.js";
 
-export type BotEvent = "message" | "session_start" | "session_reset" | "button" | "operator_returned";
+export type BotEvent = "message" | "session_start" | "session_reset" | "button" | "operator_returned" | "operator_closed";
 
 export interface BotRequest {
   /** Rasa's tracker id: the conversation id, with the session number after a reset. */

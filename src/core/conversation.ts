@@ -8,6 +8,7 @@ import { matchOption, readBotReplies, type HandoffRequest } from "./bot.js";
 import type { ClientMessage } from "./client-message.js";
 import type { Effect } from "./effects.js";
 import type { ConversationEvent, OperatorEvent } from "./events.js";
+import { openingState } from "./hours.js";
 import type { ChannelRoute, Conversation, ConversationState, OperatorEpisode } from "./model.js";
 import { ASK_OPERATOR, splitForPlainClient } from "./plain-messages.js";
 import type { ErrorCode } from "../errors.js";
@@ -80,7 +81,13 @@ export function serviceNameFor(route: ChannelRoute, premium: boolean, queue?: st
   return (premium && g.premiumServiceName) || g.serviceName;
 }
 
-/** A mutable working copy and the effects gathered while deciding. */
+/**
+ * A mutable working copy and the effects gathered while deciding. Only the
+ * conversation's own fields and its episode's are ever assigned here; nested
+ * values (addressing, botOptions, the Genesys chat, dates) are replaced,
+ * never changed in place, so the copy shares them with the original: a copy
+ * of two flat objects per event instead of a deep clone (issue 14).
+ */
 class Draft {
   readonly c: Conversation;
   readonly effects: Effect[] = [];
@@ -89,7 +96,7 @@ class Draft {
     original: Conversation,
     readonly ctx: DecideContext,
   ) {
-    this.c = structuredClone(original);
+    this.c = { ...original, episode: original.episode && { ...original.episode } };
   }
 
   send(message: ClientMessage, episodeUuid: string | null = null): void {
@@ -281,6 +288,15 @@ function startEpisode(d: Draft, handoff: HandoffRequest): boolean {
     d.notice("ROUTER_CLOSED_HOURS#0001");
     return false;
   }
+  const hours = ctx.route?.hours ? openingState(ctx.route.hours, ctx.now) : { open: true as const };
+  if (!hours.open) {
+    // backends.md section 2c: no handover outside the hours; the bot keeps the conversation and is told.
+    d.notice("ROUTER_CLOSED_HOURS#0001", hours.opensAt === null ? undefined : { opensAt: hours.opensAt });
+    if (ctx.route?.bot) {
+      d.effects.push({ type: "call_bot", event: "operator_closed", text: "", messageId: `closed#${ctx.newUuid()}`, session: c.botSession });
+    }
+    return false;
+  }
   const episode: OperatorEpisode = {
     uuid: ctx.newUuid(),
     serviceName,
@@ -448,4 +464,27 @@ export function withClientMeta(c: Conversation, meta: Partial<ClientMeta>): Conv
   const given = Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined)) as Partial<ClientMeta>;
   const same = (Object.keys(given) as (keyof ClientMeta)[]).every((k) => c[k] === given[k]);
   return same ? c : { ...c, ...given };
+}
+
+/**
+ * Whether two conversations hold the same values (dates by time, arrays and
+ * objects by their values): what tells a step that it must save the
+ * conversation. Made for its plain-data shape, far cheaper than a generic deep
+ * equality.
+ */
+export function sameConversation(a: Conversation, b: Conversation): boolean {
+  return a === b || sameValue(a, b, 0);
+}
+
+function sameValue(x: unknown, y: unknown, depth: number): boolean {
+  if (x === y) return true;
+  if (typeof x !== "object" || typeof y !== "object" || x === null || y === null || depth > 8) return false;
+  if (x instanceof Date || y instanceof Date) return x instanceof Date && y instanceof Date && x.getTime() === y.getTime();
+  if (Array.isArray(x) !== Array.isArray(y)) return false;
+  const xs = x as Record<string, unknown>;
+  const ys = y as Record<string, unknown>;
+  const keys = Object.keys(xs);
+  if (keys.length !== Object.keys(ys).length) return false;
+  for (const k of keys) if (!(k in ys) || !sameValue(xs[k], ys[k], depth + 1)) return false;
+  return true;
 }

@@ -2,6 +2,8 @@
 // adapters. Plain data: no methods, no I/O. Row types and mappers live in
 // store/, wire forms in protocol/.
 
+import type { OpeningHours } from "./hours.js";
+
 /** apiVersion of a conversation (protocol.md section 3); "1" also stands for none. */
 export type ApiVersion = "1" | "2" | "2.1";
 
@@ -126,6 +128,8 @@ export interface ChannelRoute {
   mode: "bot" | "operator" | "bot+operator";
   bot?: { url: string; timeoutMs?: number; secret?: string; idempotent?: boolean };
   genesys?: { serviceName: string; premiumServiceName?: string; queues?: string[] };
+  /** Opening hours of the operator service (backends.md section 2c); unset: always open. */
+  hours?: OpeningHours;
 }
 
 export interface ItemInfo {

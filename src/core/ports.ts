@@ -31,10 +31,11 @@ export interface OperatorPoll {
   alias?: string;
 }
 
-/** backends.md section 2: a human-operator service (Genesys GMS Chat API v2). */
+/** backends.md sections 2 and 2b: a human-operator service (Genesys GMS Chat API v2, Genesys Cloud Open Messaging). */
 export interface OperatorPort {
   requestChat(req: OperatorChatRequest): Promise<GenesysChatIds & { nextPosition: number }>;
-  send(serviceName: string, chat: GenesysChatIds, text: string): Promise<void>;
+  /** `messageId`: a stable id of this message across retries, where the back-end takes one (Genesys Cloud). */
+  send(serviceName: string, chat: GenesysChatIds, text: string, messageId?: string): Promise<void>;
   refresh(serviceName: string, chat: GenesysChatIds, transcriptPosition: number): Promise<OperatorPoll>;
   typing(serviceName: string, chat: GenesysChatIds, typing: boolean): Promise<void>;
   disconnect(serviceName: string, chat: GenesysChatIds): Promise<void>;

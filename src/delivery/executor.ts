@@ -5,8 +5,10 @@
 //   statement (`mine`) and handed in with submit(); everything else (retries
 //   that came due, rows that waited behind an earlier one, rows of a dead
 //   instance whose lease lapsed) is claimed by the loop here. Woken by a
-//   NOTIFY on outbox_enqueued (outbox.enqueue and dead-letter retries, from
-//   any instance), by a chain that frees rows, and every pollIntervalMs.
+//   NOTIFY on outbox_enqueued (a dead letter put back through the admin API,
+//   on any instance; conversation steps send none, their instance takes
+//   their jobs at once), by a chain that frees rows, and every pollIntervalMs
+//   (so a row that waited behind another instance's is claimed within it).
 // - Run: by the handler registered for the job's type (handlers/), chains of
 //   one (conversation, target) one after another in id order, chains in
 //   parallel. The lease of every held row is renewed while it runs

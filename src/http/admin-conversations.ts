@@ -8,6 +8,7 @@
 //     (the key ring's msisdnTag, so a listing can be matched with log lines) or, for a JID that is not an
 //     MSISDN, the same kind of tag of the bare JID; `user.masked` shows the first and last two
 //     characters of the JID localpart (all masked when it is shorter than 8) and the domain.
+import jid from "@xmpp/jid";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { CONVERSATION_STATES, type Conversation, type ConversationState, type OperatorEpisode } from "../core/model.js";
@@ -35,11 +36,17 @@ export function userTag(c: Pick<Conversation, "msisdn" | "userJid">, keys: KeyRi
   return keys.msisdnTag(c.userJid).replace("msisdn#", "jid#");
 }
 
-export function maskJid(jid: string): string {
-  const bare = jid.split("/")[0] ?? "";
-  const at = bare.indexOf("@");
-  const local = at === -1 ? "" : bare.slice(0, at);
-  const domain = at === -1 ? bare : bare.slice(at + 1);
+/** The JID's bare form with its localpart masked (MSISDNs never shown whole, design.md rule 6); a value that is no JID is masked whole. */
+export function maskJid(value: string): string {
+  let local: string;
+  let domain: string;
+  try {
+    const j = jid(value);
+    local = j.local ?? "";
+    domain = j.domain;
+  } catch {
+    return "*".repeat(value.length);
+  }
   if (local === "") return domain;
   const masked = local.length < 8 ? "*".repeat(local.length) : local.slice(0, 2) + "*".repeat(local.length - 4) + local.slice(-2);
   return `${masked}@${domain}`;

@@ -2,7 +2,9 @@
 // required on every route, also on unknown ones (401 comes before 404, so
 // the API's shape is not probed without the token). The token is checked in
 // onRequest, before a body is read: an unauthenticated caller cannot make
-// the router parse a large body.
+// the router parse a large body. Failed authentications are throttled per
+// client address (auth.ts).
+import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance } from "fastify";
 import { bearerAuth } from "./auth.js";
 import { conversationRoutes } from "./admin-conversations.js";
@@ -13,7 +15,10 @@ import { userRoutes } from "./admin-users.js";
 import { sendError } from "./errors.js";
 
 export async function adminApi(app: FastifyInstance, deps: AdminDeps): Promise<void> {
-  app.addHook("onRequest", bearerAuth(deps.config.http.adminToken));
+  // Failed authentications per client address (auth.ts); counted in this process's memory.
+  await app.register(rateLimit, { global: false });
+  const failures = app.createRateLimit({ max: deps.config.security.adminAuthFailuresPerMinute, timeWindow: 60_000 });
+  app.addHook("onRequest", bearerAuth(deps.config.http.adminToken, failures));
   // Bodies are validated by zod in the handlers (field errors of errors.ts); route body schemas only describe them (OpenAPI).
   app.setValidatorCompiler(() => () => true);
   // JSON only: a text/plain body is refused as such, not parsed into a string.

@@ -1,5 +1,6 @@
 // The HTTP side (design.md http/; operations.md "HTTP"): health, status,
-// metrics and the admin API on one fastify instance. buildHttp() does not
+// metrics and the admin API on one fastify instance (metrics on a listener
+// of its own when http.metricsPort is set: metrics-server.ts). buildHttp() does not
 // listen: app.ts listens on config.http.host:port once the component is up
 // (port 0 in tests) and closes it first on stop; tests use inject().
 // Not here: the optional bot callback endpoint of backends.md section 1.
@@ -12,11 +13,12 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Registry } from "prom-client";
 import type { Config } from "../config/schema.js";
 import type { Logger } from "../log.js";
+import { createReadiness, DB_CHECK_TIMEOUT_MS, type Readiness } from "../readiness.js";
 import type { Store } from "../store/index.js";
 import type { ConnectionStatus } from "../xmpp/connection.js";
 import { adminApi } from "./admin.js";
 import { HttpError, installErrorHandling } from "./errors.js";
-import { healthRoutes } from "./health.js";
+import { healthRoutes, metricsRoute } from "./health.js";
 
 export interface HttpDeps {
   config: Config;
@@ -27,6 +29,8 @@ export interface HttpDeps {
   registry: Registry;
   /** Further reasons not to be ready, beyond the database and the component (e.g. stopping). */
   ready?: () => readonly string[];
+  /** The router's readiness check, shared with its eime_ready gauge; by default one built from store, connectionStatus and ready. */
+  readiness?: Readiness;
   logger: Logger;
   /** Default 10,000. */
   maxUsersPerImport?: number;
@@ -56,13 +60,20 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   installErrorHandling(app);
 
   healthRoutes(app, {
-    store: deps.store,
     connectionStatus: deps.connectionStatus,
     registry: deps.registry,
-    ...(deps.ready ? { ready: deps.ready } : {}),
-    dbCheckTimeoutMs: deps.dbCheckTimeoutMs ?? 1000,
-    logger: deps.logger,
+    readiness:
+      deps.readiness ??
+      createReadiness({
+        store: deps.store,
+        connectionStatus: deps.connectionStatus,
+        ...(deps.ready ? { ready: deps.ready } : {}),
+        dbCheckTimeoutMs: deps.dbCheckTimeoutMs ?? DB_CHECK_TIMEOUT_MS,
+        logger: deps.logger,
+      }),
   });
+  // With http.metricsPort, /metrics is served by the metrics listener only (metrics-server.ts): 404 here.
+  if (deps.config.http.metricsPort === undefined) metricsRoute(app, deps.registry);
 
   void app.register(adminApi, {
     prefix: "/admin",

@@ -2,6 +2,8 @@
 // core/model.ts, with routes) is validated here; descJson renders the client
 // view that goes into the vCard DESC (dynamic buddies).
 import { z } from "zod";
+import { IANAZone } from "luxon";
+import { daysOf, intervalOf } from "../core/hours.js";
 import type { DirectoryItem, DirectoryTree } from "../core/model.js";
 import { fromZodError } from "./payloads.js";
 import { fail, ok, type Result } from "./result.js";
@@ -27,6 +29,19 @@ const infoFields = {
   thumbUrl: UrlOrEmpty.default(""),
 };
 
+/** backends.md section 2c: `{tz, week: {"mon-fri": ["09:00-18:00"]}, closed: ["2026-12-25"]}`. */
+const HoursSchema = z.strictObject({
+  tz: z.string().refine((tz) => IANAZone.isValidZone(tz), "must be an IANA time zone, e.g. Europe/Rome"),
+  week: z.record(
+    z.string().refine((k) => daysOf(k) !== null, "must be a day (mon…sun), a range (mon-fri) or a list (sat,sun)"),
+    z.array(z.string().refine((t) => intervalOf(t) !== null, "must be HH:MM-HH:MM, the end after the start (24:00 allowed)")).max(24),
+  ),
+  closed: z
+    .array(z.iso.date({ error: "must be a date YYYY-MM-DD" }))
+    .max(1000)
+    .optional(),
+});
+
 export const ChannelRouteSchema = z
   .strictObject({
     mode: z.enum(["bot", "operator", "bot+operator"], { error: "must be bot, operator or bot+operator" }),
@@ -47,6 +62,8 @@ export const ChannelRouteSchema = z
         queues: z.array(z.string().min(1)).max(100).optional(),
       })
       .optional(),
+    /** Opening hours of the operator service; unset: always open. */
+    hours: HoursSchema.optional(),
   })
   .superRefine((r, ctx) => {
     if (r.mode !== "operator" && r.bot === undefined) {

@@ -1,10 +1,10 @@
 // protocol.md §2: an inbound EiMe `<message>` (RFC 6121 §5,
 // https://www.rfc-editor.org/rfc/rfc6121#section-5), and the builder every
 // outbound conversation message goes through.
-import xml, { type Element } from "@xmpp/xml";
+import { Element } from "@xmpp/xml";
 import { NS_SID } from "./ns.js";
 import { fail, ok, type Result } from "./result.js";
-import { firstForbidden, xmlSafeText } from "./xml-chars.js";
+import { firstForbidden, isXmlSafe, xmlSafeText } from "./xml-chars.js";
 import { decodeX, type XDecodeOptions, type XElement } from "./x-element.js";
 
 export type MessageDecodeOptions = XDecodeOptions;
@@ -99,9 +99,10 @@ export function decodeMessage(el: Element, opts: MessageDecodeOptions): Result<I
 }
 
 function unsafeField(fields: Record<string, string | undefined>): { field: string; char: string } | undefined {
-  for (const [field, value] of Object.entries(fields)) {
-    const char = value === undefined ? undefined : firstForbidden(value);
-    if (char !== undefined) return { field, char };
+  for (const field in fields) {
+    const value = fields[field];
+    if (value === undefined || isXmlSafe(value)) continue;
+    return { field, char: firstForbidden(value)! };
   }
   return undefined;
 }
@@ -125,9 +126,17 @@ export interface ChatMessageInput {
  * The body (bot or operator text) has characters XML forbids replaced (xml-chars.ts).
  */
 export function buildChatMessage(m: ChatMessageInput): Element {
-  const children: Element[] = [];
-  if (m.thread !== undefined) children.push(xml("thread", {}, xmlSafeText(m.thread)));
-  children.push(m.x, xml("body", {}, xmlSafeText(m.body)));
-  if (m.extra) children.push(...m.extra);
-  return xml("message", { from: m.from, to: m.to, type: m.type ?? "chat", id: m.id }, ...children);
+  // Built directly (once per reply): xml()'s argument handling costs more than the element.
+  const el = new Element("message", { from: m.from, to: m.to, type: m.type ?? "chat", id: m.id });
+  if (m.thread !== undefined) leaf(el, "thread", xmlSafeText(m.thread));
+  el.cnode(m.x);
+  leaf(el, "body", xmlSafeText(m.body));
+  for (const e of m.extra ?? []) el.cnode(e);
+  return el;
+}
+
+/** `<name>text</name>` under `parent` (no text node for "", as xml() gives it). */
+function leaf(parent: Element, name: string, text: string): void {
+  const child = parent.c(name);
+  if (text !== "") child.t(text);
 }

@@ -2,6 +2,7 @@
 // thread codec (§3) builds on. Base64 is RFC 4648 §4 (standard alphabet,
 // padded): https://www.rfc-editor.org/rfc/rfc4648#section-4
 import { createHash } from "node:crypto";
+import { memoize } from "./memo.js";
 
 /** E.164 allows at most 15 digits: https://www.itu.int/rec/T-REC-E.164 */
 const MAX_DIGITS = 15;
@@ -41,11 +42,9 @@ export function hexSha256(s: string): string {
  * protocol.md §3 `hexsha256(msisdn)`: pass an already normalised MSISDN. The
  * wire protocol's unkeyed hash (threads, cmd_search_users `hashed`); what the
  * router writes to logs or sends to back-ends is keyed instead
- * (security/keyring.ts msisdnTag, msisdnHash).
+ * (security/keyring.ts msisdnTag, backendMsisdnHash).
  */
-export function msisdnHash(normalised: string): string {
-  return hexSha256(normalised);
-}
+export const msisdnHash: (normalised: string) => string = memoize(hexSha256); // once per user, not per message
 
 /** Standard padded base64 of the UTF-8 bytes of `s`. */
 export function encodeBase64(utf8: string): string {

@@ -5,9 +5,9 @@
 // R = hexsha256(channel address), H = base64(hexsha256(msisdn)),
 // T = base64(UTF-8 chatTitle), UUID per RFC 4122 (https://www.rfc-editor.org/rfc/rfc4122).
 // A client may echo a router thread back, so both forms are accepted for any v2+.
-import { timingSafeEqual } from "node:crypto";
 import type { ApiVersion } from "../core/model.js";
 import { decodeBase64Strict, encodeBase64, hexSha256, msisdnHash, normalizeMsisdn } from "./msisdn.js";
+import { memoize } from "./memo.js";
 import { fail, ok, type Result } from "./result.js";
 import { firstForbidden } from "./xml-chars.js";
 
@@ -30,9 +30,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-
 const CONTROL = /\p{Cc}/u;
 
 /** Lowercase hex SHA-256 of the channel address: the R of a router thread. */
-export function routeKeyOf(channelAddress: string): string {
-  return hexSha256(channelAddress);
-}
+export const routeKeyOf: (channelAddress: string) => string = memoize(hexSha256);
 
 function bad(message: string) {
   return fail("BAD_REQUEST", "thread", message);
@@ -76,9 +74,26 @@ function parseClientForm(s: string): Result<{ hash: string; title?: string }> {
  * Parses a thread for the message's apiVersion. Never throws. Every failure
  * is BAD_REQUEST on field "thread", with a message saying what is wrong.
  * Hex parts are accepted in either case and returned lowercase; a v1 MSISDN
- * is returned normalised (§1, hence `defaultCountryCode`).
+ * is returned normalised (§1, hence `defaultCountryCode`). Every message of a
+ * conversation carries the same thread, so results are kept (memo.ts): the
+ * result is shared, never change it.
  */
 export function parseThread(thread: string, apiVersion: ApiVersion, defaultCountryCode: string): Result<ParsedThread> {
+  return parseKept(`${apiVersion}\u0000${defaultCountryCode}\u0000${thread}`);
+}
+
+const parseKept = memoize(
+  (key: string) => {
+    // apiVersion and country code hold no NUL; the thread (the rest) may hold anything.
+    const a = key.indexOf("\u0000");
+    const b = key.indexOf("\u0000", a + 1);
+    return parseThreadOnce(key.slice(b + 1), key.slice(0, a) as ApiVersion, key.slice(a + 1, b));
+  },
+  undefined,
+  MAX_THREAD_LENGTH / 4,
+);
+
+function parseThreadOnce(thread: string, apiVersion: ApiVersion, defaultCountryCode: string): Result<ParsedThread> {
   if (thread === "") return bad("missing");
   if (thread.length > MAX_THREAD_LENGTH) return bad(`longer than ${MAX_THREAD_LENGTH} characters`);
 
@@ -119,10 +134,12 @@ export function parseThread(thread: string, apiVersion: ApiVersion, defaultCount
   return ok(parsed);
 }
 
+/** Equal strings, in time that depends on the length only (both are lowercase hex of one length here). */
 function sameHex(a: string, b: string): boolean {
-  const x = Buffer.from(a, "utf8");
-  const y = Buffer.from(b, "utf8");
-  return x.length === y.length && timingSafeEqual(x, y);
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 /**
@@ -147,6 +164,10 @@ export function checkRouteKey(parsed: ParsedThread, channelAddress: string): Res
   return ok(parsed);
 }
 
+/** H and T of a router thread: the same for every message of a conversation. */
+const userHashPart = memoize((msisdn: string) => encodeBase64(msisdnHash(msisdn)));
+const titlePart = memoize(encodeBase64);
+
 export interface RouterThreadInput {
   apiVersion: ApiVersion;
   /** The user's normalised MSISDN (the JID localpart). */
@@ -164,6 +185,6 @@ export interface RouterThreadInput {
  */
 export function buildRouterThread(t: RouterThreadInput): string {
   if (t.apiVersion === "1") return t.msisdn;
-  const base = `${routeKeyOf(t.channelAddress)}:${encodeBase64(msisdnHash(t.msisdn))}${TITLE_SEPARATOR}${encodeBase64(t.chatTitle)}`;
+  const base = `${routeKeyOf(t.channelAddress)}:${userHashPart(t.msisdn)}${TITLE_SEPARATOR}${titlePart(t.chatTitle)}`;
   return t.apiVersion === "2.1" && t.episodeUuid !== undefined ? `${base}_${t.episodeUuid}` : base;
 }

@@ -1,8 +1,8 @@
 // protocol.md §2: the `x` element that carries every EiMe stanza.
 //   <x xmlns="urn:eime:x:0"><type/><action/><payload>{json}</payload><lang/></x>
-import xml, { type Element } from "@xmpp/xml";
+import { Element } from "@xmpp/xml";
 import { fail, ok, type Result } from "./result.js";
-import { findForbiddenInJson, xmlSafeJson, xmlSafeText } from "./xml-chars.js";
+import { findForbiddenInJson, jsonTextIsXmlSafe, xmlSafeJson, xmlSafeText } from "./xml-chars.js";
 
 export const X_TYPES = ["chat_text", "chat_notice", "chat_dynamic", "chat_interactive", "cmd_add_to_roster", "cmd_search_users"] as const;
 
@@ -76,7 +76,8 @@ export function decodeX(message: Element, opts: XDecodeOptions): Result<XElement
   if (payloadEl === undefined) return fail("BAD_REQUEST", "payload", "missing");
   if (payloadEl === "many") return fail("BAD_REQUEST", "payload", "repeated");
   const payloadText = payloadEl.getText();
-  const bytes = Buffer.byteLength(payloadText, "utf8");
+  // A UTF-16 unit is at most 3 UTF-8 bytes: a short text needs no count.
+  const bytes = payloadText.length * 3 <= opts.maxPayloadBytes ? 0 : Buffer.byteLength(payloadText, "utf8");
   if (bytes > opts.maxPayloadBytes) {
     return fail("PAYLOAD_TOO_LARGE", "payload", `${bytes} bytes, at most ${opts.maxPayloadBytes} allowed`);
   }
@@ -91,7 +92,7 @@ export function decodeX(message: Element, opts: XDecodeOptions): Result<XElement
   }
   // JSON escapes (\u0000, a lone \ud800) bring in what the XML text could not hold; echoed
   // back they would break the stream, and PostgreSQL refuses them in jsonb (xml-chars.ts).
-  const forbidden = findForbiddenInJson(payload);
+  const forbidden = jsonTextIsXmlSafe(payloadText) ? undefined : findForbiddenInJson(payload);
   if (forbidden !== undefined) {
     const field = forbidden.path === "" ? "payload" : `payload.${forbidden.path}`;
     return fail("BAD_REQUEST", field, `${forbidden.key ? "a key holds" : "holds"} ${forbidden.char}, a character XML 1.0 forbids`);
@@ -112,12 +113,18 @@ export function decodeX(message: Element, opts: XDecodeOptions): Result<XElement
  * controls but pass U+FFFE/U+FFFF raw), so body and payload say the same.
  */
 export function encodeX(x: { type: XType; payload: Record<string, unknown>; lang: string }, namespace: string): Element {
-  return xml(
-    "x",
-    { xmlns: namespace },
-    xml("type", {}, x.type),
-    xml("action", {}, x.type),
-    xml("payload", {}, JSON.stringify(xmlSafeJson(x.payload))),
-    xml("lang", {}, xmlSafeText(x.lang)),
-  );
+  // JSON.stringify escapes C0 controls and lone surrogates, so a clean text means clean values: stringified once.
+  const json = JSON.stringify(x.payload);
+  const el = new Element("x", { xmlns: namespace });
+  leaf(el, "type", x.type);
+  leaf(el, "action", x.type);
+  leaf(el, "payload", jsonTextIsXmlSafe(json) ? json : JSON.stringify(xmlSafeJson(x.payload)));
+  leaf(el, "lang", xmlSafeText(x.lang));
+  return el;
+}
+
+/** `<name>text</name>` under `parent`, built directly (what xml() gives, without its argument handling: once per message). */
+function leaf(parent: Element, name: string, text: string): void {
+  const child = parent.c(name);
+  if (text !== "") child.t(text);
 }

@@ -34,6 +34,19 @@ export function xmlSafeText(s: string): string {
   return FORBIDDEN.test(s) ? s.replace(FORBIDDEN_ALL, REPLACEMENT) : s;
 }
 
+/** JSON escapes that decode to a forbidden character (\uXXXX may, \b and \f do); `\\u` is a false alarm that only costs a closer look. */
+const RISKY_ESCAPE = /\\[ubf]/;
+
+/**
+ * True when no string or key of this JSON text can hold a forbidden character
+ * once parsed (no raw one, no escape that makes one); false means "look
+ * closer" (findForbiddenInJson). One scan of the text instead of a walk of
+ * the parsed value: what every clean message costs.
+ */
+export function jsonTextIsXmlSafe(text: string): boolean {
+  return !RISKY_ESCAPE.test(text) && isXmlSafe(text);
+}
+
 /** Where in a parsed JSON value a string or key holds a forbidden character. */
 export interface ForbiddenAt {
   /** Dotted path from the value, e.g. "data.os", "userList.2"; "" for the value itself. */

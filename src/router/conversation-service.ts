@@ -5,13 +5,13 @@
 // never runs them: the caller hands them to the delivery executor
 // (src/delivery/), which holds the ones nobody waits behind from the step on.
 // A concurrent update from another instance is met by reloading and deciding again.
-import { isDeepStrictEqual } from "node:util";
 import type { Element } from "@xmpp/xml";
 import NodeCache from "node-cache";
 import type { Config } from "../config/schema.js";
 import {
   decide,
   newConversation,
+  sameConversation,
   withClientMeta,
   type ClientMeta,
   type ConversationKey,
@@ -24,12 +24,22 @@ import type { ConversationEvent } from "../core/events.js";
 import type { Addressing, Conversation } from "../core/model.js";
 import type { Clock } from "../core/ports.js";
 import type { Logger } from "../log.js";
-import { ConcurrentUpdateError, isConcurrentUpdate, type NewOutboxItem, type OutboxItem, type Step, type Store } from "../store/index.js";
+import {
+  ConcurrentUpdateError,
+  isConcurrentUpdate,
+  type NewOutboxItem,
+  type OutboxItem,
+  type Step,
+  type StepResult,
+  type Store,
+  type TransactionStore,
+} from "../store/index.js";
 import type { ConversationSteps, StepHooks } from "../delivery/conversation-port.js";
 import type { DeliveredRows } from "../delivery/delivered.js";
 import type { GroupCommit } from "../delivery/group-commit.js";
 import type { Job } from "../delivery/job.js";
 import { botRequest, job, stanzaIdFor } from "../delivery/jobs.js";
+import { serializeOnce } from "../protocol/serialized.js";
 import { encodeClientMessage } from "./client-encoder.js";
 import type { DirectoryCache } from "./directory-cache.js";
 import { KeyedQueue } from "./keyed-queue.js";
@@ -116,6 +126,11 @@ function transcriptLine(m: ClientMessage): Pick<Step["outbound"][number], "autho
   }
 }
 
+const keyOf = (k: ConversationKey) => `${k.userJid}\u0000${k.channel}\u0000${k.chatTitle}`;
+
+/** A conversation made on first contact and not stored yet (stored ones start at version 1). */
+const isUnsaved = (c: Conversation) => c.version === 0;
+
 /** Metadata of a new conversation: what the first message left out takes its default. */
 function fullMeta(m: InboundInput["meta"]): ClientMeta {
   return {
@@ -176,9 +191,15 @@ export class ConversationService implements ConversationSteps {
     return c;
   }
 
-  /** The conversation of a key, created (resting where its route puts it) on first contact. */
-  async open(input: Pick<InboundInput, "key" | "msisdn" | "addressing" | "meta">): Promise<Conversation> {
-    const k = `${input.key.userJid}\u0000${input.key.channel}\u0000${input.key.chatTitle}`;
+  /**
+   * The conversation of a key; on first contact a new one (resting where its
+   * route puts it) that is not stored yet (version 0): its first step stores
+   * it, in the state that step decided, in the step's own transaction. So
+   * opening a conversation costs one statement more than a message in an open
+   * one, not a commit and a save more (issue 14).
+   */
+  private async open(input: Pick<InboundInput, "key" | "msisdn" | "addressing" | "meta">): Promise<Conversation> {
+    const k = keyOf(input.key);
     const id = this.idsByKey.get<string>(k);
     const known = id ? await this.load(id) : null;
     if (known) return known;
@@ -188,17 +209,26 @@ export class ConversationService implements ConversationSteps {
       fullMeta(input.meta),
       this.context(route),
     );
-    const { conversation } = await this.deps.store.conversations.createIfAbsent({ ...fresh, now: fresh.createdAt });
-    this.cache.set(conversation.id, conversation);
-    this.idsByKey.set(k, conversation.id);
-    return conversation;
+    this.cache.set(fresh.id, fresh);
+    this.idsByKey.set(k, fresh.id);
+    return fresh;
+  }
+
+  /** The stored conversation of a key: another instance (or this one before its cache forgot it) stored it first. */
+  private adopt(key: ConversationKey, freshId: string, stored: Conversation): void {
+    this.cache.del(freshId);
+    this.cache.set(stored.id, stored);
+    this.idsByKey.set(keyOf(key), stored.id);
   }
 
   /** The existing conversation of a key, or null (chat states never create one). */
   async find(key: ConversationKey): Promise<Conversation | null> {
-    const k = `${key.userJid}\u0000${key.channel}\u0000${key.chatTitle}`;
+    const k = keyOf(key);
     const id = this.idsByKey.get<string>(k);
-    if (id) return this.load(id);
+    if (id) {
+      const c = await this.load(id);
+      if (c?.version !== 0) return c; // one not stored yet is not there for anybody else
+    }
     const c = await this.deps.store.conversations.findByKey(key.userJid, key.channel, key.chatTitle);
     if (c) {
       this.cache.set(c.id, c);
@@ -212,20 +242,48 @@ export class ConversationService implements ConversationSteps {
    * routed), then decided. A refusal stores nothing.
    */
   async receive(input: InboundInput): Promise<ReceiveResult> {
+    const tooMany = await this.openLimit(input.key);
+    if (tooMany) return { status: "refused", refusal: tooMany, jobs: [] };
     const opened = await this.open(input);
-    return this.queue.run(opened.id, () =>
-      this.withConflictRetry(opened.id, async (current) => {
+    const result = await this.queue.run(opened.id, () =>
+      this.withConflictRetry(opened.id, async (current): Promise<ReceiveResult | { status: "taken"; stored: Conversation }> => {
         const before = withClientMeta(current, input.meta);
         const decision = decide(before, input.event, this.context(await this.routeOf(current.channel)));
         if (decision.refusal) return { status: "refused", refusal: decision.refusal, jobs: [] } as const;
         const eventKey = inboundEventKey(current.id, input.message.dedupeKey ?? this.deps.newUuid());
         const committed = await this.commit(current, decision, eventKey, {}, input.message);
+        if (committed.taken) return { status: "taken", stored: committed.saved };
         if (!committed.written)
           return { status: "duplicate", conversation: current, jobs: [], answers: await this.answersTo(current.id, input.message) };
         this.afterCommit(committed.saved, decision);
         return { status: "accepted", conversation: committed.saved, jobs: committed.jobs } as const;
       }),
     );
+    if (result.status !== "taken") return result;
+    // The key was stored already: decide again on that conversation, in its own queue (this recursion ends: it is stored).
+    this.adopt(input.key, opened.id, result.stored);
+    return this.receive(input);
+  }
+
+  /**
+   * security.maxOpenConversationsPerUser (issue 13): a message that would
+   * create a conversation, or reopen a closed one, while the user already has
+   * that many open is refused (TOO_MANY_CONVERSATIONS, docs/errors.md). The
+   * count is the database's, so it holds across instances (two first messages
+   * racing on two instances may both pass: the bound is exceeded by at most
+   * the instances' number).
+   */
+  private async openLimit(key: ConversationKey): Promise<NonNullable<Decision["refusal"]> | null> {
+    const known = await this.find(key);
+    if (known && known.state !== "closed") return null;
+    const max = this.deps.config.security.maxOpenConversationsPerUser;
+    if ((await this.deps.store.conversations.countOpen(key.userJid)) < max) return null;
+    this.deps.log.warn({ channel: key.channel, max }, "open conversations per user: limit reached, message refused");
+    return {
+      code: "TOO_MANY_CONVERSATIONS",
+      field: "thread",
+      message: `at most ${max} conversations may be open at once: close one (or wait for one to end) and send again`,
+    };
   }
 
   /** What was sent in answer to a stored message: its own step's messages, and the bot's answer to it. */
@@ -246,7 +304,7 @@ export class ConversationService implements ConversationSteps {
         hooks.patch?.(decision.conversation);
         if (decision.refusal) return { decision, jobs: [] };
         const durable = decision.effects.some((e) => !isEphemeral(e));
-        if (!durable && !hooks.completeJob && isDeepStrictEqual(current, decision.conversation)) {
+        if (!durable && !hooks.completeJob && sameConversation(current, decision.conversation)) {
           this.afterCommit(current, decision);
           return { decision, jobs: [] };
         }
@@ -323,23 +381,38 @@ export class ConversationService implements ConversationSteps {
     });
     const delivered = this.deps.delivered.take(current.id);
     if (delivered.length > 0) step.delivered = delivered;
-    const unchanged = isDeepStrictEqual(current, next);
-    let result;
+    const unchanged = sameConversation(current, next);
+    let result: StepResult & { saved: Conversation; taken?: boolean };
     try {
-      result = unchanged
-        ? { ...(await this.deps.commits.run((tx) => tx.steps.append(step), false)), saved: current }
-        : await this.deps.commits.run(async (tx) => {
-            const r = await tx.steps.append(step);
-            // A duplicate changes nothing, not even the conversation.
-            const saved = r.written ? await tx.conversations.save(next, this.deps.clock.now()) : current;
-            return { ...r, saved };
-          });
+      result = isUnsaved(current)
+        ? await this.deps.commits.run((tx) => this.create(tx, next, step))
+        : unchanged
+          ? { ...(await this.deps.commits.run((tx) => tx.steps.append(step), false)), saved: current }
+          : await this.deps.commits.run(async (tx) => {
+              const r = await tx.steps.append(step);
+              // A duplicate changes nothing, not even the conversation.
+              const saved = r.written ? await tx.conversations.save(next, this.deps.clock.now()) : current;
+              return { ...r, saved };
+            });
     } catch (err) {
       this.deps.delivered.giveBack(current.id, delivered);
       throw err;
     }
+    if (result.taken) return { ...result, jobs: [] };
     if (!result.fresh) throw new ConcurrentUpdateError(current.id, current.version);
     return { ...result, jobs: withStanzas(result.jobs, stanzas) };
+  }
+
+  /**
+   * The first step of a conversation not stored yet: the conversation as the
+   * step decided it, and the step, in one transaction. When the key is stored
+   * already (another instance, or this one before its cache forgot it),
+   * nothing is written and `taken` gives the stored conversation.
+   */
+  private async create(tx: TransactionStore, next: Conversation, step: Step) {
+    const { conversation, created } = await tx.conversations.createIfAbsent({ ...next, now: this.deps.clock.now() });
+    if (!created) return { fresh: false, written: false, jobs: [], saved: conversation, taken: true };
+    return { ...(await tx.steps.append({ ...step, version: null })), saved: conversation };
   }
 
   private afterCommit(saved: Conversation, decision: Decision): void {
@@ -379,7 +452,7 @@ export class ConversationService implements ConversationSteps {
   ): NewOutboxItem {
     const stanza = encodeClientMessage(c, message, episodeUuid, stanzaIdFor(key), this.encodeOptions());
     stanzas.set(key, stanza);
-    outbound.push({ ...transcriptLine(message), dedupeKey: key, stanza: stanza.toString() });
+    outbound.push({ ...transcriptLine(message), dedupeKey: key, stanza: serializeOnce(stanza) });
     return job(c.id, key, { type: "send_client", kind: message.kind });
   }
 

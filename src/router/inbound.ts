@@ -5,7 +5,6 @@
 // names the field (design.md rule 5), and changes nothing.
 import { randomUUID } from "node:crypto";
 import xml, { type Element } from "@xmpp/xml";
-import { parse } from "ltx";
 import type { Config } from "../config/schema.js";
 import type { DirectoryItem } from "../core/model.js";
 import type { TokenVerifier } from "../core/ports.js";
@@ -27,6 +26,7 @@ import {
   type ParsedThread,
   type ProtocolError,
 } from "../protocol/index.js";
+import { parseStored } from "../protocol/serialized.js";
 import type { Job } from "../delivery/job.js";
 import type { ConversationService, InboundInput } from "./conversation-service.js";
 import type { DirectoryCache } from "./directory-cache.js";
@@ -176,7 +176,7 @@ export class ChannelInbound {
     }
     // A message sent again (no receipt reached the client, or the answers were lost on the way): its answers again, same ids.
     if (result.status === "duplicate") {
-      for (const answer of result.answers) await this.deps.send(parse(answer));
+      for (const answer of result.answers) await this.deps.send(parseStored(answer));
     }
   }
 

@@ -5,6 +5,12 @@
 // caused, so a restart neither replays nor skips an index (rule 2). Each
 // round also ticks the conversations it holds, for the idle and queue
 // timeouts and the delayed queue notices.
+//
+// No lease outlives its owner (issue 19): the leases held are renewed every
+// third of leaseMs on a timer of their own, so a slow round (Genesys at its
+// request timeout) does not lose them, and an instance that died stops
+// renewing: another one takes its episodes over after at most leaseMs (plus
+// one poll interval).
 import type { OperatorEvent } from "../core/events.js";
 import type { Conversation } from "../core/model.js";
 import type { Clock, OperatorPort } from "../core/ports.js";
@@ -25,6 +31,8 @@ export interface OperatorPollerOptions {
 
 export class OperatorPoller {
   private timer: NodeJS.Timeout | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private renewing: Promise<void> | null = null;
   private stopped = true;
   private round: Promise<void> | null = null;
   /** Conversation id → polls failed in a row. */
@@ -47,6 +55,8 @@ export class OperatorPoller {
   start(): void {
     this.stopped = false;
     this.schedule(0);
+    this.renewTimer = setInterval(() => void this.renewHeld(), Math.max(100, Math.floor(this.opts.leaseMs / 3)));
+    this.renewTimer.unref();
   }
 
   /** Stops polling and gives the leases back, so another instance takes over at once. */
@@ -54,7 +64,9 @@ export class OperatorPoller {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.round;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
+    await Promise.all([this.round, this.renewing]);
     for (const id of this.held) await this.store.conversations.releaseLease(id, this.opts.owner).catch(() => undefined);
     this.held.clear();
   }
@@ -63,6 +75,21 @@ export class OperatorPoller {
   pollNow(): Promise<void> {
     if (!this.round) this.round = this.pollAll().finally(() => (this.round = null));
     return this.round;
+  }
+
+  /** Extends every lease held; one another instance took meanwhile (ours had lapsed) is no longer ours. */
+  private renewHeld(): Promise<void> {
+    this.renewing ??= (async () => {
+      for (const id of [...this.held]) {
+        if (this.stopped) return;
+        const kept = await this.store.conversations.acquireLease(id, this.opts.owner, this.opts.leaseMs).catch((err: unknown) => {
+          this.log.warn({ err, conversationId: id }, "could not renew an operator lease; trying again");
+          return true; // unknown: keep it, the next round or renewal tells
+        });
+        if (!kept) this.held.delete(id);
+      }
+    })().finally(() => (this.renewing = null));
+    return this.renewing;
   }
 
   private schedule(ms: number): void {
@@ -81,6 +108,8 @@ export class OperatorPoller {
       this.log.error({ err }, "cannot list open operator episodes");
       return;
     }
+    const openIds = new Set(open.map((c) => c.id));
+    for (const id of this.held) if (!openIds.has(id)) this.held.delete(id); // episode over: let its lease lapse
     const queue = [...open];
     const worker = async () => {
       for (let c = queue.shift(); c && !this.stopped; c = queue.shift()) {

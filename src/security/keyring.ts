@@ -35,7 +35,7 @@ export interface KeyRing {
   /** A stable tag for an MSISDN in logs and admin listings: `msisdn#` and 12 hex digits of a keyed HMAC. */
   readonly msisdnTag: (msisdn: string) => string;
   /** The hash of an MSISDN sent to back-ends (Genesys userData.msisdnHash): lowercase hex HMAC-SHA256. */
-  readonly msisdnHash: (msisdn: string) => string;
+  readonly backendMsisdnHash: (msisdn: string) => string;
 }
 
 /** Why `value` is not a usable EIME_SECRET_KEY, or null when it is. */
@@ -95,7 +95,7 @@ function buildRing(secretKey: string | undefined): KeyRing {
     },
     isCurrent: (sealed) => sealed.split(".")[1] === current.id,
     msisdnTag: (msisdn) => "msisdn#" + createHmac("sha256", tagKey).update(msisdn, "utf8").digest("hex").slice(0, 12),
-    msisdnHash: (msisdn) => createHmac("sha256", hashKey).update(msisdn, "utf8").digest("hex"),
+    backendMsisdnHash: (msisdn) => createHmac("sha256", hashKey).update(msisdn, "utf8").digest("hex"),
   };
 }
 

@@ -85,6 +85,8 @@ export interface ConversationRepository {
   /** Gives the lease up if `owner` holds it. */
   releaseLease(id: string, owner: string): Promise<boolean>;
   countByState(): Promise<Record<ConversationState, number>>;
+  /** The user's conversations in any state but `closed` (security.maxOpenConversationsPerUser), over every instance. */
+  countOpen(userJid: string): Promise<number>;
   /** The `os` of the user's most recently updated conversation that has one (for the directory's platform filter). */
   latestOs(userJid: string): Promise<Platform | null>;
 }
@@ -390,6 +392,17 @@ export function conversationRepository(ctx: RepoContext): ConversationRepository
       const counts = Object.fromEntries(CONVERSATION_STATES.map((s) => [s, 0])) as Record<ConversationState, number>;
       for (const row of rows) counts[row.state] = row.n;
       return counts;
+    },
+
+    async countOpen(userJid) {
+      // The key's unique index leads with user_jid, so this reads only the user's rows.
+      const { rows } = await run<{ n: number }>(
+        ctx.q,
+        "conversation count open",
+        "SELECT count(*)::int AS n FROM conversations WHERE user_jid = $1::text AND state <> 'closed'",
+        [userJid],
+      );
+      return rows[0]?.n ?? 0;
     },
   };
 }

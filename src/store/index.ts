@@ -101,7 +101,7 @@ export type { UserInput, UserRepository } from "./users.js";
 export { ConcurrentUpdateError, isConcurrentUpdate } from "./conversations.js";
 export type { ConversationRepository, ListOptions, NewConversation } from "./conversations.js";
 export { ROUTER_SENDER } from "./messages.js";
-export type { InboundMessage, MessageRepository, OutboundMessage, RecordResult } from "./messages.js";
+export type { MessageRepository } from "./messages.js";
 export { OUTBOX_CHANNEL } from "./outbox.js";
 export type { ClaimOptions, DeadLetter, EnqueuedItem, NewOutboxItem, OutboxItem, OutboxRepository, OutboxTarget } from "./outbox.js";
 export type { RateLimitRepository, RateLimitResult } from "./rate-limits.js";

@@ -100,7 +100,6 @@ export interface OutboxRepository {
   vacuum(): Promise<void>;
   /** Rows waiting (due or not, taken or not). */
   depth(): Promise<number>;
-  get(idempotencyKey: string): Promise<OutboxItem | null>;
   /** Calls `cb` with the target after an enqueue commits (or with null: look at everything). */
   onEnqueued(cb: (target: string | null) => void): Promise<() => Promise<void>>;
 }
@@ -359,13 +358,6 @@ export function outboxRepository(ctx: RepoContext): OutboxRepository {
     async depth() {
       const { rows } = await run<{ n: number }>(ctx.q, "outbox depth", "SELECT count(*)::int AS n FROM outbox");
       return rows[0]?.n ?? 0;
-    },
-
-    async get(idempotencyKey) {
-      const { rows } = await run<OutboxRow>(ctx.q, "outbox get", `SELECT ${COLUMNS} FROM outbox WHERE idempotency_key = $1::text`, [
-        idempotencyKey,
-      ]);
-      return rows[0] ? toItem(rows[0]) : null;
     },
 
     async onEnqueued(cb) {

@@ -28,9 +28,13 @@
 //
 // Reconnect: xmpp.js's reconnect (fixed delay, default 1 s, forever). Only
 // `online` means connected (`reconnected` fires before the handshake). A
-// refused secret (stream error not-authorized), another component on the
-// domain (conflict) or an unknown domain (host-unknown) is fatal: reconnecting
-// stops, start() rejects, or after the first start a `fatal` event is emitted.
+// refused secret (stream error not-authorized) or an unknown domain
+// (host-unknown) is fatal: reconnecting stops, start() rejects, or after the
+// first start a `fatal` event is emitted. Another component on the domain
+// (conflict: Prosody's mod_component keeps the first connection and refuses
+// the new one) means another instance is active: we wait and retry at the
+// reconnect delay, never give up, and start()'s bound no longer applies (the
+// server answers; issue 19, active/standby).
 //
 // Delivery: send() resolves when the socket took the stanza. A stanza written
 // just before the server dies can still be lost (XEP-0114 has no acks), so the
@@ -44,6 +48,8 @@ import pkg, { type Component, type ComponentStatus, type XmppError } from "@xmpp
 import xml, { Element } from "@xmpp/xml";
 import { ERRORS } from "../errors.js";
 import type { Logger } from "../log.js";
+import { memoize } from "../protocol/memo.js";
+import { forgetSerialized } from "../protocol/serialized.js";
 import { mendElement } from "../protocol/xml-chars.js";
 
 const { component } = pkg;
@@ -119,15 +125,13 @@ export interface ComponentConnection extends EventEmitter<ConnectionEvents> {
   queued(): number;
 }
 
-const FATAL_CONDITIONS = new Set(["not-authorized", "conflict", "host-unknown"]);
+const FATAL_CONDITIONS = new Set(["not-authorized", "host-unknown"]);
 
 function fatalMessage(domain: string, err: XmppError): string {
   const detail = err.text ? `: ${err.text}` : "";
   switch (err.condition) {
     case "not-authorized":
       return `XMPP server refused the component secret for ${domain} (not-authorized)`;
-    case "conflict":
-      return `XMPP server refused the component ${domain}: another connection holds the domain (conflict${detail})`;
     default:
       return `XMPP server does not serve the component domain ${domain} (${err.condition}${detail}); check its Component section`;
   }
@@ -137,14 +141,14 @@ function fatalMessage(domain: string, err: XmppError): string {
  * The domain part of a JID (`[local@]domain[/resource]`, read by @xmpp/jid), undefined when it is not one.
  * Strict: a value @xmpp/jid would rewrite (case folded, a second `@`) is not taken as written.
  */
-export function jidDomain(value: string): string | undefined {
+export const jidDomain: (value: string) => string | undefined = memoize((value) => {
   try {
     const parsed = jid(value);
     return parsed.toString() === value ? parsed.domain : undefined;
   } catch {
     return undefined;
   }
-}
+}); // every stanza sent is checked; the router sends from a few JIDs (its channels)
 
 function isStanza(el: Element): boolean {
   return el.name === "message" || el.name === "presence" || el.name === "iq";
@@ -280,7 +284,10 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
 
   send(stanza: Element): Promise<void> {
     // One character XML forbids and the server drops the stream for everyone (protocol/xml-chars.ts).
-    if (mendElement(stanza) > 0) this.log.warn(summary(stanza), "replaced characters XML forbids in an outbound stanza");
+    if (mendElement(stanza) > 0) {
+      forgetSerialized(stanza); // the XML made when it was stored holds them still
+      this.log.warn(summary(stanza), "replaced characters XML forbids in an outbound stanza");
+    }
     const problem = this.check(stanza);
     if (problem) return Promise.reject(new Error(problem));
     if (this.state === "stopped") {
@@ -330,6 +337,7 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
     const from = stanza.attrs.from as string | undefined;
     if (from === undefined || from === "") {
       stanza.attrs.from = this.domain;
+      forgetSerialized(stanza);
       return undefined;
     }
     if (jidDomain(from) !== this.domain) {
@@ -432,11 +440,26 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
       this.failFatally(new Error(fatalMessage(this.domain, e), { cause: err }));
       return;
     }
+    if (e.name === "StreamError" && e.condition === "conflict") {
+      this.onConflict();
+      return;
+    }
     const repeated = message === this.lastError;
     this.lastError = message;
     if (!this.online && this.state !== "stopped") this.reason = message;
     if (repeated || this.state === "stopped") this.log.debug({ error: message }, "xmpp error");
     else this.log.warn({ error: message }, "xmpp error");
+  }
+
+  /** Another connection holds the domain: keep retrying (xmpp.js reconnects after the server closes), without start()'s bound. */
+  private onConflict(): void {
+    clearTimeout(this.startTimer);
+    const message = "another connection holds the domain (stream error conflict); waiting for it to go";
+    if (this.lastError !== message && this.state !== "stopped") {
+      this.log.warn({ retryMs: this.opts.reconnectDelayMs }, "another instance holds the component domain; retrying until it goes");
+    }
+    this.lastError = message;
+    if (!this.online && this.state !== "stopped") this.reason = message;
   }
 
   /** The server refused us for good: stop reconnecting, fail start() or report `fatal`. */

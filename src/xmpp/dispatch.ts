@@ -15,6 +15,7 @@ import type { Element } from "@xmpp/xml";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import { canReplyWithError, errorReply } from "../protocol/index.js";
+import { memoize } from "../protocol/memo.js";
 import { KeyedQueue } from "../router/keyed-queue.js";
 import type { StanzaHandler } from "./connection.js";
 import type { FairShare } from "./fair-share.js";
@@ -29,15 +30,26 @@ export interface Address {
   resource: string;
 }
 
-export function parseAddress(value: unknown): Address | null {
+/** A `from` or `to` read by @xmpp/jid; every message of a conversation has the same ones, so they are read once (memo.ts). */
+export function parseAddress(value: unknown): Readonly<Address> | null {
   if (typeof value !== "string" || value === "") return null;
+  return addressOf(value);
+}
+
+const addressOf = memoize((value: string): Readonly<Address> | null => {
   try {
     const j = jid(value);
-    return { full: j.toString(), bare: j.bare().toString(), local: j.local ?? "", domain: j.domain, resource: j.resource ?? "" };
+    return Object.freeze({
+      full: j.toString(),
+      bare: j.bare().toString(),
+      local: j.local ?? "",
+      domain: j.domain,
+      resource: j.resource ?? "",
+    });
   } catch {
     return null;
   }
-}
+});
 
 export interface IqRequest {
   stanza: Element;

@@ -1,6 +1,6 @@
 // The component connection against a real private Prosody (one for the file):
 // online, inbound and outbound stanzas, from-validation, iq replies and
-// requests, refusals (wrong secret, conflict), the offline queue across a
+// requests, refusals (wrong secret), a second connection waiting on conflict, the offline queue across a
 // Prosody crash and restart, stop() while offline.
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import xml, { type Element } from "@xmpp/xml";
@@ -168,12 +168,25 @@ describe("component connection on a private Prosody", () => {
     expect(conn.isOnline()).toBe(true);
   });
 
-  it("another connection for the same domain is refused with conflict; ours stays up", async () => {
-    const second = connection();
-    await expect(second.start()).rejects.toThrow(/refused the component router\.localhost: another connection holds the domain \(conflict/);
-    await second.stop();
+  it("another connection for the same domain gets conflict and waits (never gives up, no start bound); ours stays up", async () => {
+    const second = connection({ reconnectDelayMs: 200, startTimeoutMs: 500 });
+    let settled = "pending";
+    const started = second.start().then(
+      () => (settled = "online"),
+      (err: Error) => (settled = `rejected: ${err.message}`),
+    );
+    await sleep(1500); // three times the start bound, several conflicts
+    expect(settled).toBe("pending");
+    expect(second.status()).toEqual({
+      online: false,
+      reason: expect.stringMatching(/another connection holds the domain \(stream error conflict\)/) as unknown,
+    });
     await alice.send(message({ to: `someone@${D}` }, "after conflict"));
     await inbox.waitFor(withBody("after conflict"), 3000);
+    expect(conn.isOnline()).toBe(true);
+    await second.stop();
+    await started;
+    expect(settled).toMatch(/rejected: .*stopped before it came online/);
   });
 
   it("while the server is unreachable: bounded queue, status reason, stop() rejects pending sends", async () => {

@@ -5,6 +5,7 @@
 // operator-only channel, premium service names, and post-chat voting.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import xml from "@xmpp/xml";
+import { DateTime } from "luxon";
 import type { App } from "../../src/app.js";
 import { msisdnHash } from "../../src/protocol/msisdn.js";
 import { keyRingFrom } from "../../src/security/keyring.js";
@@ -21,6 +22,7 @@ const ALICE = "393471111111";
 const BOB = "393472222222";
 const CARLA = "393473333333";
 const SERVICE = "customer-support";
+const TOMORROW_IN_ROME = DateTime.now().setZone("Europe/Rome").startOf("day").plus({ days: 1 });
 let prosody: Prosody;
 let bot: SampleBot;
 let sim: Sim;
@@ -43,9 +45,24 @@ beforeAll(async () => {
   SUPPORTO = `supporto@${prosody.componentDomain}`;
   bot = await startSampleBot();
   sim = await startGmsSimulator({ clientTimeoutMs: 0 });
+  const directory = testDirectory(bot.url, { genesysService: SERVICE });
+  // A channel whose operators work only tomorrow, 09:00–10:00 in Rome (backends.md section 2c).
+  directory.items.push({
+    address: "serale",
+    type: "channel",
+    mobileIsPublished: true,
+    webIsPublished: true,
+    info: { name: "Serale", status: "", imageUrl: "", thumbUrl: "" },
+    route: {
+      mode: "bot+operator",
+      bot: { url: bot.url },
+      genesys: { serviceName: SERVICE },
+      hours: { tz: "Europe/Rome", week: { [TOMORROW_IN_ROME.toFormat("ccc").toLowerCase()]: ["09:00-10:00"] } },
+    },
+  });
   router = await startRouter(
     routerConfig(prosody, { genesys: { url: sim.url, pollIntervalMs: 150, queuedNoticeIntervalMs: 400 } }),
-    testDirectory(bot.url, { genesysService: SERVICE }),
+    directory,
   );
   const connect = (username: string, password: string) => connectClient({ prosody, username, password, resource: "android-1" });
   [alice, bob, carla] = await Promise.all([connect(ALICE, "a"), connect(BOB, "b"), connect(CARLA, "c")]);
@@ -92,7 +109,7 @@ describe("bot → operator → bot", () => {
     // Keyed (HMAC under the router's key), not the enumerable hexsha256 of the protocol.
     expect(chat.userData.msisdnHash).toMatch(/^[0-9a-f]{64}$/);
     expect(chat.userData.msisdnHash).not.toBe(msisdnHash(ALICE));
-    expect(chat.userData.msisdnHash).toBe(keyRingFrom(router.config.security.secretKey).msisdnHash(ALICE));
+    expect(chat.userData.msisdnHash).toBe(keyRingFrom(router.config.security.secretKey).backendMsisdnHash(ALICE));
     expect(chat.userData.botTranscript).toContain("user: buongiorno");
     expect(chat.userData.botTranscript).toContain("bot: Hai scritto: buongiorno");
     expect(JSON.stringify(chat.userData)).not.toContain(ALICE);
@@ -225,6 +242,22 @@ describe("routing choices", () => {
     await alice.send(chatText("operatore", { ...data(), os: "web" }, { to: webchat, thread: v2Thread(ALICE, "Web") }));
     const notice = readX(await alice.waitFor(isNotice("ROUTER_CLOSED_HOURS#0001"), 5000))!;
     expect(notice).toMatchObject({ from: webchat, payload: { text: "Nessun operatore è disponibile ora." } });
+  });
+
+  it("outside the channel's hours: no handover, ROUTER_CLOSED_HOURS#0001 with the next opening, and the bot answers operator_closed", async () => {
+    const serale = `serale@${prosody.componentDomain}`;
+    const thread = v2Thread(BOB, "Sera");
+    const chatsBefore = sim.chats().length;
+    await bob.send(chatText("voglio un operatore", data(), { to: serale, thread }));
+    const notice = readX(await bob.waitFor((s) => isNotice("ROUTER_CLOSED_HOURS#0001")(s) && readX(s)!.from === serale, 5000))!;
+    const opensAt = (notice.payload.data as { opensAt: string }).opensAt;
+    expect(opensAt).toMatch(/T09:00:00\+0[12]:00$/);
+    expect(DateTime.fromISO(opensAt, { setZone: true }).toISODate()).toBe(TOMORROW_IN_ROME.toISODate());
+    expect(notice.payload.text).toContain("Il servizio riapre il");
+    // The sample bot answers operator_closed with its menu (chat_interactive).
+    await bob.waitFor((s) => /operatori non sono disponibili/.test(String(readX(s)?.payload.text)), 5000);
+    expect(bot.requests.some((r) => r.metadata?.event === "operator_closed")).toBe(true);
+    expect(sim.chats().length).toBe(chatsBefore);
   });
 
   it("an operator-only channel queues the first message and forwards it", async () => {

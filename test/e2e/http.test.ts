@@ -1,7 +1,8 @@
 // The HTTP side of a running router on a real Prosody: an admin edit made
 // over real HTTP is in the next directory vCard a real client fetches, and
 // /health/ready follows the component connection (Prosody killed: 503;
-// back: 200).
+// back: 200). /metrics is served on a listener of its own here
+// (http.metricsPort), and the admin listener no longer answers it.
 import xml, { type Element } from "@xmpp/xml";
 import axios, { type AxiosInstance } from "axios";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,7 +26,10 @@ let D: string;
 beforeAll(async () => {
   prosody = await startProsody({ users: [{ username: USER, password: PW }] });
   D = prosody.componentDomain;
-  router = await startRouter(routerConfig(prosody, { http: { adminToken: TOKEN } }), testDirectory(BOT_URL));
+  router = await startRouter(
+    routerConfig(prosody, { http: { adminToken: TOKEN, metricsHost: "127.0.0.1", metricsPort: 0 } }),
+    testDirectory(BOT_URL),
+  );
   http = axios.create({ baseURL: router.httpAddress!, timeout: 3000, validateStatus: () => true });
   web = await connectClient({ prosody, username: USER, password: PW, resource: "web-1" });
 });
@@ -96,6 +100,23 @@ describe("admin API over HTTP", () => {
     expect(res.status).toBe(400);
     expect(res.data.error.fields).toContainEqual({ field: "route.bot.url", message: expect.any(String) as unknown });
     expect(await desc(web)).toEqual(before);
+  });
+});
+
+describe("/metrics on a listener of its own", () => {
+  it("the metrics listener serves /metrics and nothing else; the admin listener answers /metrics 404", async () => {
+    expect(router.metricsAddress).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(router.metricsAddress).not.toBe(router.httpAddress);
+    const metrics = axios.create({ baseURL: router.metricsAddress!, timeout: 3000, validateStatus: () => true });
+    const scraped = await metrics.get<string>("/metrics");
+    expect(scraped.status).toBe(200);
+    expect(scraped.headers["content-type"]).toMatch(/^text\/plain/);
+    expect(scraped.data).toMatch(/^# HELP eime_/m);
+    expect((await http.get("/metrics")).status).toBe(404);
+    // The admin API and health stay on the main listener only.
+    expect((await metrics.get("/admin/directory", admin)).status).toBe(404);
+    expect((await metrics.get("/health/live")).status).toBe(404);
+    expect((await http.get("/health/live")).status).toBe(200);
   });
 });
 

@@ -26,6 +26,8 @@ if (!image) throw new Error("usage: tsx test/image/run.ts IMAGE");
 
 const RUN = `eime-image-${randomBytes(4).toString("hex")}`;
 const ADMIN_TOKEN = "image-test-admin-token";
+// NODE_ENV=production (the image's) requires a key: secrets at rest, MSISDN hashes. One per run, kept across the restart.
+const SECRET_KEY = randomBytes(32).toString("base64");
 const ALICE = "393471111111";
 const started = Date.now();
 const step = (text: string) => console.log(`test-image: [${((Date.now() - started) / 1000).toFixed(1)} s] ${text}`);
@@ -42,6 +44,12 @@ function check(ok: boolean, what: string): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A container's log, both streams (the router writes config errors to stderr). */
+async function containerLog(name: string, tail = "30"): Promise<string> {
+  const { stdout, stderr } = await exec("docker", ["logs", "--tail", tail, name], { maxBuffer: 64 * 1024 * 1024 });
+  return `${stdout}${stderr}`.trim();
+}
+
 /** Polls the container's health status (the image's own HEALTHCHECK) until healthy. */
 async function waitHealthy(name: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -49,8 +57,11 @@ async function waitHealthy(name: string, timeoutMs = 120_000): Promise<void> {
     const status = await docker("inspect", "-f", "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", name);
     if (status === "running healthy") return;
     if (!status.startsWith("running"))
-      throw new Error(`${name} is ${status}:\n${await docker("logs", "--tail", "30", name).catch(String)}`);
-    if (Date.now() > deadline) throw new Error(`${name} not healthy within ${timeoutMs} ms (${status})`);
+      throw new Error(
+        `${name} is ${status}, exit code ${await docker("inspect", "-f", "{{.State.ExitCode}}", name)}:\n${await containerLog(name).catch(String)}`,
+      );
+    if (Date.now() > deadline)
+      throw new Error(`${name} not healthy within ${timeoutMs} ms (${status}):\n${await containerLog(name).catch(String)}`);
     await sleep(500);
   }
 }
@@ -60,9 +71,9 @@ async function stopCleanly(name: string): Promise<void> {
   const t0 = Date.now();
   await docker("stop", "-t", "20", name);
   const code = await docker("inspect", "-f", "{{.State.ExitCode}}", name);
-  const { stdout, stderr } = await exec("docker", ["logs", name], { maxBuffer: 64 * 1024 * 1024 });
+  const log = await containerLog(name, "all");
   check(code === "0", `${name}: SIGTERM → exit code 0 (got ${code}) in ${Date.now() - t0} ms`);
-  check(/"msg":"router stopped"/.test(stdout + stderr), `${name}: logged "router stopped"`);
+  check(/"msg":"router stopped"/.test(log), `${name}: logged "router stopped"`);
 }
 
 async function admin(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
@@ -73,6 +84,11 @@ async function admin(base: string, method: string, path: string, body?: unknown)
   });
   const text = await res.text();
   return { status: res.status, json: text ? (JSON.parse(text) as unknown) : null };
+}
+
+async function putDirectory(base: string, botUrl: string, what: string): Promise<void> {
+  const res = await admin(base, "PUT", "/admin/directory", testDirectory(botUrl));
+  check(res.status === 200, `${what} (${res.status}${res.status === 200 ? "" : ` ${JSON.stringify(res.json)}`})`);
 }
 
 /** One conversation: the user writes to the channel, the bot (through the router in the container) echoes it. */
@@ -102,6 +118,9 @@ function routerEnv(prosody: Prosody, httpPort: number): string[] {
     EIME_HTTP_HOST: "127.0.0.1",
     EIME_HTTP_PORT: String(httpPort),
     EIME_ADMIN_TOKEN: ADMIN_TOKEN,
+    EIME_SECRET_KEY: SECRET_KEY,
+    // The sample bot listens on loopback, a private target (operations.md EIME_ALLOW_PRIVATE_TARGETS).
+    EIME_ALLOW_PRIVATE_TARGETS: "true",
   };
   return Object.entries(vars).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
 }
@@ -115,7 +134,7 @@ async function onPostgres(ctx: Context, db: TestDatabase, httpPort: number): Pro
   await waitHealthy(name);
   step(`${name} healthy (HEALTHCHECK)`);
   const base = `http://127.0.0.1:${httpPort}`;
-  check((await admin(base, "PUT", "/admin/directory", testDirectory(ctx.bot.url))).status === 200, "directory put through the admin API");
+  await putDirectory(base, ctx.bot.url, "directory put through the admin API");
   await converse(ctx.client, ctx.prosody.componentDomain, "ciao dal container");
   await stopCleanly(name);
 }
@@ -128,7 +147,7 @@ async function onPglite(ctx: Context, httpPort: number): Promise<void> {
   step(`started ${name} with PGlite on volume ${volume}`);
   await waitHealthy(name);
   const base = `http://127.0.0.1:${httpPort}`;
-  check((await admin(base, "PUT", "/admin/directory", testDirectory(ctx.bot.url))).status === 200, "directory put (PGlite)");
+  await putDirectory(base, ctx.bot.url, "directory put (PGlite)");
   await converse(ctx.client, ctx.prosody.componentDomain, "prima del riavvio");
 
   await stopCleanly(name);
@@ -150,6 +169,7 @@ async function onPglite(ctx: Context, httpPort: number): Promise<void> {
     "host",
     "-v",
     `${volume}:/data`,
+    ...ctx.env,
     image,
     "node",
     "dist/main.js",

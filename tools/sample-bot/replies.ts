@@ -5,7 +5,7 @@
 // https://rasa.com/docs/rasa/connectors/your-own-website/#rest-channels
 
 /** `metadata.event` values of the webhook contract. */
-export type BotEvent = "message" | "session_start" | "session_reset" | "operator_returned" | "button";
+export type BotEvent = "message" | "session_start" | "session_reset" | "operator_returned" | "operator_closed" | "button";
 
 export interface BotMetadata {
   conversationId?: string;
@@ -54,6 +54,7 @@ const STRINGS = {
     greeting: "Ciao! Sono l'assistente virtuale. Come posso aiutarti?",
     newSession: "Nuova sessione: ciao di nuovo! Come posso aiutarti?",
     operatorReturned: "Bentornato! Posso aiutarti ancora?",
+    operatorClosed: "Gli operatori non sono disponibili in questo momento: intanto posso aiutarti io.",
     menu: "Ecco cosa posso fare per te:",
     offers: "Le offerte di oggi: 10 GB a 5 €/mese, 50 GB a 9 €/mese.",
     image: "Ecco un'immagine:",
@@ -70,6 +71,7 @@ const STRINGS = {
     greeting: "Hi! I am the virtual assistant. How can I help you?",
     newSession: "New session: hello again! How can I help you?",
     operatorReturned: "Welcome back! Can I help you with anything else?",
+    operatorClosed: "Our operators are not available right now: meanwhile I can help you.",
     menu: "Here is what I can do for you:",
     offers: "Today's offers: 10 GB for €5/month, 50 GB for €9/month.",
     image: "Here is an image:",
@@ -128,6 +130,8 @@ export function botReply(req: BotRequest, opts: ReplyOptions): RasaMessage[] {
       return [text(t.newSession, menuButtons)];
     case "operator_returned":
       return [text(t.operatorReturned, menuButtons)];
+    case "operator_closed":
+      return [text(t.operatorClosed, menuButtons)];
     case "button":
       return payload(message);
     default:

@@ -77,11 +77,8 @@ export interface GmsOperatorOptions {
   statusRetryDelayMs?: number;
 }
 
-/** The adapter: OperatorPort, plus a way to drop what it remembers of a chat. */
-export interface GmsOperator extends OperatorPort {
-  /** Forget a chat's participants (the router is done with it); a later refresh re-reads them. */
-  forget(chatId: string): void;
-}
+/** The adapter: OperatorPort over GMS (a chat's participants are forgotten when it ends, or least recently polled first). */
+export type GmsOperator = OperatorPort;
 
 const API_PATH = "/genesys/2/chat";
 
@@ -346,10 +343,6 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
       // The alias may change within a chat (backends.md section 2): the caller stores the new one.
       if (answer.alias !== undefined && answer.alias !== chat.alias) return { events, nextPosition, alias: answer.alias };
       return { events, nextPosition };
-    },
-
-    forget(chatId) {
-      tracks.delete(chatId);
     },
   };
 }

@@ -20,6 +20,7 @@
 // it; one item per set (RFC 6121 section 2.1.5). Every iq is bounded.
 //
 // MSISDNs (JID localparts) never reach the log in clear (design.md rule 6).
+import jid from "@xmpp/jid";
 import xml, { type Element } from "@xmpp/xml";
 import type { RosterItem, RosterPort } from "../../core/ports.js";
 import { RouterError } from "../../errors.js";
@@ -114,9 +115,13 @@ export function parseRoster(result: Element): RosterItem[] {
   return [...items.values()];
 }
 
+/** The domain of a JID (read by @xmpp/jid, which lowercases it); "" when it is none (no host granted anything to it). */
 function domainOf(bareJid: string): string {
-  const at = bareJid.indexOf("@");
-  return (at < 0 ? bareJid : bareJid.slice(at + 1)).toLowerCase();
+  try {
+    return jid(bareJid).domain;
+  } catch {
+    return "";
+  }
 }
 
 /** What the adapter needs of the component connection (xmpp/connection.ts). */

@@ -3,8 +3,8 @@
 // id derived from the job's key, so a resend is recognisably the same reply.
 // Written is as far as XEP-0114 lets us know; the connection resends what it
 // wrote just before a reconnect (xmpp/connection.ts).
-import { parse } from "ltx";
 import type { Element } from "@xmpp/xml";
+import { parseStored } from "../../protocol/serialized.js";
 import type { Config } from "../../config/schema.js";
 import { doubling, errorText, type JobHandler } from "../job.js";
 
@@ -21,7 +21,7 @@ export function clientStanzaHandler({ send, config }: ClientStanzaDeps): JobHand
     async run(job) {
       // In memory when this instance built it; else the stored message (older rows and tests: the payload).
       const xml = job.storedStanza ?? job.payload.xml;
-      const stanza = job.stanza ?? (typeof xml === "string" ? parse(xml) : null);
+      const stanza = job.stanza ?? (typeof xml === "string" ? parseStored(xml) : null);
       if (!stanza) return { status: "failed", error: "client job without a stanza" };
       try {
         await send(stanza);

@@ -69,7 +69,7 @@ export function operatorCallHandler(deps: OperatorCallDeps): JobHandler {
       subject: p.handoff.reason ?? c.chatTitle,
       userData: {
         ...p.handoff.userData,
-        msisdnHash: c.msisdn ? keyRingFrom(config.security.secretKey).msisdnHash(c.msisdn) : "", // keyed: not reversible by enumeration
+        msisdnHash: c.msisdn ? keyRingFrom(config.security.secretKey).backendMsisdnHash(c.msisdn) : "", // keyed: not reversible by enumeration
         channel: c.channel,
         chatTitle: c.chatTitle,
         os: c.os ?? "",

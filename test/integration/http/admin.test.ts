@@ -506,13 +506,14 @@ describe("conversations", () => {
       episode: episode(),
       now: new Date("2025-03-01T10:05:00Z"),
     });
-    await store.messages.recordInbound({
+    await store.steps.append({
       conversationId: op.id,
-      sender: base.userJid,
-      dedupeKey: "m1",
-      kind: "chat_text",
-      text: "il mio segreto",
-      payload: { text: "il mio segreto" },
+      version: null,
+      inbound: { sender: base.userJid, dedupeKey: "m1", kind: "chat_text", text: "il mio segreto", payload: { text: "il mio segreto" } },
+      outbound: [],
+      enqueue: [],
+      owner: "test",
+      lockMs: 10_000,
     });
     await store.conversations.create({ ...base, channel: "atm_milano", chatTitle: "Biglietti", now: new Date("2025-03-01T09:00:00Z") });
     await store.conversations.create({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  sameConversation,
   decide,
   newConversation,
   serviceNameFor,
@@ -350,6 +351,40 @@ describe("handover to an operator", () => {
   });
 });
 
+describe("opening hours (backends.md section 2c)", () => {
+  // T0 is Saturday 2026-11-21, 11:00 in Rome.
+  const weekdays = { tz: "Europe/Rome", week: { "mon-fri": ["09:00-18:00"] } };
+  const AFTER_HOURS: ChannelRoute = { ...BOT_OP, hours: weekdays };
+  const handoff: ConversationEvent = { type: "bot_replied", cause: "message", replies: [{ custom: { router: { handoff: {} } } }] };
+
+  it("outside the hours: no handover, ROUTER_CLOSED_HOURS#0001 with the next opening, the bot keeps the conversation and is told", () => {
+    const { c, effects } = run(AFTER_HOURS, [
+      [0, text("ciao")],
+      [1, handoff],
+    ]);
+    expect(types(effects)).not.toContain("request_operator");
+    expect(c.state).toBe("bot");
+    expect(c.episode).toBeNull();
+    expect(effects).toContainEqual({
+      type: "send_client",
+      message: { kind: "notice", code: "ROUTER_CLOSED_HOURS#0001", data: { opensAt: "2026-11-23T09:00:00+01:00" } },
+      episodeUuid: null,
+    });
+    expect(effects.filter((e) => e.type === "call_bot").map((e) => e.event)).toEqual(["session_start", "message", "operator_closed"]);
+  });
+
+  it("inside the hours the handover is made; an episode open at closing time goes on", () => {
+    const saturday: ChannelRoute = { ...BOT_OP, hours: { tz: "Europe/Rome", week: { sat: ["09:00-12:00"] } } };
+    const { c } = run(saturday, [
+      [0, text("ciao")],
+      [1, handoff],
+    ]);
+    expect(c.state).toBe("queued");
+    const late = decide(c, text("still there?", "m9"), ctxFor(saturday, at(3 * 3600)));
+    expect(late.effects).toContainEqual({ type: "send_operator", episodeUuid: c.episode!.uuid, text: "still there?", messageId: "m9" });
+  });
+});
+
 describe("ending an operator episode", () => {
   it("close by user: disconnect, GENESYS#0004, back to the bot with operator_returned", () => {
     const { c } = withOperator();
@@ -554,5 +589,32 @@ describe("client metadata", () => {
     decide(c, notice("GENESYS_CLOSE_BY_USER#0001"), ctxFor(BOT_OP, at(40)));
     decide(c, { type: "tick" }, ctxFor(BOT_OP, at(10_000)));
     expect(c).toEqual(snapshot);
+  });
+});
+
+describe("sameConversation (what tells a step to save the conversation)", () => {
+  it("holds for a copy with equal values: dates by time, options and episode by value", () => {
+    const c = withOperator().c;
+    const copy: Conversation = structuredClone({ ...c, botOptions: [{ title: "Sì", payload: "/yes" }] });
+    expect(sameConversation({ ...c, botOptions: [{ title: "Sì", payload: "/yes" }] }, copy)).toBe(true);
+    expect(sameConversation(c, c)).toBe(true);
+  });
+
+  it.each<[string, (c: Conversation) => Conversation]>([
+    ["a state", (c) => ({ ...c, state: "closed" })],
+    ["an episode field", (c) => ({ ...c, episode: { ...c.episode!, queuePosition: 9 } })],
+    ["an episode date", (c) => ({ ...c, episode: { ...c.episode!, lastActivityAt: new Date(1) } })],
+    ["the Genesys chat", (c) => ({ ...c, episode: { ...c.episode!, chat: { ...c.episode!.chat!, secureKey: "other" } } })],
+    ["the options", (c) => ({ ...c, botOptions: [{ title: "No", payload: "/no" }] })],
+    ["an optional field left out", (c) => (({ plain: _p, ...rest }) => rest)({ ...c, plain: false })],
+  ])("tells %s apart", (_what, change) => {
+    const c = { ...withOperator().c, plain: false };
+    expect(sameConversation(c, change(structuredClone(c)))).toBe(false);
+  });
+
+  it("an event that changes nothing gives an equal conversation; one that does, a different one", () => {
+    const c = withOperator().c;
+    expect(sameConversation(c, decide(c, { type: "user_chat_state", state: "composing" }, ctxFor(BOT_OP, at(40))).conversation)).toBe(true);
+    expect(sameConversation(c, decide(c, notice("GENESYS_CLOSE_BY_USER#0001"), ctxFor(BOT_OP, at(40))).conversation)).toBe(false);
   });
 });

@@ -161,6 +161,21 @@ describe("DirectoryTreeSchema (admin format, protocol.md §6)", () => {
       "items.0.info.name",
     ],
     ["missing published flags", (t: { items: Record<string, unknown>[] }) => delete first(t)["webIsPublished"], "items.0.webIsPublished"],
+    ...(
+      [
+        ["hours in an unknown time zone", { tz: "Europe/Atlantis", week: {} }, "items.0.route.hours.tz"],
+        ["hours on an unknown day", { tz: "UTC", week: { monday: ["09:00-18:00"] } }, "items.0.route.hours.week.monday"],
+        ["hours with an empty interval", { tz: "UTC", week: { mon: ["18:00-09:00"] } }, "items.0.route.hours.week.mon.0"],
+        ["hours with a bad closed date", { tz: "UTC", week: {}, closed: ["2026-02-30"] }, "items.0.route.hours.closed.0"],
+      ] as const
+    ).map(
+      ([what, hours, field]) =>
+        [what, (t: { items: Record<string, unknown>[] }) => (first(t)["route"] = { ...bot, hours }), field] as [
+          string,
+          (t: { items: Record<string, unknown>[] }) => unknown,
+          string,
+        ],
+    ),
   ])("rejects %s (field %s)", (_what, f, field) => {
     const r = mutate(f);
     expect(r.ok).toBe(false);
@@ -168,6 +183,12 @@ describe("DirectoryTreeSchema (admin format, protocol.md §6)", () => {
       expect(r.error.code).toBe("BAD_REQUEST");
       expect(r.error.field).toBe(field);
     }
+  });
+
+  it("keeps a route's opening hours (backends.md section 2c)", () => {
+    const hours = { tz: "Europe/Rome", week: { "mon-fri": ["09:00-13:00", "14:00-18:00"], sat: ["09:00-12:00"] }, closed: ["2026-12-25"] };
+    const r = mutate((t) => (first(t)["route"] = { ...bot, hours }));
+    expect(r.ok && (r.value.items[0] as { route: { hours: unknown } }).route.hours).toEqual(hours);
   });
 
   it("rejects a non-object, naming the whole directory", () => {

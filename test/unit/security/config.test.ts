@@ -37,3 +37,22 @@ describe("security settings", () => {
     );
   });
 });
+
+describe("an HTTP listener beyond loopback needs an admin token", () => {
+  const line =
+    "config http.adminToken: required when http.host (0.0.0.0) is not a loopback address: set an admin token, or listen on 127.0.0.1 (env EIME_ADMIN_TOKEN)";
+
+  it("0.0.0.0, ::, a LAN address or a host name without EIME_ADMIN_TOKEN: one clear line", () => {
+    expect(problems({ EIME_HTTP_HOST: "0.0.0.0" })).toEqual([line]);
+    expect(problems({ EIME_HTTP_HOST: "::" })).toEqual([line.replace("0.0.0.0", "::")]);
+    expect(problems({ EIME_HTTP_HOST: "10.1.2.3" })).toHaveLength(1);
+    expect(problems({ EIME_HTTP_HOST: "router.example.com" })).toHaveLength(1);
+  });
+
+  it("with a token anywhere; without one on loopback (127.0.0.0/8, ::1, localhost)", () => {
+    expect(problems({ EIME_HTTP_HOST: "0.0.0.0", EIME_ADMIN_TOKEN: "a-long-admin-token" })).toEqual([]);
+    for (const host of ["127.0.0.1", "127.8.9.10", "::1", "[::1]", "localhost", "::ffff:127.0.0.1"]) {
+      expect(problems({ EIME_HTTP_HOST: host }), host).toEqual([]);
+    }
+  });
+});
