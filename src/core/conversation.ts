@@ -15,6 +15,8 @@ import type { ErrorCode } from "../errors.js";
 
 export interface Timing {
   idleTimeoutMs: number;
+  /** ROUTER_INACTIVITY_WARNING#0001 this long before the idle close; default 60 s. */
+  idleWarningMs?: number;
   queueTimeoutMs: number;
   queuedNoticeIntervalMs: number;
   votingWindowMs: number;
@@ -168,6 +170,11 @@ function onUserText(conversation: Conversation, event: Extract<ConversationEvent
     c.votingUntil = null;
   }
   foregroundNotice(d, event.threadEpisode);
+  if (episodeIsOpen(c) && c.episode!.idleWarnedAt) {
+    // Issue 17: a user message after the inactivity warning keeps the episode open.
+    c.episode!.idleWarnedAt = null;
+    c.episode!.lastActivityAt = ctx.now;
+  }
   if (episodeIsOpen(c)) {
     // While an operator owns the conversation, user messages never reach the bot.
     d.effects.push({ type: "send_operator", episodeUuid: c.episode!.uuid, text: event.text, messageId: event.messageId });
@@ -360,6 +367,7 @@ function onOperatorUpdate(conversation: Conversation, episodeUuid: string, event
         break;
       case "message":
         ep.lastActivityAt = ctx.now;
+        ep.idleWarnedAt = null;
         d.send({ kind: "text", text: e.text, conversationType: "operator", operator: { nickname: e.nickname } }, ep.uuid);
         break;
       case "typing":
@@ -375,6 +383,9 @@ function onOperatorUpdate(conversation: Conversation, episodeUuid: string, event
       case "idle_close":
         endEpisode(d, "GENESYS#0003", false);
         break;
+      case "idle_alert":
+        inactivityWarning(d, new Date(ctx.now.getTime() + idleWarningMs(ctx)));
+        break;
       case "error":
         if (e.fatal) endEpisode(d, "GENESYS#0001", false);
         else d.notice("GENESYS_ERROR#0001", undefined, ep.uuid);
@@ -382,6 +393,16 @@ function onOperatorUpdate(conversation: Conversation, episodeUuid: string, event
     }
   }
   return d.done();
+}
+
+const idleWarningMs = (ctx: DecideContext) => ctx.timing.idleWarningMs ?? 60_000;
+
+/** ROUTER_INACTIVITY_WARNING#0001, once until the next activity (issue 17: warn, then close). */
+function inactivityWarning(d: Draft, closesAt: Date): void {
+  const ep = d.c.episode!;
+  if (ep.idleWarnedAt) return;
+  ep.idleWarnedAt = d.ctx.now;
+  d.notice("ROUTER_INACTIVITY_WARNING#0001", { closesAt: closesAt.toISOString() }, ep.uuid);
 }
 
 /** ROUTER_QUEUED#0001 is repeated when the position changes, at most every queuedNoticeIntervalMs. */
@@ -405,6 +426,8 @@ function onTick(conversation: Conversation, ctx: DecideContext): Decision {
       endEpisode(d, "GENESYS#0003", true);
     } else if (c.state === "operator" && now - ep.lastActivityAt.getTime() >= ctx.timing.idleTimeoutMs) {
       endEpisode(d, "GENESYS#0003", true);
+    } else if (c.state === "operator" && now - ep.lastActivityAt.getTime() >= ctx.timing.idleTimeoutMs - idleWarningMs(ctx)) {
+      inactivityWarning(d, new Date(ep.lastActivityAt.getTime() + ctx.timing.idleTimeoutMs));
     } else {
       maybeQueuedNotice(d);
     }

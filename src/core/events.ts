@@ -18,6 +18,8 @@ export type OperatorEvent =
   | { kind: "ended" }
   /** The agent side went idle and Genesys closed the chat. */
   | { kind: "idle_close" }
+  /** Genesys warns that it will close the chat for inactivity (Chat Server IDLE_CONTROL_ALERT). */
+  | { kind: "idle_alert" }
   /** A non-zero statusCode; `fatal` when it ended the chat. */
   | { kind: "error"; fatal: boolean; message: string };
 

@@ -171,6 +171,7 @@ export class ConversationService implements ConversationSteps {
       allowHttpImages: config.security.allowPrivateTargets,
       timing: {
         idleTimeoutMs: config.genesys.idleTimeoutMs,
+        idleWarningMs: config.genesys.idleWarningMs,
         queueTimeoutMs: config.genesys.queueTimeoutMs,
         queuedNoticeIntervalMs: config.genesys.queuedNoticeIntervalMs,
         votingWindowMs: config.voting.windowMs,

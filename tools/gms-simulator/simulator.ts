@@ -449,6 +449,17 @@ export class SimChat {
     this.#end("idle-close");
   }
 
+  /**
+   * Chat Server's idle control as the GMS documentation describes it
+   * (backends.md section 2): a Notice naming IDLE_CONTROL_ALERT (the chat
+   * stays open) or IDLE_CONTROL_CLOSE (then the chat ends).
+   */
+  idleControl(stage: "alert" | "close"): void {
+    this.#assertOpen();
+    this.#append(SYSTEM_PARTY, "Notice", stage === "alert" ? "IDLE_CONTROL_ALERT" : "IDLE_CONTROL_CLOSE");
+    if (stage === "close") this.#end("idle-close");
+  }
+
   /** The chat ends with no event in the transcript (chatEnded: true from now on). */
   end(reason: EndReason = "ended"): void {
     this.#assertOpen();

@@ -251,7 +251,7 @@ describe("GMS operator adapter against the simulator", () => {
     expect(Number(asked[2])).toBe(p.position);
   });
 
-  it("IdleClose gives idle_close and no separate ended", async () => {
+  it("IdleAlert gives idle_alert, IdleClose idle_close and no separate ended", async () => {
     const gms = operator();
     const service = newService();
     const { chat, sim: sc } = await openChat(gms, service);
@@ -260,7 +260,21 @@ describe("GMS operator adapter against the simulator", () => {
     sc.agentJoin("Giulia");
     sc.idleAlert();
     sc.idleClose();
-    expect(await p.poll()).toEqual([{ kind: "joined", nickname: "Giulia" }, { kind: "idle_close" }]);
+    expect(await p.poll()).toEqual([{ kind: "joined", nickname: "Giulia" }, { kind: "idle_alert" }, { kind: "idle_close" }]);
+  });
+
+  it("the documented form (Notice IDLE_CONTROL_ALERT, then IDLE_CONTROL_CLOSE) gives the same", async () => {
+    const gms = operator();
+    const service = newService();
+    const { chat, sim: sc } = await openChat(gms, service);
+    const p = new Poller(gms, service, chat);
+    await p.poll();
+    sc.agentJoin("Giulia");
+    sc.idleControl("alert");
+    expect(await p.poll()).toEqual([{ kind: "joined", nickname: "Giulia" }, { kind: "idle_alert" }]);
+    sc.idleControl("close");
+    expect(await p.poll()).toEqual([{ kind: "idle_close" }]);
+    expect(sc.ended).toBe(true);
   });
 
   describe("failures", () => {

@@ -485,10 +485,51 @@ describe("ending an operator episode", () => {
 describe("timeouts and queue notices (fake clock)", () => {
   it("idle operator: GENESYS#0003 after idleTimeoutMs without activity, not before", () => {
     const { c } = withOperator();
-    expect(decide(c, { type: "tick" }, ctxFor(BOT_OP, at(10 + 599))).effects).toEqual([]);
+    expect(decide(c, { type: "tick" }, ctxFor(BOT_OP, at(10 + 539))).effects).toEqual([]);
     const d = decide(c, { type: "tick" }, ctxFor(BOT_OP, at(10 + 600)));
     expect(notices(d.effects)).toEqual(["GENESYS#0003"]);
     expect(types(d.effects)[0]).toBe("disconnect_operator");
+  });
+
+  it("idle operator: ROUTER_INACTIVITY_WARNING#0001 (closesAt) once, idleWarningMs before GENESYS#0003", () => {
+    const { c } = withOperator();
+    const w = decide(c, { type: "tick" }, ctxFor(BOT_OP, at(10 + 540)));
+    expect(w.effects).toEqual([
+      {
+        type: "send_client",
+        message: { kind: "notice", code: "ROUTER_INACTIVITY_WARNING#0001", data: { closesAt: at(10 + 600).toISOString() } },
+        episodeUuid: EP,
+      },
+    ]);
+    expect(decide(w.conversation, { type: "tick" }, ctxFor(BOT_OP, at(10 + 570))).effects).toEqual([]); // once
+    expect(notices(decide(w.conversation, { type: "tick" }, ctxFor(BOT_OP, at(10 + 600))).effects)).toEqual(["GENESYS#0003"]);
+  });
+
+  it("a user message after the warning keeps the episode open", () => {
+    const { c } = withOperator();
+    const w = decide(c, { type: "tick" }, ctxFor(BOT_OP, at(10 + 540))).conversation;
+    const u = decide(w, text("ci sono"), ctxFor(BOT_OP, at(10 + 580)));
+    expect(types(u.effects)).toEqual(["send_operator"]);
+    expect(decide(u.conversation, { type: "tick" }, ctxFor(BOT_OP, at(10 + 600))).effects).toEqual([]);
+    // The next close is idleTimeoutMs after the user's message, warned again first.
+    expect(notices(decide(u.conversation, { type: "tick" }, ctxFor(BOT_OP, at(10 + 580 + 540))).effects)).toEqual([
+      "ROUTER_INACTIVITY_WARNING#0001",
+    ]);
+  });
+
+  it("a Genesys idle alert warns with closesAt idleWarningMs ahead; its idle close ends with GENESYS#0003", () => {
+    const { c } = withOperator();
+    const alert = { type: "operator_update", episodeUuid: EP, events: [{ kind: "idle_alert" }] } as ConversationEvent;
+    const w = decide(c, alert, ctxFor(BOT_OP, at(20)));
+    expect(w.effects).toEqual([
+      {
+        type: "send_client",
+        message: { kind: "notice", code: "ROUTER_INACTIVITY_WARNING#0001", data: { closesAt: at(80).toISOString() } },
+        episodeUuid: EP,
+      },
+    ]);
+    const close = { type: "operator_update", episodeUuid: EP, events: [{ kind: "idle_close" }] } as ConversationEvent;
+    expect(notices(decide(w.conversation, close, ctxFor(BOT_OP, at(80))).effects)).toEqual(["GENESYS#0003"]);
   });
 
   it("queue timeout: GENESYS#0003 when no operator joined within queueTimeoutMs", () => {
