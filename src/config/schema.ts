@@ -165,6 +165,8 @@ const ConfigObject = z.strictObject({
     pollIntervalMs: ms,
     /** No operator activity for this long closes the episode with GENESYS#0003. */
     idleTimeoutMs: ms,
+    /** ROUTER_INACTIVITY_WARNING#0001 comes this long before the idle close (and is how long a Genesys idle alert gives). */
+    idleWarningMs: ms,
     /** Waiting in the queue for this long closes the episode with GENESYS#0003. */
     queueTimeoutMs: ms,
     /** ROUTER_QUEUED#0001 is repeated on change, at most this often. */

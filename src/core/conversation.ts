@@ -17,6 +17,8 @@ import { checkAttachments, displayName, type AttachmentPolicy } from "./attachme
 
 export interface Timing {
   idleTimeoutMs: number;
+  /** ROUTER_INACTIVITY_WARNING#0001 this long before the idle close; default 60 s. */
+  idleWarningMs?: number;
   queueTimeoutMs: number;
   queuedNoticeIntervalMs: number;
   votingWindowMs: number;
@@ -173,6 +175,12 @@ function onUserText(conversation: Conversation, event: Extract<ConversationEvent
     c.state = restingState(ctx.route);
     c.votingUntil = null;
   }
+  foregroundNotice(d, event.threadEpisode);
+  if (episodeIsOpen(c) && c.episode!.idleWarnedAt) {
+    // Issue 17: a user message after the inactivity warning keeps the episode open.
+    c.episode!.idleWarnedAt = null;
+    c.episode!.lastActivityAt = ctx.now;
+  }
   if (event.resetSession) c.attachmentsSent = 0; // a fresh bot session is a new episode
   const files = acceptAttachments(d, event.attachments ?? []);
   // Only refused files and no text: the refusals were told, nothing goes on.
@@ -234,6 +242,22 @@ function acceptAttachments(d: Draft, list: readonly Attachment[]): Attachment[] 
   for (const r of refused) d.notice("ROUTER_ATTACHMENT_REFUSED#0001", { reason: r.reason, name: displayName(r.attachment) }, episodeUuid);
   d.c.attachmentsSent = (d.c.attachmentsSent ?? 0) + accepted.length;
   return accepted.length > 0 ? accepted : null;
+}
+
+/**
+ * protocol.md section 5, v2.1: a message on the chat's own thread while an
+ * episode is open means the client lost track of the episode (a reinstall, a
+ * second device): FOREGROUND_CONVERSATION#0002 on the episode's thread (the
+ * encoder adds `data.thread`). A message on the thread of an episode that is
+ * not the open one: FOREGROUND_CONVERSATION#0001 on the current thread. In
+ * both cases the message itself goes where the conversation is now.
+ */
+function foregroundNotice(d: Draft, threadEpisode: string | null | undefined): void {
+  const { c } = d;
+  if (c.apiVersion !== "2.1" || threadEpisode === undefined) return;
+  const open = episodeIsOpen(c) ? c.episode!.uuid : null;
+  if (threadEpisode === null && open) d.notice("FOREGROUND_CONVERSATION#0002", undefined, open);
+  else if (threadEpisode !== null && threadEpisode !== open) d.notice("FOREGROUND_CONVERSATION#0001", undefined, open);
 }
 
 function onUserNotice(
@@ -377,6 +401,7 @@ function onOperatorUpdate(conversation: Conversation, episodeUuid: string, event
         break;
       case "message":
         ep.lastActivityAt = ctx.now;
+        ep.idleWarnedAt = null;
         d.send({ kind: "text", text: e.text, conversationType: "operator", operator: { nickname: e.nickname } }, ep.uuid);
         break;
       case "typing":
@@ -392,6 +417,9 @@ function onOperatorUpdate(conversation: Conversation, episodeUuid: string, event
       case "idle_close":
         endEpisode(d, "GENESYS#0003", false);
         break;
+      case "idle_alert":
+        inactivityWarning(d, new Date(ctx.now.getTime() + idleWarningMs(ctx)));
+        break;
       case "error":
         if (e.fatal) endEpisode(d, "GENESYS#0001", false);
         else d.notice("GENESYS_ERROR#0001", undefined, ep.uuid);
@@ -399,6 +427,16 @@ function onOperatorUpdate(conversation: Conversation, episodeUuid: string, event
     }
   }
   return d.done();
+}
+
+const idleWarningMs = (ctx: DecideContext) => ctx.timing.idleWarningMs ?? 60_000;
+
+/** ROUTER_INACTIVITY_WARNING#0001, once until the next activity (issue 17: warn, then close). */
+function inactivityWarning(d: Draft, closesAt: Date): void {
+  const ep = d.c.episode!;
+  if (ep.idleWarnedAt) return;
+  ep.idleWarnedAt = d.ctx.now;
+  d.notice("ROUTER_INACTIVITY_WARNING#0001", { closesAt: closesAt.toISOString() }, ep.uuid);
 }
 
 /** ROUTER_QUEUED#0001 is repeated when the position changes, at most every queuedNoticeIntervalMs. */
@@ -422,6 +460,8 @@ function onTick(conversation: Conversation, ctx: DecideContext): Decision {
       endEpisode(d, "GENESYS#0003", true);
     } else if (c.state === "operator" && now - ep.lastActivityAt.getTime() >= ctx.timing.idleTimeoutMs) {
       endEpisode(d, "GENESYS#0003", true);
+    } else if (c.state === "operator" && now - ep.lastActivityAt.getTime() >= ctx.timing.idleTimeoutMs - idleWarningMs(ctx)) {
+      inactivityWarning(d, new Date(ep.lastActivityAt.getTime() + ctx.timing.idleTimeoutMs));
     } else {
       maybeQueuedNotice(d);
     }

@@ -19,12 +19,26 @@ export type OperatorEvent =
   | { kind: "ended" }
   /** The agent side went idle and Genesys closed the chat. */
   | { kind: "idle_close" }
+  /** Genesys warns that it will close the chat for inactivity (Chat Server IDLE_CONTROL_ALERT). */
+  | { kind: "idle_alert" }
   /** A non-zero statusCode; `fatal` when it ended the chat. */
   | { kind: "error"; fatal: boolean; message: string };
 
 export type ConversationEvent =
-  /** `attachments`: as the user named them, not yet checked (protocol.md section 10; the core checks them). */
-  | { type: "user_text"; text: string; messageId: string; resetSession: boolean; attachments?: Attachment[] }
+  | {
+      type: "user_text";
+      text: string;
+      messageId: string;
+      resetSession: boolean;
+      /**
+       * The episode the message's v2.1 thread names (protocol.md section 5):
+       * a UUID (`_uuid` suffix), null for the chat's own thread; absent when
+       * the thread cannot say (v1, v2, plain clients).
+       */
+      threadEpisode?: string | null;
+      /** As the user named them, not yet checked (protocol.md section 10; the core checks them). */
+      attachments?: Attachment[];
+    }
   | { type: "user_notice"; code: string; messageId: string }
   | { type: "user_chat_state"; state: ChatState }
   | { type: "bot_replied"; replies: BotReply[]; cause: BotEvent }

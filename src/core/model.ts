@@ -48,6 +48,8 @@ export interface OperatorEpisode {
   /** Last sign of life from the operator side, for the idle timeout. */
   lastActivityAt: Date;
   lastQueuedNoticeAt: Date | null;
+  /** When ROUTER_INACTIVITY_WARNING#0001 was sent; cleared by activity. Absent means never. */
+  idleWarnedAt?: Date | null;
   endedAt: Date | null;
   /** Notice code sent when it ended, e.g. "GENESYS#0002". */
   endCode: string | null;

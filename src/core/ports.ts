@@ -27,6 +27,8 @@ export interface OperatorPoll {
   events: OperatorEvent[];
   /** transcriptPosition for the next poll. */
   nextPosition: number;
+  /** The chat's alias when the back end changed it (GMS may, within a chat): later calls use it. */
+  alias?: string;
 }
 
 /** backends.md sections 2 and 2b: a human-operator service (Genesys GMS Chat API v2, Genesys Cloud Open Messaging). */

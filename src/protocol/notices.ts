@@ -17,6 +17,8 @@ export interface NoticeData {
   opensAt?: string;
   /** ROUTER_VOTING_OPEN#0001: ISO 8601 date-time or free text. */
   until?: string;
+  /** ROUTER_INACTIVITY_WARNING#0001: ISO 8601 date-time the conversation closes at. */
+  closesAt?: string;
   /** ROUTER_ATTACHMENT_REFUSED#0001: host, size, type, count, url or backend. */
   reason?: string;
   /** ROUTER_ATTACHMENT_REFUSED#0001: the file's name or URL. */
@@ -31,6 +33,7 @@ interface Fields {
   nickname?: string;
   opensAt?: string;
   until?: string;
+  closesAt?: string;
   reason?: string;
   name?: string;
 }
@@ -179,6 +182,20 @@ export const NOTICES = {
       en: (f) => "No operator is available now." + (f.opensAt !== undefined ? ` The service reopens on ${f.opensAt}.` : ""),
     },
   },
+  "ROUTER_INACTIVITY_WARNING#0001": {
+    direction: "toClient",
+    meaning: "the operator conversation will close for inactivity: {closesAt}",
+    text: {
+      it: (f) =>
+        "La conversazione con l'operatore sta per chiudersi per inattività" +
+        (f.closesAt !== undefined ? ` (alle ${f.closesAt})` : "") +
+        ". Scrivi un messaggio per tenerla aperta.",
+      en: (f) =>
+        "The conversation with the operator is about to close for inactivity" +
+        (f.closesAt !== undefined ? ` (at ${f.closesAt})` : "") +
+        ". Send a message to keep it open.",
+    },
+  },
   "ROUTER_VOTING_OPEN#0001": {
     direction: "toClient",
     meaning: "voting is open for this conversation: {until}",
@@ -267,6 +284,8 @@ function fieldsOf(data: NoticeData, lang: NoticeLang, timeZone: string): Fields 
   if (opensAt !== undefined) f.opensAt = formatWhen(opensAt, lang, timeZone);
   const until = nonEmptyText(data.until);
   if (until !== undefined) f.until = formatWhen(until, lang, timeZone);
+  const closesAt = nonEmptyText(data.closesAt);
+  if (closesAt !== undefined) f.closesAt = formatWhen(closesAt, lang, timeZone);
   const reason = nonEmptyText(data.reason);
   if (reason !== undefined) f.reason = reason;
   const name = nonEmptyText(data.name);

@@ -94,7 +94,10 @@ export function encodeClientMessage(
     }
     case "notice": {
       if (!isNoticeCode(message.code)) throw new Error(`unknown notice code ${message.code}`);
-      const data = { ...message.data, ...chatTitle };
+      // protocol.md section 5: FOREGROUND_CONVERSATION#0002 names the open episode's thread, for a client that lost it.
+      const thread =
+        message.code === "FOREGROUND_CONVERSATION#0002" && c.apiVersion === "2.1" && episodeUuid ? { thread: address.thread } : {};
+      const data = { ...message.data, ...chatTitle, ...thread };
       return chatNotice({ ...env, code: message.code, timeZone: opts.timeZone, ...(Object.keys(data).length > 0 ? { data } : {}) });
     }
     case "chat_state":

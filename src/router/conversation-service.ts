@@ -178,6 +178,7 @@ export class ConversationService implements ConversationSteps {
       attachments: this.attachmentPolicy,
       timing: {
         idleTimeoutMs: config.genesys.idleTimeoutMs,
+        idleWarningMs: config.genesys.idleWarningMs,
         queueTimeoutMs: config.genesys.queueTimeoutMs,
         queuedNoticeIntervalMs: config.genesys.queuedNoticeIntervalMs,
         votingWindowMs: config.voting.windowMs,

@@ -53,7 +53,15 @@ export interface InboundDeps {
 }
 
 type Resolved =
-  | { ok: true; channel: DirectoryItem; addressing: InboundInput["addressing"]; chatTitle: string; msisdn: string | null }
+  | {
+      ok: true;
+      channel: DirectoryItem;
+      addressing: InboundInput["addressing"];
+      chatTitle: string;
+      msisdn: string | null;
+      /** v2.1: the episode the thread names (null: the chat's own thread); absent otherwise. */
+      threadEpisode?: string | null;
+    }
   | { ok: false; error: ProtocolError };
 
 const refuse = (code: ErrorCode, field: string, message: string) => ({ ok: false as const, error: { code, field, message } });
@@ -141,7 +149,14 @@ export class ChannelInbound {
       },
       event:
         p.type === "chat_text"
-          ? { type: "user_text", text: p.text, messageId, resetSession: p.data.resetSession === true, ...attachments }
+          ? {
+              type: "user_text",
+              text: p.text,
+              messageId,
+              resetSession: p.data.resetSession === true,
+              ...(resolved.threadEpisode !== undefined ? { threadEpisode: resolved.threadEpisode } : {}),
+              ...attachments,
+            }
           : { type: "user_notice", code: p.code, messageId },
       message: {
         sender: from.bare,
@@ -199,7 +214,11 @@ export class ChannelInbound {
     const parsed = this.parseOwnThread(message.thread, apiVersion, channel, from);
     if (!parsed.ok) return parsed;
     const title = parsed.thread.form === "v1" ? channel.info.name : (parsed.thread.title ?? channel.info.name);
-    return { ok: true, channel, addressing: { kind: "channel" }, chatTitle: title, msisdn: parsed.msisdn };
+    const episode =
+      apiVersion !== "2.1" || parsed.thread.form === "v1"
+        ? {}
+        : { threadEpisode: parsed.thread.form === "router" ? (parsed.thread.episodeUuid ?? null) : null };
+    return { ok: true, channel, addressing: { kind: "channel" }, chatTitle: title, msisdn: parsed.msisdn, ...episode };
   }
 
   /** Thread codec, route key and identity check (protocol.md section 3). */

@@ -129,10 +129,12 @@ export class OperatorPoller {
     if (ep?.chat && !ep.endedAt) {
       let events: OperatorEvent[] = [];
       let nextPosition = ep.transcriptPosition;
+      let alias: string | undefined;
       try {
         const poll = await this.operator.refresh(ep.serviceName, ep.chat, ep.transcriptPosition);
         events = poll.events;
         nextPosition = poll.nextPosition;
+        alias = poll.alias;
         this.failures.delete(c.id);
       } catch (err) {
         const n = (this.failures.get(c.id) ?? 0) + 1;
@@ -144,14 +146,17 @@ export class OperatorPoller {
         else if (n >= this.opts.maxFailures) events = [{ kind: "error", fatal: true, message }];
       }
       events = this.withoutRepeatedWarnings(c.id, events);
-      if (events.length > 0 || nextPosition !== ep.transcriptPosition) {
+      if (events.length > 0 || nextPosition !== ep.transcriptPosition || alias !== undefined) {
         const { jobs } = await this.service.apply(
           c.id,
           { type: "operator_update", episodeUuid: ep.uuid, events },
           `op:${ep.uuid}:${ep.transcriptPosition}:${this.failures.get(c.id) ?? 0}`,
           {
             patch: (next) => {
-              if (next.episode?.uuid === ep.uuid) next.episode.transcriptPosition = Math.max(next.episode.transcriptPosition, nextPosition);
+              if (next.episode?.uuid !== ep.uuid) return;
+              next.episode.transcriptPosition = Math.max(next.episode.transcriptPosition, nextPosition);
+              // backends.md section 2: the alias GMS answered last is the one later calls carry.
+              if (alias !== undefined && next.episode.chat) next.episode.chat.alias = alias;
             },
           },
         );

@@ -129,6 +129,7 @@ interface ConversationRow {
   last_queued_notice_at: Date | null;
   episode_ended_at: Date | null;
   episode_end_code: string | null;
+  episode_idle_warned_at?: Date | null;
   voting_until: Date | null;
   version: number;
   created_at: Date;
@@ -173,6 +174,8 @@ const MUTABLE: readonly [string, string, (c: Fields) => unknown][] = [
   ["plain_client", "bool", (c) => c.plain ?? false],
   ["client_thread", "text", (c) => c.clientThread ?? null],
   ["attachments_sent", "int", (c) => c.attachmentsSent ?? 0],
+  // Migration 6 (issue 17: warn, then close for inactivity).
+  ["episode_idle_warned_at", "timestamptz", (c) => c.episode?.idleWarnedAt ?? null],
 ];
 
 const COLUMNS = `id, user_jid, channel, chat_title, version, created_at, updated_at, ${MUTABLE.map(([n]) => n).join(", ")}`;
@@ -200,6 +203,7 @@ function toEpisode(row: ConversationRow): OperatorEpisode | null {
     agentNickname: row.agent_nickname,
     lastActivityAt: row.episode_last_activity_at ?? requestedAt,
     lastQueuedNoticeAt: row.last_queued_notice_at,
+    ...(row.episode_idle_warned_at ? { idleWarnedAt: row.episode_idle_warned_at } : {}),
     endedAt: row.episode_ended_at,
     endCode: row.episode_end_code,
   };

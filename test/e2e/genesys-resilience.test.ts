@@ -112,6 +112,23 @@ describe("Genesys failures", () => {
     await alice.waitFor(isNotice("GENESYS#0002"), 5000);
   });
 
+  it("Genesys changes the chat's alias: the router takes it, and the user's next message still reaches the agent", async () => {
+    const chat = await operatorChat("Alias", "Pia");
+    const key = [`${ALICE}@${prosody.userDomain}`, "supporto", "Alias"] as const;
+    const episodeThread = `${routerThread("supporto", ALICE, "Alias")}_${(await router.store.conversations.findByKey(...key))!.episode!.uuid}`;
+    const next = chat.changeAlias();
+    chat.agentSay("dopo il cambio");
+    await alice.waitFor((s) => isX("chat_text")(s) && readX(s)!.payload.text === "dopo il cambio", 5000);
+    // The poll that brought the message carried the new alias; the old one is refused from now on.
+    await alice.send(chatText("ci sei?", data(), { to: SUPPORTO, thread: episodeThread }));
+    await sim.waitFor(chat.chatId, (c) => c.clientMessages().some((m) => m.text === "ci sei?"), 5000);
+    const c = await router.store.conversations.findByKey(...key);
+    expect(c!.episode!.chat!.alias).toBe(next);
+    expect(alice.collect(isNotice("GENESYS_ERROR#0001")).items).toEqual([]);
+    chat.agentLeave();
+    await alice.waitFor(isNotice("GENESYS#0002"), 5000);
+  });
+
   it("Genesys unreachable (HTTP 500 on every poll): GENESYS_ERROR#0001, then GENESYS#0001", async () => {
     const chat = await operatorChat("Irraggiungibile", "Anna");
     sim.inject({ op: "refresh", chatId: chat.chatId, kind: "http500", times: 20 });

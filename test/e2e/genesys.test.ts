@@ -210,6 +210,30 @@ describe("bot → operator → bot", () => {
     chat.agentLeave();
     await carla.waitFor(isNotice("GENESYS#0002"), 5000);
   });
+
+  it("v2.1: a message on the chat's own thread while an episode is open gets FOREGROUND_CONVERSATION#0002 with the episode's thread, and reaches the agent", async () => {
+    const chat = await handover(carla, CARLA, "Perso");
+    const mine = routerThread("supporto", CARLA, "Perso");
+    const here = (code: string) => (s: Parameters<ReturnType<typeof isNotice>>[0]) =>
+      isNotice(code)(s) && readX(s)!.thread!.startsWith(mine);
+    chat.agentJoin("Rita");
+    const joined = readX(await carla.waitFor(here("FOREGROUND_CONVERSATION#0001"), 5000))!;
+    // A second device (or a reinstall) knows only the client form of the thread.
+    await carla.send(chatText("sono sul telefono nuovo", data(), { to: SUPPORTO, thread: v2Thread(CARLA, "Perso") }));
+    const fg = readX(await carla.waitFor(here("FOREGROUND_CONVERSATION#0002"), 5000))!;
+    expect(fg.thread).toBe(joined.thread);
+    expect(fg.payload.data?.["thread"]).toBe(joined.thread);
+    await sim.waitFor(chat.chatId, (c) => c.clientMessages().some((m) => m.text === "sono sul telefono nuovo"), 5000);
+    expect(bot.requests.some((r) => r.message === "sono sul telefono nuovo")).toBe(false);
+
+    // After the end, a message on the ended episode's thread goes to the conversation as it is (the bot), with #0001 on its thread.
+    chat.agentLeave();
+    await carla.waitFor(here("GENESYS#0002"), 5000);
+    await carla.send(chatText("ancora lì?", data(), { to: SUPPORTO, thread: joined.thread! }));
+    const back = readX(await carla.waitFor(here("FOREGROUND_CONVERSATION#0001"), 5000))!;
+    expect(back.thread).toBe(mine);
+    await carla.waitFor((s) => isX("chat_text")(s) && readX(s)!.payload.text === "Hai scritto: ancora lì?", 5000);
+  });
 });
 
 describe("routing choices", () => {

@@ -42,7 +42,17 @@
 //   interaction; the router's voting flow sends the vote this way). An injected error that ends the chat: code 249
 //   ("Media server was not able to execute request", as seen in public GMS
 //   answers), `chatEnded: true`.
-// Error answers: `{messages: [], chatEnded, statusCode, alias?, chatId?, errors: [{code, advice}]}`.
+// Error answers: `{messages: [], chatEnded, statusCode, alias?, chatId?, errors: [{code, advice}]}`;
+// on a non-zero code no other field is valid (GMS API Responses), which an
+// injection `withFields` shows by filling them with wrong values. Codes 8209
+// (user logged out) and 8210 (bad secure key) end the chat in GMS; an
+// injection may answer them.
+//
+// ## Alias
+// GMS may change a chat's `alias` within the chat (backends.md section 2):
+// `changeAlias()` does; the next successful answer carries the new one (a
+// call with the old alias is still served until then), and from then on calls
+// with the old one are refused (code 101).
 // The codes are the simulator's own, except 249.
 //
 // ## nextPosition (as GMS)
@@ -155,6 +165,12 @@ export interface Injection {
   advice?: string;
   /** For "statusCode": the chat ends (chatEnded true in this and later answers). */
   endsChat?: boolean;
+  /**
+   * For "statusCode": the error answer also carries the chat's transcript,
+   * nextPosition and a different alias, fields the GMS documentation says are
+   * not valid on a non-zero code (a client must not use them).
+   */
+  withFields?: boolean;
 }
 
 export interface ClientMessage {
@@ -237,7 +253,10 @@ export class SimChat {
   readonly chatId = chatIdLike();
   readonly userId = hex(8).toUpperCase();
   readonly secureKey = hex(8);
-  readonly alias = String(100 + (randomBytes(1)[0] ?? 0));
+  /** GMS may change the alias within a chat (backends.md section 2): calls must carry the current one. */
+  #alias = String(100 + (randomBytes(1)[0] ?? 0));
+  /** The alias before a change, still accepted until a successful answer has carried the new one. */
+  #previousAlias: string | undefined;
   readonly createdAt = Date.now();
   readonly serviceName: string;
   readonly nickname: string;
@@ -290,6 +309,28 @@ export class SimChat {
   }
 
   // ---- state -------------------------------------------------------------
+
+  get alias(): string {
+    return this.#alias;
+  }
+
+  /** Whether a call may carry this alias: the current one, or the previous one until the client was told. */
+  acceptsAlias(alias: string | undefined): boolean {
+    return alias === this.#alias || (this.#previousAlias !== undefined && alias === this.#previousAlias);
+  }
+
+  /** @internal a successful answer carried the current alias: the previous one is refused from now on. */
+  aliasAnnounced(): void {
+    this.#previousAlias = undefined;
+  }
+
+  /** The chat moves to another alias (as a Chat Server failover does); the old one is refused from now on. */
+  changeAlias(next?: string): string {
+    this.#previousAlias = this.#alias;
+    this.#alias = next ?? String(Number(this.#alias) + 1);
+    this.#engine.changed();
+    return this.#alias;
+  }
 
   get ended(): boolean {
     return this.#ended;
@@ -406,6 +447,17 @@ export class SimChat {
     this.#assertOpen();
     this.#append(SYSTEM_PARTY, "IdleClose", text);
     this.#end("idle-close");
+  }
+
+  /**
+   * Chat Server's idle control as the GMS documentation describes it
+   * (backends.md section 2): a Notice naming IDLE_CONTROL_ALERT (the chat
+   * stays open) or IDLE_CONTROL_CLOSE (then the chat ends).
+   */
+  idleControl(stage: "alert" | "close"): void {
+    this.#assertOpen();
+    this.#append(SYSTEM_PARTY, "Notice", stage === "alert" ? "IDLE_CONTROL_ALERT" : "IDLE_CONTROL_CLOSE");
+    if (stage === "close") this.#end("idle-close");
   }
 
   /** The chat ends with no event in the transcript (chatEnded: true from now on). */
@@ -825,7 +877,13 @@ export class GmsEngine {
         const advice =
           injection.advice ?? (ends ? "Media server was not able to execute request." : "Chat Server is temporarily unavailable, retry.");
         this.changed();
-        return { kind: "json", body: errorAnswer(statusCode, code, advice, ends || (chat?.ended ?? false), chat) };
+        const body = errorAnswer(statusCode, code, advice, ends || (chat?.ended ?? false), chat);
+        if (injection.withFields && chat) {
+          body.messages = chat.transcript();
+          body.nextPosition = chat.nextPosition + 10;
+          body.alias = `${chat.alias}9`;
+        }
+        return { kind: "json", body };
       }
     }
 
@@ -876,7 +934,7 @@ export class GmsEngine {
     if (!chat || chat.serviceName !== serviceName) {
       return errorAnswer(2, ERROR.chatNotFound, `Chat session ${chatId} was not found.`, true);
     }
-    if (str(form, "userId") !== chat.userId || str(form, "secureKey") !== chat.secureKey || str(form, "alias") !== chat.alias) {
+    if (str(form, "userId") !== chat.userId || str(form, "secureKey") !== chat.secureKey || !chat.acceptsAlias(str(form, "alias"))) {
       return errorAnswer(1, ERROR.credentials, "Invalid userId, secureKey or alias for this chat session.", false, chat);
     }
     chat.clientCalled();
@@ -924,6 +982,7 @@ export class GmsEngine {
   }
 
   #ok(chat: SimChat, position: number | undefined): GmsAnswer {
+    chat.aliasAnnounced();
     return {
       messages: position === undefined ? [] : chat.transcriptFrom(position),
       chatEnded: chat.ended,

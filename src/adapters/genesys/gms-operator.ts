@@ -71,12 +71,24 @@ export interface GmsOperatorOptions {
   maxTrackedChats?: number;
   /** Largest answer accepted, in bytes; default 5 MiB. */
   maxAnswerBytes?: number;
+  /** statusCode 1 ("retry the call", GMS API Responses): calls made again at once, at most this often; default 2. */
+  statusRetries?: number;
+  /** Pause before each such retry; default 100 ms. */
+  statusRetryDelayMs?: number;
 }
 
 /** The adapter: OperatorPort over GMS (a chat's participants are forgotten when it ends, or least recently polled first). */
 export type GmsOperator = OperatorPort;
 
 const API_PATH = "/genesys/2/chat";
+
+/** backends.md section 2: error codes that end the chat whatever `chatEnded` says (8209 user logged out, 8210 bad secure key). */
+const CHAT_ENDING_CODES = new Set(["8209", "8210"]);
+
+/** Whether a (non-zero) answer ended the chat: `chatEnded`, or an error code that ends it. */
+export function answerEndsChat(answer: GmsAnswer): boolean {
+  return answer.chatEnded || answer.errors.some((e) => CHAT_ENDING_CODES.has(String(e.code)));
+}
 
 export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http?: AxiosInstance): GmsOperator {
   const baseUrl = options.baseUrl.replace(/\/+$/, "") + API_PATH;
@@ -127,7 +139,7 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
    * One POST. Resolves with the GMS answer whatever its statusCode; throws a
    * GenesysError when there is none (HTTP status, timeout, network, not JSON).
    */
-  async function call(op: GmsOp, serviceName: string, chat: GenesysChatIds | undefined, form: URLSearchParams): Promise<GmsAnswer> {
+  async function callOnce(op: GmsOp, serviceName: string, chat: GenesysChatIds | undefined, form: URLSearchParams): Promise<GmsAnswer> {
     const chatId = chat?.chatId;
     const secret = chat?.secureKey;
     const started = performance.now();
@@ -177,20 +189,36 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
     return answer;
   }
 
+  /**
+   * One GMS call, made again (up to statusRetries) while GMS answers
+   * statusCode 1: "retry the call" means nothing was done, so a retry opens
+   * no second chat and sends no message twice.
+   */
+  async function call(op: GmsOp, serviceName: string, chat: GenesysChatIds | undefined, form: URLSearchParams): Promise<GmsAnswer> {
+    const retries = Math.max(0, options.statusRetries ?? 2);
+    let answer = await callOnce(op, serviceName, chat, form);
+    for (let i = 0; i < retries && answer.statusCode === 1 && !answerEndsChat(answer); i++) {
+      log.debug({ op, serviceName, chatId: chat?.chatId, retry: i + 1 }, "GMS statusCode 1: retrying the call");
+      await new Promise((resolve) => setTimeout(resolve, options.statusRetryDelayMs ?? 100));
+      answer = await callOnce(op, serviceName, chat, form);
+    }
+    return answer;
+  }
+
   /** The error for a non-zero statusCode: transient only for statusCode 1. */
   function rejected(op: GmsOp, serviceName: string, chat: GenesysChatIds | undefined, answer: GmsAnswer): GenesysError {
     const secret = chat?.secureKey ?? answer.secureKey;
     const errors = answer.errors.map((e) => ({ code: e.code, advice: redact(e.advice, secret) }));
-    const detail = `statusCode ${answer.statusCode}${errors.length ? ` (${describeGmsErrors(errors)})` : ""}${answer.chatEnded ? ", chat ended" : ""}`;
+    const detail = `statusCode ${answer.statusCode}${errors.length ? ` (${describeGmsErrors(errors)})` : ""}${answerEndsChat(answer) ? ", chat ended" : ""}`;
     return new GenesysError(redact(`${where(op, serviceName, chat?.chatId)}: ${detail}`, secret), {
       op,
       kind: "status",
-      transient: answer.statusCode === 1,
+      transient: answer.statusCode === 1 && !answerEndsChat(answer),
       serviceName,
       chatId: chat?.chatId,
       statusCode: answer.statusCode,
       errors,
-      chatEnded: answer.chatEnded,
+      chatEnded: answerEndsChat(answer),
     });
   }
 
@@ -254,7 +282,7 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
       const answer = await call("disconnect", serviceName, chat, idsForm(chat));
       tracks.delete(chat.chatId);
       // Idempotent: a chat that is over (already ended, or unknown to GMS) is disconnected.
-      if (answer.statusCode === 0 || answer.chatEnded) return;
+      if (answer.statusCode === 0 || answerEndsChat(answer)) return;
       const err = rejected("disconnect", serviceName, chat, answer);
       log.warn({ op: "disconnect", serviceName, chatId: chat.chatId, statusCode: err.statusCode, err: err.message }, "GMS refused");
       throw err;
@@ -284,27 +312,36 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
       form.set("transcriptPosition", String(askFrom));
       const answer = await call("refresh", serviceName, chat, form);
 
-      const t = translateTranscript(answer.messages, track, askFrom, position);
-      const events: OperatorEvent[] = t.events;
       if (answer.statusCode !== 0) {
+        // GMS API Responses: on a non-zero code no other field is valid: no event read, no position advanced, no alias taken.
         const err = rejected("refresh", serviceName, chat, answer);
-        events.push({ kind: "error", fatal: answer.chatEnded || answer.statusCode === 2, message: err.message });
+        const ends = answerEndsChat(answer);
+        const events: OperatorEvent[] = [{ kind: "error", fatal: ends || answer.statusCode === 2, message: err.message }];
+        if (ends) {
+          events.push({ kind: "ended" });
+          tracks.delete(chat.chatId);
+        }
         log.warn(
-          { op: "refresh", serviceName, chatId: chat.chatId, statusCode: err.statusCode, chatEnded: err.chatEnded, err: err.message },
+          { op: "refresh", serviceName, chatId: chat.chatId, statusCode: err.statusCode, chatEnded: ends, err: err.message },
           "GMS refused",
         );
+        return { events, nextPosition: position };
       }
+
+      const t = translateTranscript(answer.messages, track, askFrom, position);
+      const events: OperatorEvent[] = t.events;
       if (answer.chatEnded && !t.idleClosed) events.push({ kind: "ended" });
       if (t.ignored.length > 0) log.debug({ chatId: chat.chatId, ignored: t.ignored }, "GMS transcript events ignored");
 
       // Never backwards: every index below nextPosition has been handled.
       const nextPosition = Math.max(answer.nextPosition ?? 0, (t.lastIndex ?? 0) + 1, position);
       if (answer.chatEnded) tracks.delete(chat.chatId);
-      else if (answer.statusCode === 0 || incremental) {
-        // (A refused re-read taught nothing: the next refresh re-reads again.)
+      else {
         track.next = nextPosition;
         remember(chat.chatId, track);
       }
+      // The alias may change within a chat (backends.md section 2): the caller stores the new one.
+      if (answer.alias !== undefined && answer.alias !== chat.alias) return { events, nextPosition, alias: answer.alias };
       return { events, nextPosition };
     },
   };

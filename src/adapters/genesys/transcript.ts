@@ -13,12 +13,15 @@
 // | Message (External), any other text            | message {text, nickname} (a routing    |
 // |                                               |   workflow's words to the customer)    |
 // | PushUrl (Agent, Supervisor, External)         | message {text: the URL, nickname}      |
-// | IdleClose (anyone)                            | idle_close                             |
+// | IdleClose (anyone), Notice IDLE_CONTROL_CLOSE | idle_close                             |
+// | IdleAlert (anyone), Notice IDLE_CONTROL_ALERT | idle_alert                             |
 // | other Notice, CustomNotice, FileUploaded,     | none (FileUploaded names a file only   |
-// |   IdleAlert, ParticipantJoined/Left of        |   GMS' file API can serve, with our    |
-// |   External, unknown types, empty texts        |   secure key: nothing the user can     |
-// |                                               |   open; IdleAlert: the router keeps    |
-// |                                               |   its own idle timeout)                |
+// |   ParticipantJoined/Left of External,         |   GMS' file API can serve, with our    |
+// |   unknown types, empty texts                  |   secure key: nothing the user can     |
+// |                                               |   open)                                |
+//
+// Chat Server's idle control comes as Notice events whose text names
+// IDLE_CONTROL_ALERT, then IDLE_CONTROL_CLOSE (backends.md section 2).
 //
 // A Supervisor that appears in the client's transcript is visible to the
 // customer (GMS leaves silent monitoring out), so it counts as an operator
@@ -28,6 +31,8 @@ import type { OperatorEvent } from "../../core/events.js";
 import type { GmsTranscriptEvent } from "./answer.js";
 
 export const QUEUE_POSITION_RE = /position in queue:\s*(\d+)/i;
+const IDLE_ALERT_RE = /\bIDLE_CONTROL_ALERT\b/;
+const IDLE_CLOSE_RE = /\bIDLE_CONTROL_CLOSE\b/;
 
 /** What the adapter remembers of one chat: the operators in it, folded from the transcript. */
 export interface ChatTrack {
@@ -110,6 +115,8 @@ function translateOne(e: GmsTranscriptEvent, track: ChatTrack): OperatorEvent | 
     case "TypingStopped":
       return operator ? { kind: "typing", typing: e.type === "TypingStarted" } : undefined;
     case "Notice": {
+      if (IDLE_ALERT_RE.test(text)) return { kind: "idle_alert" };
+      if (IDLE_CLOSE_RE.test(text)) return { kind: "idle_close" };
       if (from.type !== "External") return undefined;
       const position = queuePosition(text);
       return position === undefined ? undefined : { kind: "queue", position };
@@ -118,6 +125,8 @@ function translateOne(e: GmsTranscriptEvent, track: ChatTrack): OperatorEvent | 
       return text.trim() === "" ? undefined : { kind: "message", text, nickname: from.nickname };
     case "IdleClose":
       return { kind: "idle_close" };
+    case "IdleAlert":
+      return { kind: "idle_alert" };
     default:
       // CustomNotice, FileUploaded, IdleAlert and types GMS may add later.
       return undefined;

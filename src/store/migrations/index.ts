@@ -6,6 +6,7 @@ import { migration002 } from "./002_outbox_vacuum.js";
 import { migration003 } from "./003_delivery.js";
 import { migration004 } from "./004_plain_clients.js";
 import { migration005 } from "./005_attachments.js";
+import { migration006 } from "./006_idle_warning.js";
 import type { Migration } from "./migration.js";
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006];

@@ -251,7 +251,7 @@ describe("GMS operator adapter against the simulator", () => {
     expect(Number(asked[2])).toBe(p.position);
   });
 
-  it("IdleClose gives idle_close and no separate ended", async () => {
+  it("IdleAlert gives idle_alert, IdleClose idle_close and no separate ended", async () => {
     const gms = operator();
     const service = newService();
     const { chat, sim: sc } = await openChat(gms, service);
@@ -260,7 +260,21 @@ describe("GMS operator adapter against the simulator", () => {
     sc.agentJoin("Giulia");
     sc.idleAlert();
     sc.idleClose();
-    expect(await p.poll()).toEqual([{ kind: "joined", nickname: "Giulia" }, { kind: "idle_close" }]);
+    expect(await p.poll()).toEqual([{ kind: "joined", nickname: "Giulia" }, { kind: "idle_alert" }, { kind: "idle_close" }]);
+  });
+
+  it("the documented form (Notice IDLE_CONTROL_ALERT, then IDLE_CONTROL_CLOSE) gives the same", async () => {
+    const gms = operator();
+    const service = newService();
+    const { chat, sim: sc } = await openChat(gms, service);
+    const p = new Poller(gms, service, chat);
+    await p.poll();
+    sc.agentJoin("Giulia");
+    sc.idleControl("alert");
+    expect(await p.poll()).toEqual([{ kind: "joined", nickname: "Giulia" }, { kind: "idle_alert" }]);
+    sc.idleControl("close");
+    expect(await p.poll()).toEqual([{ kind: "idle_close" }]);
+    expect(sc.ended).toBe(true);
   });
 
   describe("failures", () => {
@@ -343,7 +357,8 @@ describe("GMS operator adapter against the simulator", () => {
       const { chat } = await openChat(gms, service);
       const p = new Poller(gms, service, chat);
       await p.poll();
-      sim.inject({ op: "send", chatId: chat.chatId, kind: "statusCode", statusCode: 1 });
+      // Past the adapter's own retries (statusRetries, default 2): three answers of statusCode 1.
+      sim.inject({ op: "send", chatId: chat.chatId, kind: "statusCode", statusCode: 1, times: 3 });
       const err = await failure(gms.send(service, chat, "x"));
       expect(err).toMatchObject({
         kind: "status",
@@ -354,12 +369,79 @@ describe("GMS operator adapter against the simulator", () => {
       });
       expect(err.message).toContain("104");
 
-      sim.inject({ op: "refresh", chatId: chat.chatId, kind: "statusCode", statusCode: 1 });
+      sim.inject({ op: "refresh", chatId: chat.chatId, kind: "statusCode", statusCode: 1, times: 3 });
       const before = p.position;
       const events = await p.poll();
       expect(events).toEqual([{ kind: "error", fatal: false, message: expect.stringContaining("statusCode 1") as unknown }]);
       expect(p.position).toBe(before);
       expect(calls.at(-1)).toMatchObject({ op: "refresh", outcome: "rejected" });
+    });
+
+    it("statusCode 1 means retry the call: one such answer is retried, the user never hears of it", async () => {
+      const gms = operator({ statusRetryDelayMs: 10 });
+      const service = newService();
+      const { chat, sim: sc } = await openChat(gms, service);
+      const p = new Poller(gms, service, chat);
+      await p.poll();
+      sc.agentJoin("Giulia");
+      sim.inject({ op: "refresh", chatId: chat.chatId, kind: "statusCode", statusCode: 1 });
+      expect(await p.poll()).toEqual([{ kind: "joined", nickname: "Giulia" }]);
+      expect(calls.filter((c) => c.op === "refresh").map((c) => c.outcome)).toEqual(["ok", "rejected", "ok"]);
+      sim.inject({ op: "send", chatId: chat.chatId, kind: "statusCode", statusCode: 1 });
+      await gms.send(service, chat, "una volta");
+      expect(sc.clientMessages().map((m) => m.text)).toEqual(["una volta"]);
+    });
+
+    it("on a non-zero statusCode no other field is used: no event, no position, no alias", async () => {
+      const gms = operator({ statusRetries: 0 });
+      const service = newService();
+      const { chat, sim: sc } = await openChat(gms, service);
+      const p = new Poller(gms, service, chat);
+      await p.poll();
+      sc.agentJoin("Giulia");
+      sc.agentSay("ciao");
+      const before = p.position;
+      sim.inject({ op: "refresh", chatId: chat.chatId, kind: "statusCode", statusCode: 1, withFields: true });
+      const poll = await gms.refresh(service, chat, before);
+      expect(poll).toEqual({
+        events: [{ kind: "error", fatal: false, message: expect.stringContaining("statusCode 1") as unknown }],
+        nextPosition: before,
+      });
+      // Nothing was skipped: the next good answer brings both events.
+      expect(await p.poll()).toEqual([
+        { kind: "joined", nickname: "Giulia" },
+        { kind: "message", text: "ciao", nickname: "Giulia" },
+      ]);
+    });
+
+    it("the alias GMS changes within a chat comes back from refresh, and calls with it go through", async () => {
+      const gms = operator();
+      const service = newService();
+      const { chat, sim: sc } = await openChat(gms, service);
+      await gms.refresh(service, chat, 1);
+      const next = sc.changeAlias();
+      const poll = await gms.refresh(service, chat, 1);
+      expect(poll.alias).toBe(next);
+      // The old alias is refused now; the new one is not.
+      expect(await failure(gms.send(service, chat, "vecchio"))).toMatchObject({ statusCode: 1, errors: [{ code: 101 }] });
+      await gms.send(service, { ...chat, alias: next }, "nuovo");
+      expect(sc.clientMessages().map((m) => m.text)).toEqual(["nuovo"]);
+      expect((await gms.refresh(service, { ...chat, alias: next }, poll.nextPosition)).alias).toBeUndefined();
+    });
+
+    it.each([8209, 8210])("error code %i ends the chat even with statusCode 1 and chatEnded false: fatal, not retried", async (code) => {
+      const gms = operator();
+      const service = newService();
+      const { chat } = await openChat(gms, service);
+      sim.inject({ op: "refresh", chatId: chat.chatId, kind: "statusCode", statusCode: 1, code, advice: "gone", endsChat: false });
+      const { events } = await gms.refresh(service, chat, 1);
+      expect(events).toEqual([
+        { kind: "error", fatal: true, message: expect.stringContaining(`${code} gone`) as unknown },
+        { kind: "ended" },
+      ]);
+      expect(calls.filter((c) => c.op === "refresh")).toHaveLength(1);
+      sim.inject({ op: "send", chatId: chat.chatId, kind: "statusCode", statusCode: 1, code, endsChat: false });
+      expect(await failure(gms.send(service, chat, "x"))).toMatchObject({ transient: false, chatEnded: true });
     });
 
     it("a statusCode that ends the chat: refresh reports a fatal error, then ended", async () => {
@@ -413,11 +495,11 @@ describe("GMS operator adapter against the simulator", () => {
       await gms.send(service, chat, "ok");
 
       // Even a GMS advice that echoes the key is cut before it reaches an error or an event.
-      sim.inject({ op: "send", chatId: chat.chatId, kind: "statusCode", statusCode: 1, advice: `bad key ${chat.secureKey}` });
+      sim.inject({ op: "send", chatId: chat.chatId, kind: "statusCode", statusCode: 1, advice: `bad key ${chat.secureKey}`, times: 3 });
       const echoed = await failure(gms.send(service, chat, "x"));
       expect(echoed.errors[0]?.advice).toBe("bad key [redacted]");
       expectNoSecret(echoed, chat.secureKey);
-      sim.inject({ op: "refresh", chatId: chat.chatId, kind: "statusCode", statusCode: 1, advice: `bad key ${chat.secureKey}` });
+      sim.inject({ op: "refresh", chatId: chat.chatId, kind: "statusCode", statusCode: 1, advice: `bad key ${chat.secureKey}`, times: 3 });
       const echoedPoll = await gms.refresh(service, chat, 1);
       expect(JSON.stringify(echoedPoll)).not.toContain(chat.secureKey);
       expect(JSON.stringify(echoedPoll)).toContain("[redacted]");

@@ -51,6 +51,7 @@ describe("transcript translation", () => {
       { kind: "message", text: "Ciao", nickname: "Giulia" },
       { kind: "typing", typing: false },
       { kind: "message", text: "https://example.com/faq", nickname: "Giulia" },
+      { kind: "idle_alert" },
       { kind: "joined", nickname: "Anna" },
       { kind: "message", text: "sono la supervisora", nickname: "Anna" },
       { kind: "left", nickname: "Anna", remaining: 1 },
@@ -59,8 +60,19 @@ describe("transcript translation", () => {
     ]);
     expect(t.idleClosed).toBe(true);
     expect(t.lastIndex).toBe(messages.length);
-    expect(t.ignored.map((i) => i.type)).toEqual(["Notice", "FileUploaded", "CustomNotice", "Message", "IdleAlert", "SomethingNew"]);
+    expect(t.ignored.map((i) => i.type)).toEqual(["Notice", "FileUploaded", "CustomNotice", "Message", "SomethingNew"]);
     expect(track.operators.size).toBe(0);
+  });
+
+  it("Chat Server's idle control as Notice events: IDLE_CONTROL_ALERT → idle_alert, IDLE_CONTROL_CLOSE → idle_close", () => {
+    const t = translateTranscript(
+      [ev(system, "Notice", "IDLE_CONTROL_ALERT"), ev(system, "Notice", "IDLE_CONTROL_CLOSE")],
+      newTrack(),
+      1,
+      1,
+    );
+    expect(t.events).toEqual([{ kind: "idle_alert" }, { kind: "idle_close" }]);
+    expect(t.idleClosed).toBe(true);
   });
 
   it("handles each index once, in index order, and folds older indexes without emitting them", () => {

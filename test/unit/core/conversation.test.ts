@@ -321,6 +321,34 @@ describe("handover to an operator", () => {
     expect(d.conversation.episode!.uuid).toBe(EP);
     expect(types(d.effects)).not.toContain("request_operator");
   });
+
+  it("v2.1: a message on the chat's own thread while an episode is open: FOREGROUND_CONVERSATION#0002 on the episode, the text to the operator", () => {
+    const { c } = withOperator();
+    const d = decide(c, { ...text("ci sei?"), threadEpisode: null } as ConversationEvent, ctxFor(BOT_OP, at(30)));
+    expect(d.effects).toEqual([
+      { type: "send_client", message: { kind: "notice", code: "FOREGROUND_CONVERSATION#0002" }, episodeUuid: EP },
+      { type: "send_operator", episodeUuid: EP, text: "ci sei?", messageId: "m1" },
+    ]);
+    // On the episode's own thread: no notice.
+    expect(notices(decide(c, { ...text("ci sei?"), threadEpisode: EP } as ConversationEvent, ctxFor(BOT_OP, at(30))).effects)).toEqual([]);
+    // v2 threads cannot say: no notice either.
+    expect(
+      notices(decide({ ...c, apiVersion: "2" }, { ...text("x"), threadEpisode: null } as ConversationEvent, ctxFor(BOT_OP)).effects),
+    ).toEqual([]);
+  });
+
+  it("v2.1: a message on an ended episode's thread goes to the conversation as it is, with FOREGROUND_CONVERSATION#0001 on its thread", () => {
+    const { c } = withOperator();
+    const ended = decide(c, notice("GENESYS_CLOSE_BY_USER#0001"), ctxFor(BOT_OP, at(30))).conversation;
+    const d = decide(ended, { ...text("ancora?"), threadEpisode: EP } as ConversationEvent, ctxFor(BOT_OP, at(40)));
+    expect(d.effects[0]).toEqual({
+      type: "send_client",
+      message: { kind: "notice", code: "FOREGROUND_CONVERSATION#0001" },
+      episodeUuid: null,
+    });
+    expect(types(d.effects)).toContain("call_bot");
+    expect(types(d.effects)).not.toContain("send_operator");
+  });
 });
 
 describe("opening hours (backends.md section 2c)", () => {
@@ -457,10 +485,51 @@ describe("ending an operator episode", () => {
 describe("timeouts and queue notices (fake clock)", () => {
   it("idle operator: GENESYS#0003 after idleTimeoutMs without activity, not before", () => {
     const { c } = withOperator();
-    expect(decide(c, { type: "tick" }, ctxFor(BOT_OP, at(10 + 599))).effects).toEqual([]);
+    expect(decide(c, { type: "tick" }, ctxFor(BOT_OP, at(10 + 539))).effects).toEqual([]);
     const d = decide(c, { type: "tick" }, ctxFor(BOT_OP, at(10 + 600)));
     expect(notices(d.effects)).toEqual(["GENESYS#0003"]);
     expect(types(d.effects)[0]).toBe("disconnect_operator");
+  });
+
+  it("idle operator: ROUTER_INACTIVITY_WARNING#0001 (closesAt) once, idleWarningMs before GENESYS#0003", () => {
+    const { c } = withOperator();
+    const w = decide(c, { type: "tick" }, ctxFor(BOT_OP, at(10 + 540)));
+    expect(w.effects).toEqual([
+      {
+        type: "send_client",
+        message: { kind: "notice", code: "ROUTER_INACTIVITY_WARNING#0001", data: { closesAt: at(10 + 600).toISOString() } },
+        episodeUuid: EP,
+      },
+    ]);
+    expect(decide(w.conversation, { type: "tick" }, ctxFor(BOT_OP, at(10 + 570))).effects).toEqual([]); // once
+    expect(notices(decide(w.conversation, { type: "tick" }, ctxFor(BOT_OP, at(10 + 600))).effects)).toEqual(["GENESYS#0003"]);
+  });
+
+  it("a user message after the warning keeps the episode open", () => {
+    const { c } = withOperator();
+    const w = decide(c, { type: "tick" }, ctxFor(BOT_OP, at(10 + 540))).conversation;
+    const u = decide(w, text("ci sono"), ctxFor(BOT_OP, at(10 + 580)));
+    expect(types(u.effects)).toEqual(["send_operator"]);
+    expect(decide(u.conversation, { type: "tick" }, ctxFor(BOT_OP, at(10 + 600))).effects).toEqual([]);
+    // The next close is idleTimeoutMs after the user's message, warned again first.
+    expect(notices(decide(u.conversation, { type: "tick" }, ctxFor(BOT_OP, at(10 + 580 + 540))).effects)).toEqual([
+      "ROUTER_INACTIVITY_WARNING#0001",
+    ]);
+  });
+
+  it("a Genesys idle alert warns with closesAt idleWarningMs ahead; its idle close ends with GENESYS#0003", () => {
+    const { c } = withOperator();
+    const alert = { type: "operator_update", episodeUuid: EP, events: [{ kind: "idle_alert" }] } as ConversationEvent;
+    const w = decide(c, alert, ctxFor(BOT_OP, at(20)));
+    expect(w.effects).toEqual([
+      {
+        type: "send_client",
+        message: { kind: "notice", code: "ROUTER_INACTIVITY_WARNING#0001", data: { closesAt: at(80).toISOString() } },
+        episodeUuid: EP,
+      },
+    ]);
+    const close = { type: "operator_update", episodeUuid: EP, events: [{ kind: "idle_close" }] } as ConversationEvent;
+    expect(notices(decide(w.conversation, close, ctxFor(BOT_OP, at(80))).effects)).toEqual(["GENESYS#0003"]);
   });
 
   it("queue timeout: GENESYS#0003 when no operator joined within queueTimeoutMs", () => {

@@ -49,6 +49,14 @@ const read = (el: ReturnType<typeof encodeClientMessage>) => ({
 describe("encoding a message for the user (protocol.md sections 3 and 4)", () => {
   const text = { kind: "text", text: "Ciao", conversationType: "bot" } as const;
 
+  it("FOREGROUND_CONVERSATION#0002 in v2.1 names the episode's thread in data.thread (protocol.md section 5)", () => {
+    const m = read(encodeClientMessage(conv(), { kind: "notice", code: "FOREGROUND_CONVERSATION#0002" }, UUID, "n1", opts));
+    expect(m.thread).toBe(`${ROUTE_KEY}:${HASH_B64}|$|U3VwcG9ydG8=_${UUID}`);
+    expect(m.payload.data).toMatchObject({ thread: m.thread });
+    const other = read(encodeClientMessage(conv(), { kind: "notice", code: "FOREGROUND_CONVERSATION#0001" }, UUID, "n2", opts));
+    expect(other.payload.data).not.toHaveProperty("thread");
+  });
+
   it("v1: the plain MSISDN as thread, no chatTitle", () => {
     expect(read(encodeClientMessage(conv({ apiVersion: "1" }), text, null, "id1", opts))).toEqual({
       from: "supporto@router.eime.local",
