@@ -53,8 +53,12 @@ export function routeHasBot(route: ChannelRoute | null): boolean {
 }
 
 function routeHasOperator(route: ChannelRoute | null): boolean {
-  return !!route?.genesys;
+  return !!route?.genesys || !!route?.genesysCloud;
 }
+
+/** backends.md 2b: a Genesys Cloud episode's serviceName (adapters/genesys-cloud/service-name.ts reads it). */
+const cloudServiceName = (g: NonNullable<ChannelRoute["genesysCloud"]>) =>
+  `genesys-cloud:${g.integrationId}${g.queueId ? `/${g.queueId}` : ""}`;
 
 /** Where a conversation rests when no operator owns it. */
 export function restingState(route: ChannelRoute | null): ConversationState {
@@ -73,7 +77,7 @@ export function episodeIsOpen(c: Conversation): boolean {
  */
 export function serviceNameFor(route: ChannelRoute, premium: boolean, queue?: string): string | null {
   const g = route.genesys;
-  if (!g) return null;
+  if (!g) return route.genesysCloud ? cloudServiceName(route.genesysCloud) : null;
   if (queue === "premium") return g.premiumServiceName ?? g.serviceName;
   if (queue === "default") return g.serviceName;
   if (queue && g.queues?.includes(queue)) return queue; // a bot may pick only a service the channel lists

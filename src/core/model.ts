@@ -126,6 +126,8 @@ export interface ChannelRoute {
   mode: "bot" | "operator" | "bot+operator";
   bot?: { url: string; timeoutMs?: number; secret?: string; idempotent?: boolean };
   genesys?: { serviceName: string; premiumServiceName?: string; queues?: string[] };
+  /** backends.md 2b: Genesys Cloud Open Messaging in place of GMS. */
+  genesysCloud?: { integrationId: string; queueId?: string };
 }
 
 export interface ItemInfo {

@@ -34,6 +34,8 @@ export interface HttpDeps {
   adminBodyLimitBytes?: number;
   /** Bound of the readiness database check. Default 1000 ms. */
   dbCheckTimeoutMs?: number;
+  /** Further routes in their own scope (e.g. the Genesys Cloud webhook, backends.md 2b). */
+  plugins?: readonly ((app: FastifyInstance) => Promise<void>)[];
 }
 
 export const MAX_USERS_PER_IMPORT = 10_000;
@@ -75,6 +77,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     maxUsersPerImport: deps.maxUsersPerImport ?? MAX_USERS_PER_IMPORT,
     bodyLimitBytes: deps.adminBodyLimitBytes ?? 8 * 1024 * 1024,
   });
+
+  for (const plugin of deps.plugins ?? []) void app.register(plugin);
 
   return app;
 }

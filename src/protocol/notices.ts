@@ -17,6 +17,10 @@ export interface NoticeData {
   opensAt?: string;
   /** ROUTER_VOTING_OPEN#0001: ISO 8601 date-time or free text. */
   until?: string;
+  /** ROUTER_ATTACHMENT_REFUSED#0001: host, size, type, count, url or backend. */
+  reason?: string;
+  /** ROUTER_ATTACHMENT_REFUSED#0001: the file's name or URL. */
+  name?: string;
   [key: string]: unknown;
 }
 
@@ -27,6 +31,8 @@ interface Fields {
   nickname?: string;
   opensAt?: string;
   until?: string;
+  reason?: string;
+  name?: string;
 }
 
 interface NoticeSpec {
@@ -34,6 +40,28 @@ interface NoticeSpec {
   meaning: string;
   text: Record<NoticeLang, (f: Fields) => string>;
 }
+
+/** Why an attachment was refused (protocol.md section 10), in words. */
+const REFUSAL_REASONS: Record<NoticeLang, Record<string, string>> = {
+  it: {
+    host: "non proviene da un indirizzo ammesso",
+    size: "è troppo grande",
+    type: "è di un tipo non ammesso",
+    count: "supera il numero di file ammessi",
+    url: "non ha un indirizzo valido",
+    backend: "è stato rifiutato dal servizio operatori",
+    fetch: "non è stato possibile scaricarlo",
+  },
+  en: {
+    host: "does not come from an allowed address",
+    size: "is too large",
+    type: "is of a type not allowed",
+    count: "is more files than allowed",
+    url: "has no valid address",
+    backend: "was refused by the operator service",
+    fetch: "could not be downloaded",
+  },
+};
 
 const minutesEn = (m: string) => (m === "1" ? "1 minute" : `${m} minutes`);
 const minutesIt = (m: string) => (m === "1" ? "1 minuto" : `${m} minuti`);
@@ -167,6 +195,16 @@ export const NOTICES = {
       en: () => "Thank you, your rating has been recorded.",
     },
   },
+  "ROUTER_ATTACHMENT_REFUSED#0001": {
+    direction: "toClient",
+    meaning: "an attachment was not passed on: {reason, name?}; the text of the message still was",
+    text: {
+      it: (f) =>
+        `Il file${f.name !== undefined ? ` ${f.name}` : ""} non è stato inoltrato: ${REFUSAL_REASONS.it[f.reason ?? ""] ?? "non è ammesso"}.`,
+      en: (f) =>
+        `The file${f.name !== undefined ? ` ${f.name}` : ""} was not passed on: it ${REFUSAL_REASONS.en[f.reason ?? ""] ?? "is not allowed"}.`,
+    },
+  },
 } as const satisfies Record<string, NoticeSpec>;
 
 export type NoticeCode = keyof typeof NOTICES;
@@ -229,6 +267,10 @@ function fieldsOf(data: NoticeData, lang: NoticeLang, timeZone: string): Fields 
   if (opensAt !== undefined) f.opensAt = formatWhen(opensAt, lang, timeZone);
   const until = nonEmptyText(data.until);
   if (until !== undefined) f.until = formatWhen(until, lang, timeZone);
+  const reason = nonEmptyText(data.reason);
+  if (reason !== undefined) f.reason = reason;
+  const name = nonEmptyText(data.name);
+  if (name !== undefined) f.name = name;
   return f;
 }
 

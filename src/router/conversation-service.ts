@@ -152,7 +152,7 @@ export class ConversationService implements ConversationSteps {
     return {
       now: clock.now(),
       route,
-      operatorsAvailable: !!config.genesys.url,
+      operatorsAvailable: !!config.genesys.url || !!config.genesysCloud.apiUrl,
       allowHttpImages: config.security.allowPrivateTargets,
       timing: {
         idleTimeoutMs: config.genesys.idleTimeoutMs,

@@ -5,6 +5,7 @@ import { migration001 } from "./001_initial.js";
 import { migration002 } from "./002_outbox_vacuum.js";
 import { migration003 } from "./003_delivery.js";
 import { migration004 } from "./004_plain_clients.js";
+import { migration007 } from "./007_genesys_cloud_webhooks.js";
 import type { Migration } from "./migration.js";
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration007];

@@ -19,6 +19,7 @@ describe("notice table (protocol.md §4)", () => {
       "ROUTER_CLOSED_HOURS#0001",
       "ROUTER_VOTING_OPEN#0001",
       "ROUTER_VOTE_RECORDED#0001",
+      "ROUTER_ATTACHMENT_REFUSED#0001",
     ]);
     expect(NOTICE_CODES.filter((c) => noticeDirection(c) === "toRouter")).toEqual([
       "GENESYS_CLOSE_BY_USER#0001",

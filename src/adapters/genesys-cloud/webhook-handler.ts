@@ -1,0 +1,86 @@
+// What a webhook message does to its conversation (backends.md 2b):
+// - agent Text: the agent's message (and, while the episode is still queued,
+//   "joined" first: the webhook has no join event); an attachment is refused
+//   for now: ROUTER_ATTACHMENT_REFUSED#0001 {reason: "unavailable"};
+//   then a Delivered receipt once the message is stored for the user;
+// - Event Typing: the agent types (On only);
+// - Receipt (for the user's messages): shows the user nothing.
+// Handled once per (id, channel.time) (webhook-dedup.ts); the step goes
+// through the conversation service like any operator update, and its jobs to
+// the delivery executor.
+import type { Conversation } from "../../core/model.js";
+import type { OperatorEvent } from "../../core/events.js";
+import type { ConversationSteps } from "../../delivery/conversation-port.js";
+import type { Job } from "../../delivery/job.js";
+import type { Logger } from "../../log.js";
+import type { CloudOperator } from "./cloud-operator.js";
+import { isCloudServiceName } from "./service-name.js";
+import type { WebhookDedup } from "./webhook-dedup.js";
+import type { WebhookMessage } from "./webhook-message.js";
+import type { WebhookOutcome } from "./webhook-route.js";
+
+export const ATTACHMENT_REFUSED = "ROUTER_ATTACHMENT_REFUSED#0001";
+
+export interface WebhookHandlerDeps {
+  dedup: WebhookDedup;
+  steps: ConversationSteps;
+  deliver: (jobs: readonly Job[]) => void;
+  operator: Pick<CloudOperator, "receipt">;
+  log: Logger;
+}
+
+const openCloudEpisode = (c: Conversation | null) => {
+  const ep = c?.episode;
+  return c && ep && !ep.endedAt && (c.state === "queued" || c.state === "operator") && isCloudServiceName(ep.serviceName) ? ep : null;
+};
+
+export function cloudWebhookHandler(deps: WebhookHandlerDeps) {
+  async function apply(c: Conversation, m: WebhookMessage & { kind: "text" | "typing" }): Promise<void> {
+    const ep = c.episode!;
+    const key = `gcw:${m.id}:${m.time}`;
+    const events: OperatorEvent[] = [];
+    const joins = m.kind === "text" && c.state === "queued";
+    if (joins) events.push({ kind: "joined", nickname: m.nickname || "Operatore" });
+    if (m.kind === "typing") events.push({ kind: "typing", typing: true });
+    if (m.kind === "text" && m.text)
+      events.push({ kind: "message", text: m.text, nickname: m.nickname || ep.agentNickname || "Operatore" });
+    const { jobs } = await deps.steps.apply(c.id, { type: "operator_update", episodeUuid: ep.uuid, events }, key, {
+      // One agent is known to have joined (conversation-state.ts counts joins in the position).
+      patch: (next) => {
+        if (joins && next.episode?.uuid === ep.uuid) next.episode.transcriptPosition = Math.max(next.episode.transcriptPosition, 2);
+      },
+    });
+    deps.deliver(jobs);
+    if (m.kind === "text" && m.attachments > 0) {
+      const notice = { kind: "notice" as const, code: ATTACHMENT_REFUSED, data: { reason: "unavailable" } };
+      deps.deliver(await deps.steps.tell(c.id, notice, `${key}/attachment`, ep.uuid));
+    }
+  }
+
+  return async (integrationId: string, m: WebhookMessage): Promise<WebhookOutcome> => {
+    if (m.kind !== "text" && m.kind !== "typing") return "ignored";
+    if (!(await deps.dedup.claim(m.id, m.time))) return "duplicate";
+    try {
+      const c = await deps.steps.get(m.conversationId);
+      if (!openCloudEpisode(c)) {
+        deps.log.info(
+          { integrationId, conversationId: m.conversationId, kind: m.kind },
+          "Genesys Cloud webhook for no open episode: ignored",
+        );
+        await deps.dedup.done(m.id, m.time);
+        return "ignored";
+      }
+      await apply(c!, m);
+      await deps.dedup.done(m.id, m.time);
+    } catch (err) {
+      await deps.dedup.release(m.id, m.time).catch(() => undefined);
+      throw err;
+    }
+    if (m.kind === "text") {
+      deps.operator
+        .receipt(integrationId, m.conversationId, m.id, "Delivered")
+        .catch((err: unknown) => deps.log.warn({ err, id: m.id }, "Genesys Cloud receipt not sent"));
+    }
+    return "handled";
+  };
+}
