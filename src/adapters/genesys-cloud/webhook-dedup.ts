@@ -7,8 +7,12 @@ import type { Queryable } from "../../store/db.js";
 import { run } from "../../store/sql.js";
 
 export interface WebhookDedup {
-  /** True when this call is the one to handle the message. */
-  claim(id: string, time: string): Promise<boolean>;
+  /**
+   * `claimed`: this call handles the message; `done`: it was handled;
+   * `busy`: another call is handling it now (answer so that Genesys retries:
+   * if that one fails, the retry does it).
+   */
+  claim(id: string, time: string): Promise<"claimed" | "done" | "busy">;
   done(id: string, time: string): Promise<void>;
   release(id: string, time: string): Promise<void>;
   /** Rows older than this are forgotten (Genesys stops retrying within a minute). */
@@ -28,7 +32,15 @@ export function webhookDedup(q: Queryable, staleMs = 30_000): WebhookDedup {
          RETURNING 1 AS claimed`,
         [id, time, staleMs],
       );
-      return rows.length > 0;
+      if (rows.length > 0) return "claimed";
+      const seen = await run<{ state: string }>(
+        q,
+        "webhook claim",
+        `SELECT state FROM gcloud_webhook_messages WHERE message_id = $1::text AND channel_time = $2::text`,
+        [id, time],
+      );
+      // Gone between the two statements (released by a failure): the retry will claim it.
+      return seen.rows[0]?.state === "done" ? "done" : "busy";
     },
     async done(id, time) {
       await run(

@@ -34,7 +34,12 @@ const openCloudEpisode = (c: Conversation | null) => {
   return c && ep && !ep.endedAt && (c.state === "queued" || c.state === "operator") && isCloudServiceName(ep.serviceName) ? ep : null;
 };
 
+/** Seen messages are kept a day (Genesys retries for under a minute), pruned every PRUNE_EVERY claims. */
+const KEEP_SEEN_MS = 24 * 3600_000;
+const PRUNE_EVERY = 500;
+
 export function cloudWebhookHandler(deps: WebhookHandlerDeps) {
+  let claims = 0;
   async function apply(c: Conversation, m: WebhookMessage & { kind: "text" | "typing" }): Promise<void> {
     const ep = c.episode!;
     const key = `gcw:${m.id}:${m.time}`;
@@ -59,7 +64,13 @@ export function cloudWebhookHandler(deps: WebhookHandlerDeps) {
 
   return async (integrationId: string, m: WebhookMessage): Promise<WebhookOutcome> => {
     if (m.kind !== "text" && m.kind !== "typing") return "ignored";
-    if (!(await deps.dedup.claim(m.id, m.time))) return "duplicate";
+    const claim = await deps.dedup.claim(m.id, m.time);
+    if (claim === "done") return "duplicate";
+    // Being handled by another call: 503, and Genesys's next retry (5 s later) finds it done or free.
+    if (claim === "busy") throw new Error(`webhook message ${m.id} is being handled by another call`);
+    if (++claims % PRUNE_EVERY === 0) {
+      deps.dedup.prune(KEEP_SEEN_MS).catch((err: unknown) => deps.log.warn({ err }, "Genesys Cloud webhook rows not pruned"));
+    }
     try {
       const c = await deps.steps.get(m.conversationId);
       if (!openCloudEpisode(c)) {
