@@ -130,8 +130,14 @@ describe("bot → Genesys Cloud agent → bot", () => {
     await conv.agentTyping();
     await alice.waitFor((s) => s.is("message") && !!s.getChild("composing", "http://jabber.org/protocol/chatstates"));
     const botCalls = bot.requests.length;
+    // Mid-episode the token expires and Genesys answers one 429: the message still arrives, once.
+    const tokens = sim.tokensIssued.length;
+    sim.expireTokens();
+    sim.force429 = { times: 1, retryAfterSeconds: 1 };
     await alice.send(chatText("Il modem non funziona", data(), { to: SUPPORTO, thread: said.thread! }));
     await sim.waitFor(() => conv.texts().includes("Il modem non funziona"));
+    expect(conv.texts().filter((t) => t === "Il modem non funziona")).toHaveLength(1);
+    expect(sim.tokensIssued.length).toBeGreaterThan(tokens);
     expect(bot.requests.length).toBe(botCalls);
     await expect(alice.waitFor(isOperatorText, 300)).rejects.toThrow(); // the replay showed nothing
 
