@@ -320,6 +320,8 @@ function onOperatorUpdate(conversation: Conversation, episodeUuid: string, event
         maybeQueuedNotice(d);
         break;
       case "joined":
+        // The same agent told twice (Genesys Cloud: its first message and a state read racing it) is one join.
+        if (c.state === "operator" && ep.agentNickname === e.nickname) break;
         ep.agentNickname = e.nickname;
         ep.lastActivityAt = ctx.now;
         d.notice("ROUTER_OPERATOR_JOINED#0001", { nickname: e.nickname }, ep.uuid);
