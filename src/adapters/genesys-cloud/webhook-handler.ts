@@ -14,7 +14,7 @@ import type { ConversationSteps } from "../../delivery/conversation-port.js";
 import type { Job } from "../../delivery/job.js";
 import type { Logger } from "../../log.js";
 import type { CloudOperator } from "./cloud-operator.js";
-import { isCloudServiceName } from "./service-name.js";
+import { isCloudServiceName, parseCloudServiceName } from "./service-name.js";
 import type { WebhookDedup } from "./webhook-dedup.js";
 import type { WebhookMessage } from "./webhook-message.js";
 import type { WebhookOutcome } from "./webhook-route.js";
@@ -29,9 +29,11 @@ export interface WebhookHandlerDeps {
   log: Logger;
 }
 
-const openCloudEpisode = (c: Conversation | null) => {
+/** The conversation's open episode on this integration (a message naming another integration's conversation is not its). */
+const openCloudEpisode = (c: Conversation | null, integrationId: string) => {
   const ep = c?.episode;
-  return c && ep && !ep.endedAt && (c.state === "queued" || c.state === "operator") && isCloudServiceName(ep.serviceName) ? ep : null;
+  if (!c || !ep || ep.endedAt || (c.state !== "queued" && c.state !== "operator") || !isCloudServiceName(ep.serviceName)) return null;
+  return parseCloudServiceName(ep.serviceName).integrationId === integrationId ? ep : null;
 };
 
 /** Seen messages are kept a day (Genesys retries for under a minute), pruned every PRUNE_EVERY claims. */
@@ -73,7 +75,7 @@ export function cloudWebhookHandler(deps: WebhookHandlerDeps) {
     }
     try {
       const c = await deps.steps.get(m.conversationId);
-      if (!openCloudEpisode(c)) {
+      if (!openCloudEpisode(c, integrationId)) {
         deps.log.info(
           { integrationId, conversationId: m.conversationId, kind: m.kind },
           "Genesys Cloud webhook for no open episode: ignored",
