@@ -10,6 +10,13 @@ import type { Job } from "./delivery/job.js";
 import { createWebhookBot } from "./adapters/bot/webhook-bot.js";
 import { createContacts } from "./contacts/index.js";
 import { createGmsOperator } from "./adapters/genesys/index.js";
+import {
+  cloudOperatorFrom,
+  cloudWebhookHandler,
+  cloudWebhookRoutes,
+  operatorSwitch,
+  webhookDedup,
+} from "./adapters/genesys-cloud/index.js";
 import { createTokenVerifier } from "./adapters/token/verifiers.js";
 import type { Config } from "./config/schema.js";
 import { systemClock, type Clock, type OperatorPort } from "./core/ports.js";
@@ -126,7 +133,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           logging.child("xmpp"),
         )
       : undefined;
-  const operator: OperatorPort | null = config.genesys.url
+  const gms: OperatorPort | null = config.genesys.url
     ? createGmsOperator(
         {
           baseUrl: config.genesys.url,
@@ -136,6 +143,9 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         logging.child("genesys"),
       )
     : null;
+  // backends.md 2b: Genesys Cloud beside GMS; each episode's serviceName picks one.
+  const cloud = cloudOperatorFrom(config, logging.child("genesys"));
+  const operator = operatorSwitch(gms, cloud);
 
   const dispatcher = createDispatcher({
     domain: config.xmpp.domain,
@@ -322,6 +332,22 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           readiness,
           logger: logging.child("http"),
           attachmentUrlKey: urlSigningKey(config.security.secretKey),
+          plugins:
+            cloud && config.genesysCloud.webhookSecret
+              ? [
+                  cloudWebhookRoutes({
+                    secret: config.genesysCloud.webhookSecret,
+                    handle: cloudWebhookHandler({
+                      dedup: webhookDedup(s.db),
+                      steps: service,
+                      deliver,
+                      operator: cloud,
+                      log: logging.child("genesys"),
+                    }),
+                    log: logging.child("genesys"),
+                  }),
+                ]
+              : [],
         });
         try {
           await httpServer.listen({ host: config.http.host, port: config.http.port });

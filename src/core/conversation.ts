@@ -62,8 +62,12 @@ export function routeHasBot(route: ChannelRoute | null): boolean {
 }
 
 function routeHasOperator(route: ChannelRoute | null): boolean {
-  return !!route?.genesys;
+  return !!route?.genesys || !!route?.genesysCloud;
 }
+
+/** backends.md 2b: a Genesys Cloud episode's serviceName (adapters/genesys-cloud/service-name.ts reads it). */
+const cloudServiceName = (g: NonNullable<ChannelRoute["genesysCloud"]>) =>
+  `genesys-cloud:${g.integrationId}${g.queueId ? `/${g.queueId}` : ""}`;
 
 /** Where a conversation rests when no operator owns it. */
 export function restingState(route: ChannelRoute | null): ConversationState {
@@ -82,7 +86,7 @@ export function episodeIsOpen(c: Conversation): boolean {
  */
 export function serviceNameFor(route: ChannelRoute, premium: boolean, queue?: string): string | null {
   const g = route.genesys;
-  if (!g) return null;
+  if (!g) return route.genesysCloud ? cloudServiceName(route.genesysCloud) : null;
   if (queue === "premium") return g.premiumServiceName ?? g.serviceName;
   if (queue === "default") return g.serviceName;
   if (queue && g.queues?.includes(queue)) return queue; // a bot may pick only a service the channel lists
@@ -390,6 +394,8 @@ function onOperatorUpdate(conversation: Conversation, episodeUuid: string, event
         maybeQueuedNotice(d);
         break;
       case "joined":
+        // The same agent told twice (Genesys Cloud: its first message and a state read racing it) is one join.
+        if (c.state === "operator" && ep.agentNickname === e.nickname) break;
         ep.agentNickname = e.nickname;
         ep.lastActivityAt = ctx.now;
         d.notice("ROUTER_OPERATOR_JOINED#0001", { nickname: e.nickname }, ep.uuid);

@@ -134,6 +134,8 @@ export interface ChannelRoute {
   genesys?: { serviceName: string; premiumServiceName?: string; queues?: string[] };
   /** Opening hours of the operator service (backends.md section 2c); unset: always open. */
   hours?: OpeningHours;
+  /** backends.md 2b: Genesys Cloud Open Messaging in place of GMS. */
+  genesysCloud?: { integrationId: string; queueId?: string };
 }
 
 export interface ItemInfo {

@@ -46,6 +46,7 @@ const routeView = obj(
     mode: { type: "string", enum: ["bot", "operator", "bot+operator"] },
     bot: obj({ url: str, timeoutMs: int, hasSecret: bool }, ["url"]),
     genesys: obj({ serviceName: str, premiumServiceName: str, queues: { type: "array", items: str } }, ["serviceName"]),
+    genesysCloud: obj({ integrationId: str, queueId: str }, ["integrationId"]),
   },
   ["mode"],
 );

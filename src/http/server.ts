@@ -42,6 +42,8 @@ export interface HttpDeps {
   attachmentUrlKey?: Buffer;
   /** Bound of the readiness database check. Default 1000 ms. */
   dbCheckTimeoutMs?: number;
+  /** Further routes in their own scope (e.g. the Genesys Cloud webhook, backends.md 2b). */
+  plugins?: readonly ((app: FastifyInstance) => Promise<void>)[];
 }
 
 export const MAX_USERS_PER_IMPORT = 10_000;
@@ -97,6 +99,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     maxUsersPerImport: deps.maxUsersPerImport ?? MAX_USERS_PER_IMPORT,
     bodyLimitBytes: deps.adminBodyLimitBytes ?? 8 * 1024 * 1024,
   });
+
+  for (const plugin of deps.plugins ?? []) void app.register(plugin);
 
   return app;
 }

@@ -64,12 +64,19 @@ export const ChannelRouteSchema = z
       .optional(),
     /** Opening hours of the operator service; unset: always open. */
     hours: HoursSchema.optional(),
+    /** backends.md 2b: Genesys Cloud Open Messaging (in place of genesys). */
+    genesysCloud: z
+      .strictObject({
+        integrationId: z.string().min(1, "must not be empty").max(200),
+        queueId: z.string().min(1).max(200).optional(),
+      })
+      .optional(),
   })
   .superRefine((r, ctx) => {
     if (r.mode !== "operator" && r.bot === undefined) {
       ctx.addIssue({ code: "custom", path: ["bot", "url"], message: `route mode ${r.mode} needs bot.url` });
     }
-    if (r.mode !== "bot" && r.genesys === undefined) {
+    if (r.mode !== "bot" && r.genesys === undefined && r.genesysCloud === undefined) {
       ctx.addIssue({ code: "custom", path: ["genesys", "serviceName"], message: `route mode ${r.mode} needs genesys.serviceName` });
     }
   });

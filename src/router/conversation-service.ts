@@ -173,7 +173,7 @@ export class ConversationService implements ConversationSteps {
     return {
       now: clock.now(),
       route,
-      operatorsAvailable: !!config.genesys.url,
+      operatorsAvailable: !!config.genesys.url || !!config.genesysCloud.apiUrl,
       allowHttpImages: config.security.allowPrivateTargets,
       attachments: this.attachmentPolicy,
       timing: {

@@ -108,9 +108,12 @@ export function configTargets(config: {
   genesys: { url?: string | undefined };
   voting: { surveyUrl?: string | undefined };
   tokens: { verifier: string };
+  genesysCloud?: { apiUrl?: string | undefined; loginUrl?: string | undefined };
 }): { path: string; url: string }[] {
   const out: { path: string; url: string }[] = [];
   if (config.genesys.url) out.push({ path: "genesys.url", url: config.genesys.url });
+  if (config.genesysCloud?.apiUrl) out.push({ path: "genesysCloud.apiUrl", url: config.genesysCloud.apiUrl });
+  if (config.genesysCloud?.loginUrl) out.push({ path: "genesysCloud.loginUrl", url: config.genesysCloud.loginUrl });
   if (config.voting.surveyUrl) out.push({ path: "voting.surveyUrl", url: config.voting.surveyUrl });
   if (config.tokens.verifier.startsWith("http:")) out.push({ path: "tokens.verifier", url: config.tokens.verifier.slice("http:".length) });
   return out;

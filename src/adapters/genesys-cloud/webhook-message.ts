@@ -37,7 +37,7 @@ export function parseWebhookMessage(raw: string): WebhookMessage | { invalid: st
   if (type === "Text") {
     const content = Array.isArray(body["content"]) ? body["content"].filter(isObj) : [];
     const attachments = content.filter((c) => c["contentType"] === "Attachment" || isObj(c["attachment"])).length;
-    const nickname = plainText(str(from["nickname"]) || str(from["firstName"]));
+    const nickname = plainText(str(from["nickname"]) || str(from["firstName"])).trim();
     return { kind: "text", ...common, text: safeHtml(str(body["text"])), nickname, attachments };
   }
   if (type === "Receipt") return { kind: "receipt", ...common, status: str(body["status"]) };

@@ -104,7 +104,7 @@ export function operatorCallHandler(deps: OperatorCallDeps): JobHandler {
       case "send_operator":
         if (episode.endedAt) return { status: "done" };
         if (!episode.chat) return { status: "retry", error: "chat not accepted yet" };
-        await operator.send(episode.serviceName, episode.chat, p.text);
+        await operator.send(episode.serviceName, episode.chat, p.text, job.idempotencyKey);
         return { status: "done" };
       case "disconnect_operator":
         if (episode.chat) await operator.disconnect(episode.serviceName, episode.chat);

@@ -7,6 +7,15 @@ import { migration003 } from "./003_delivery.js";
 import { migration004 } from "./004_plain_clients.js";
 import { migration005 } from "./005_attachments.js";
 import { migration006 } from "./006_idle_warning.js";
+import { migration007 } from "./007_genesys_cloud_webhooks.js";
 import type { Migration } from "./migration.js";
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006];
+export const MIGRATIONS: readonly Migration[] = [
+  migration001,
+  migration002,
+  migration003,
+  migration004,
+  migration005,
+  migration006,
+  migration007,
+];

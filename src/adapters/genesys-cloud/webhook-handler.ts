@@ -1,0 +1,99 @@
+// What a webhook message does to its conversation (backends.md 2b):
+// - agent Text: the agent's message (and, while the episode is still queued,
+//   "joined" first: the webhook has no join event); an attachment is refused
+//   for now: ROUTER_ATTACHMENT_REFUSED#0001 {reason: "unavailable"};
+//   then a Delivered receipt once the message is stored for the user;
+// - Event Typing: the agent types (On only);
+// - Receipt (for the user's messages): shows the user nothing.
+// Handled once per (id, channel.time) (webhook-dedup.ts); the step goes
+// through the conversation service like any operator update, and its jobs to
+// the delivery executor.
+import type { Conversation } from "../../core/model.js";
+import type { OperatorEvent } from "../../core/events.js";
+import type { ConversationSteps } from "../../delivery/conversation-port.js";
+import type { Job } from "../../delivery/job.js";
+import type { Logger } from "../../log.js";
+import type { CloudOperator } from "./cloud-operator.js";
+import { isCloudServiceName, parseCloudServiceName } from "./service-name.js";
+import type { WebhookDedup } from "./webhook-dedup.js";
+import type { WebhookMessage } from "./webhook-message.js";
+import type { WebhookOutcome } from "./webhook-route.js";
+
+export const ATTACHMENT_REFUSED = "ROUTER_ATTACHMENT_REFUSED#0001";
+
+export interface WebhookHandlerDeps {
+  dedup: WebhookDedup;
+  steps: ConversationSteps;
+  deliver: (jobs: readonly Job[]) => void;
+  operator: Pick<CloudOperator, "receipt">;
+  log: Logger;
+}
+
+/** The conversation's open episode on this integration (a message naming another integration's conversation is not its). */
+const openCloudEpisode = (c: Conversation | null, integrationId: string) => {
+  const ep = c?.episode;
+  if (!c || !ep || ep.endedAt || (c.state !== "queued" && c.state !== "operator") || !isCloudServiceName(ep.serviceName)) return null;
+  return parseCloudServiceName(ep.serviceName).integrationId === integrationId ? ep : null;
+};
+
+/** Seen messages are kept a day (Genesys retries for under a minute), pruned every PRUNE_EVERY claims. */
+const KEEP_SEEN_MS = 24 * 3600_000;
+const PRUNE_EVERY = 500;
+
+export function cloudWebhookHandler(deps: WebhookHandlerDeps) {
+  let claims = 0;
+  async function apply(c: Conversation, m: WebhookMessage & { kind: "text" | "typing" }): Promise<void> {
+    const ep = c.episode!;
+    const key = `gcw:${m.id}:${m.time}`;
+    const events: OperatorEvent[] = [];
+    const joins = m.kind === "text" && c.state === "queued";
+    if (joins) events.push({ kind: "joined", nickname: m.nickname || "Operatore" });
+    if (m.kind === "typing") events.push({ kind: "typing", typing: true });
+    if (m.kind === "text" && m.text)
+      events.push({ kind: "message", text: m.text, nickname: m.nickname || ep.agentNickname || "Operatore" });
+    const { jobs } = await deps.steps.apply(c.id, { type: "operator_update", episodeUuid: ep.uuid, events }, key, {
+      // One agent is known to have joined (conversation-state.ts counts joins in the position).
+      patch: (next) => {
+        if (joins && next.episode?.uuid === ep.uuid) next.episode.transcriptPosition = Math.max(next.episode.transcriptPosition, 2);
+      },
+    });
+    deps.deliver(jobs);
+    if (m.kind === "text" && m.attachments > 0) {
+      const notice = { kind: "notice" as const, code: ATTACHMENT_REFUSED, data: { reason: "unavailable" } };
+      deps.deliver(await deps.steps.tell(c.id, notice, `${key}/attachment`, ep.uuid));
+    }
+  }
+
+  return async (integrationId: string, m: WebhookMessage): Promise<WebhookOutcome> => {
+    if (m.kind !== "text" && m.kind !== "typing") return "ignored";
+    const claim = await deps.dedup.claim(m.id, m.time);
+    if (claim === "done") return "duplicate";
+    // Being handled by another call: 503, and Genesys's next retry (5 s later) finds it done or free.
+    if (claim === "busy") throw new Error(`webhook message ${m.id} is being handled by another call`);
+    if (++claims % PRUNE_EVERY === 0) {
+      deps.dedup.prune(KEEP_SEEN_MS).catch((err: unknown) => deps.log.warn({ err }, "Genesys Cloud webhook rows not pruned"));
+    }
+    try {
+      const c = await deps.steps.get(m.conversationId);
+      if (!openCloudEpisode(c, integrationId)) {
+        deps.log.info(
+          { integrationId, conversationId: m.conversationId, kind: m.kind },
+          "Genesys Cloud webhook for no open episode: ignored",
+        );
+        await deps.dedup.done(m.id, m.time);
+        return "ignored";
+      }
+      await apply(c!, m);
+      await deps.dedup.done(m.id, m.time);
+    } catch (err) {
+      await deps.dedup.release(m.id, m.time).catch(() => undefined);
+      throw err;
+    }
+    if (m.kind === "text") {
+      deps.operator
+        .receipt(integrationId, m.conversationId, m.id, "Delivered")
+        .catch((err: unknown) => deps.log.warn({ err, id: m.id }, "Genesys Cloud receipt not sent"));
+    }
+    return "handled";
+  };
+}
