@@ -11,7 +11,7 @@ const MAIN = join(REPO, "dist", "main.js");
 
 export interface RouterSettings {
   instanceId: string;
-  xmpp: { service: string; domain: string; secret: string; userDomain: string };
+  xmpp: { service: string; domain: string; secret: string; userDomain: string; standby?: boolean };
   databaseUrl: string;
   httpPort: number;
   seedFile: string;

@@ -11,7 +11,8 @@ import { deathNote, isReady, startRouterProcess, waitReady, writeRouterConfig, t
 export interface RouterRunDeps {
   name: string;
   workDir: string;
-  prosody: Prosody;
+  /** The XMPP server: the private Prosody, or an ejabberd (same fields). */
+  prosody: Pick<Prosody, "componentService" | "componentDomain" | "secret" | "userDomain">;
   pg: PrivatePostgres;
   seedFile: string;
   genesysUrl: string;
@@ -20,6 +21,8 @@ export interface RouterRunDeps {
   databaseUrl?: string;
   /** A standby: its HTTP listener opens when it becomes active, so start() does not wait for ready. */
   standby?: boolean;
+  /** xmpp.standby of the router (default: the config default, true); false on ejabberd, where all are active. */
+  xmppStandby?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,6 +55,7 @@ export class RouterRun {
         domain: deps.prosody.componentDomain,
         secret: deps.prosody.secret,
         userDomain: deps.prosody.userDomain,
+        ...(deps.xmppStandby === undefined ? {} : { standby: deps.xmppStandby }),
       },
       databaseUrl: url,
       httpPort,
