@@ -17,6 +17,7 @@ export interface RouterSettings {
   seedFile: string;
   genesysUrl: string;
   genesysPollMs: number;
+  outboxTakeoverMs?: number;
 }
 
 /**
@@ -33,6 +34,7 @@ export function writeRouterConfig(file: string, s: RouterSettings): void {
     tokens: { verifier: "none" },
     genesys: { url: s.genesysUrl, pollIntervalMs: s.genesysPollMs },
     log: { level: "info" },
+    ...(s.outboxTakeoverMs === undefined ? {} : { outbox: { takeoverMs: s.outboxTakeoverMs } }),
     // Every peer of the suite (bot, GMS simulator) is on loopback, which the URL policy refuses by default (docs/security.md).
     security: { allowPrivateTargets: true },
   };

@@ -23,6 +23,8 @@ export interface RouterRunDeps {
   standby?: boolean;
   /** xmpp.standby of the router (default: the config default, true); false on ejabberd, where all are active. */
   xmppStandby?: boolean;
+  /** outbox.takeoverMs of the router (default: the config default). */
+  outboxTakeoverMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -62,6 +64,7 @@ export class RouterRun {
       seedFile: deps.seedFile,
       genesysUrl: deps.genesysUrl,
       genesysPollMs: 500,
+      ...(deps.outboxTakeoverMs === undefined ? {} : { outboxTakeoverMs: deps.outboxTakeoverMs }),
     });
     const run = new RouterRun(deps, httpPort, configFile, url);
     await run.spawn();
