@@ -160,6 +160,14 @@ describe.skipIf(skipPg)("two routers on Prosody and one PostgreSQL: active/stand
     expect(handoverMs).toBeLessThan(TAKEOVER_TARGET_MS);
     expect(await routerAnswers()).toBe(true);
     expect(c.log()).not.toContain("stream error conflict");
+    // A standby stops cleanly too: SIGTERM while it waits on the lock.
+    const d = await startRouter("router-d");
+    while (!d.log().includes("standby: another instance holds the component domain")) await new Promise((r) => setTimeout(r, 100));
+    const standbyStop = Date.now();
+    d.child.kill("SIGTERM");
+    expect((await d.exited).code).toBe(0);
+    expect(Date.now() - standbyStop).toBeLessThan(10_000);
+    expect(await routerAnswers()).toBe(true);
     c.child.kill("SIGTERM");
     expect((await c.exited).code).toBe(0);
   }, 180_000);
