@@ -179,6 +179,7 @@ async function prosodyPair(p: Profile, seedFile: string, opts: CarefulOptions): 
     { profile: p, prosody, pg: pg!, bot: bot!, gms: gms!, clients: pair, workDir, seedFile, keep: argv.keep, log },
     1,
   );
+  return { ...outcome, name: "Prosody pair, kill -9 of the active" };
 }
 
 async function main(): Promise<number> {
