@@ -43,7 +43,12 @@ export class CarefulClient {
     tc.xmpp.on("stanza", (el: Element) => this.onStanza(el));
   }
 
-  static async connect(prosody: Prosody, msisdn: string, password: string, opts: CarefulOptions): Promise<CarefulClient> {
+  static async connect(
+    prosody: Pick<Prosody, "c2sService" | "userDomain" | "componentDomain">,
+    msisdn: string,
+    password: string,
+    opts: CarefulOptions,
+  ): Promise<CarefulClient> {
     const tc = await connectClient({ prosody, username: msisdn, password, resource: "phone", reconnectDelayMs: 200 });
     return new CarefulClient(tc, msisdn, prosody.componentDomain, opts);
   }

@@ -11,12 +11,13 @@ const MAIN = join(REPO, "dist", "main.js");
 
 export interface RouterSettings {
   instanceId: string;
-  xmpp: { service: string; domain: string; secret: string; userDomain: string; senderRateMessages?: number };
+  xmpp: { service: string; domain: string; secret: string; userDomain: string; senderRateMessages?: number; standby?: boolean };
   databaseUrl: string;
   httpPort: number;
   seedFile: string;
   genesysUrl: string;
   genesysPollMs: number;
+  outboxTakeoverMs?: number;
 }
 
 /**
@@ -33,6 +34,7 @@ export function writeRouterConfig(file: string, s: RouterSettings): void {
     tokens: { verifier: "none" },
     genesys: { url: s.genesysUrl, pollIntervalMs: s.genesysPollMs },
     log: { level: "info" },
+    ...(s.outboxTakeoverMs === undefined ? {} : { outbox: { takeoverMs: s.outboxTakeoverMs } }),
     // Every peer of the suite (bot, GMS simulator) is on loopback, which the URL policy refuses by default (docs/security.md).
     security: { allowPrivateTargets: true },
   };

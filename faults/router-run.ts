@@ -11,7 +11,8 @@ import { deathNote, isReady, startRouterProcess, waitReady, writeRouterConfig, t
 export interface RouterRunDeps {
   name: string;
   workDir: string;
-  prosody: Prosody;
+  /** The XMPP server: the private Prosody, or an ejabberd (same fields). */
+  prosody: Pick<Prosody, "componentService" | "componentDomain" | "secret" | "userDomain">;
   pg: PrivatePostgres;
   seedFile: string;
   genesysUrl: string;
@@ -22,6 +23,10 @@ export interface RouterRunDeps {
   databaseUrl?: string;
   /** A standby: its HTTP listener opens when it becomes active, so start() does not wait for ready. */
   standby?: boolean;
+  /** xmpp.standby of the router (default: the config default, true); false on ejabberd, where all are active. */
+  xmppStandby?: boolean;
+  /** outbox.takeoverMs of the router (default: the config default). */
+  outboxTakeoverMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,12 +60,14 @@ export class RouterRun {
         secret: deps.prosody.secret,
         userDomain: deps.prosody.userDomain,
         ...(deps.senderRateMessages === undefined ? {} : { senderRateMessages: deps.senderRateMessages }),
+        ...(deps.xmppStandby === undefined ? {} : { standby: deps.xmppStandby }),
       },
       databaseUrl: url,
       httpPort,
       seedFile: deps.seedFile,
       genesysUrl: deps.genesysUrl,
       genesysPollMs: 500,
+      ...(deps.outboxTakeoverMs === undefined ? {} : { outboxTakeoverMs: deps.outboxTakeoverMs }),
     });
     const run = new RouterRun(deps, httpPort, configFile, url);
     await run.spawn();

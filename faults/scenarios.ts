@@ -3,7 +3,7 @@
 // the ledger saw plus how long /health/ready took to come back after the fault
 // cleared and whether the router died by itself. What each one proves is in
 // docs/reliability.md.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Prosody } from "../test/e2e/harness/prosody.js";
 import type { GmsSimulator } from "../tools/gms-simulator/server.js";
@@ -14,6 +14,7 @@ import { Ledger, type Summary } from "./ledger.js";
 import { mutatedStanzas } from "./mutations.js";
 import type { PrivatePostgres } from "./postgres.js";
 import type { Profile } from "./profile.js";
+import { deathNote } from "./router-process.js";
 import { RouterRun } from "./router-run.js";
 import { drain, sendTraffic } from "./traffic.js";
 
@@ -332,7 +333,14 @@ export const standbyTakeover: Scenario = {
       });
       try {
         let readyMs: number | undefined;
-        await sleep(1500); // the standby has tried the lock and waits
+        // Traffic starts once the standby has met the lock (its start-up is not the takeover).
+        const waitingSince = Date.now();
+        while (
+          !readFileSync(standby.logFile, { encoding: "utf8", flag: "a+" }).includes("standby: another instance holds the component domain")
+        ) {
+          if (Date.now() - waitingSince > 60_000) throw new Error(`the standby never waited on the lock:\n${deathNote(standby.logFile)}`);
+          await sleep(100);
+        }
         const notReadyBefore = !(await standby.ready(200));
         const kill = async () => {
           await active.kill9();

@@ -329,7 +329,9 @@ export function outboxRepository(ctx: RepoContext): OutboxRepository {
 
     async vacuum() {
       try {
-        await ctx.db.exec("VACUUM outbox");
+        // One runner at a time across instances (issue 19): another instance's VACUUM holds the
+        // table's SHARE UPDATE EXCLUSIVE lock, and SKIP_LOCKED (PostgreSQL 12+) skips instead of queueing.
+        await ctx.db.exec("VACUUM (SKIP_LOCKED) outbox");
       } catch (err) {
         throw toSqlError("outbox vacuum", err);
       }
