@@ -38,7 +38,14 @@ beforeAll(async () => {
   config = routerConfig(prosody, {
     // A database on disk, so a restarted router finds everything.
     database: { dataDir },
-    genesys: { url: sim.url, pollIntervalMs: 150, idleTimeoutMs: 1500, queueTimeoutMs: 2500, queuedNoticeIntervalMs: 400 },
+    genesys: {
+      url: sim.url,
+      pollIntervalMs: 150,
+      idleTimeoutMs: 1500,
+      idleWarningMs: 700,
+      queueTimeoutMs: 2500,
+      queuedNoticeIntervalMs: 400,
+    },
     voting: { windowMs: 1000 },
   });
   router = await startRouter(config, testDirectory(bot.url, { genesysService: SERVICE }));
@@ -73,9 +80,40 @@ describe("timeouts", () => {
   it("an operator silent for idleTimeoutMs: GENESYS#0003 and the chat is left", async () => {
     const chat = await operatorChat("Idle", "Giulia");
     const started = Date.now();
+    // First the warning, with when it will close (issue 17), then the close.
+    const warning = readX(await alice.waitFor(isNotice("ROUTER_INACTIVITY_WARNING#0001"), 5000))!;
+    const closesAt = Date.parse(String(warning.payload.data?.["closesAt"]));
+    expect(closesAt - Date.now()).toBeGreaterThan(200);
+    expect(closesAt - Date.now()).toBeLessThanOrEqual(800);
     await alice.waitFor(isNotice("GENESYS#0003"), 5000);
+    expect(Date.now()).toBeGreaterThanOrEqual(closesAt - 50);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     await sim.waitFor(chat.chatId, (c) => c.ended && c.endReason === "client-disconnect", 5000);
+  });
+
+  it("a user message after the warning keeps the episode open", async () => {
+    const chat = await operatorChat("Sveglia", "Nadia");
+    const c = await router.store.conversations.findByKey(`${ALICE}@${prosody.userDomain}`, "supporto", "Sveglia");
+    const episodeThread = `${routerThread("supporto", ALICE, "Sveglia")}_${c!.episode!.uuid}`;
+    const warning = readX(await alice.waitFor(isNotice("ROUTER_INACTIVITY_WARNING#0001"), 5000))!;
+    expect(warning.thread).toBe(episodeThread);
+    await alice.send(chatText("sono ancora qui", data(), { to: SUPPORTO, thread: episodeThread }));
+    await sim.waitFor(chat.chatId, (s) => s.clientMessages().some((m) => m.text === "sono ancora qui"), 5000);
+    const closesAt = Date.parse(String(warning.payload.data?.["closesAt"]));
+    await new Promise((r) => setTimeout(r, Math.max(0, closesAt - Date.now()) + 300));
+    expect(alice.collect(isNotice("GENESYS#0003")).items).toEqual([]);
+    expect(chat.ended).toBe(false);
+    chat.agentLeave();
+    await alice.waitFor(isNotice("GENESYS#0002"), 5000);
+  });
+
+  it("Chat Server's idle control (Notice IDLE_CONTROL_ALERT, then IDLE_CONTROL_CLOSE): the warning, then GENESYS#0003", async () => {
+    const chat = await operatorChat("IdleControl", "Ugo");
+    chat.idleControl("alert");
+    const warning = readX(await alice.waitFor(isNotice("ROUTER_INACTIVITY_WARNING#0001"), 5000))!;
+    expect(warning.payload.data?.["closesAt"]).toMatch(/^\d{4}-\d\d-\d\dT/);
+    chat.idleControl("close");
+    await alice.waitFor(isNotice("GENESYS#0003"), 5000);
   });
 
   it("Genesys closing an idle chat (IdleClose): GENESYS#0003", async () => {

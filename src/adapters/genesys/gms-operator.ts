@@ -3,9 +3,11 @@
 // Every call: POST {baseUrl}/genesys/2/chat/{serviceName}[/{chatId}/{op}],
 // application/x-www-form-urlencoded body (`userData[key]=value` for attached
 // data), JSON answer read as text and parsed here, bounded by requestTimeoutMs
-// (design.md rule 7). No retries here: the router's outbox retries calls, its
-// poller polls again (a GMS call is not idempotent: a retried request chat
-// would open a second chat).
+// (design.md rule 7). The only retries here are of calls GMS answered with
+// statusCode 1 ("retry the call": nothing was done); otherwise the router's
+// outbox retries calls and its poller polls again (a GMS call is not
+// idempotent: a retried request chat that had gone through would open a
+// second chat).
 //
 // - Actions (send, typing, disconnect, updateData, customNotice) resolve on
 //   statusCode 0 and throw a GenesysError otherwise (errors.ts has the table of
