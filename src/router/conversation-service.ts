@@ -87,6 +87,8 @@ export interface ConversationServiceDeps {
   /** Lease of those rows (outbox.takeoverMs); the executor renews it while it holds them. */
   leaseMs: number;
   ephemeral: EphemeralEffects;
+  /** ROUTER_QUEUED#0001 estimatedWaitSeconds per service (router/wait-estimates.ts); absent: none sent. */
+  waitEstimates?: { get(serviceName: string): number | undefined };
   /** Rows of the conversation already delivered: deleted by its next step (given back if that fails). */
   delivered: Pick<DeliveredRows, "take" | "giveBack">;
   /** Where steps are written: with the other steps ready at the same time, in one transaction. */
@@ -169,6 +171,7 @@ export class ConversationService implements ConversationSteps {
       route,
       operatorsAvailable: !!config.genesys.url,
       allowHttpImages: config.security.allowPrivateTargets,
+      estimatedWaitSeconds: (serviceName) => this.deps.waitEstimates?.get(serviceName),
       timing: {
         idleTimeoutMs: config.genesys.idleTimeoutMs,
         idleWarningMs: config.genesys.idleWarningMs,
