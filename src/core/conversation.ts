@@ -30,6 +30,8 @@ export interface DecideContext {
   operatorsAvailable: boolean;
   timing: Timing;
   newUuid: () => string;
+  /** Episodes waiting in the queue of a service across all instances (read before deciding when the route sets maxQueued). */
+  queued?: (serviceName: string) => number | undefined;
   /** ROUTER_QUEUED#0001 `estimatedWaitSeconds` of a service, when one can be estimated (issue 17). */
   estimatedWaitSeconds?: (serviceName: string) => number | undefined;
   /** Bot images may be http: (security.allowPrivateTargets: tests, demos); otherwise https only. */
@@ -304,6 +306,12 @@ function startEpisode(d: Draft, handoff: HandoffRequest): boolean {
     if (ctx.route?.bot) {
       d.effects.push({ type: "call_bot", event: "operator_closed", text: "", messageId: `closed#${ctx.newUuid()}`, session: c.botSession });
     }
+    return false;
+  }
+  const max = ctx.route?.maxQueued;
+  if (max !== undefined && (ctx.queued?.(serviceName) ?? 0) >= max) {
+    // backends.md section 2c: beyond maxQueued no handover; the conversation stays where it is (no callback service is built).
+    d.notice("ROUTER_QUEUE_FULL#0001", { callbackOffered: false });
     return false;
   }
   const episode: OperatorEpisode = {

@@ -132,6 +132,8 @@ export interface ChannelRoute {
   genesys?: { serviceName: string; premiumServiceName?: string; queues?: string[] };
   /** Opening hours of the operator service (backends.md section 2c); unset: always open. */
   hours?: OpeningHours;
+  /** Episodes waiting in the queue of a service (all instances) beyond which a handover is refused (ROUTER_QUEUE_FULL#0001). */
+  maxQueued?: number;
 }
 
 export interface ItemInfo {

@@ -64,6 +64,8 @@ export const ChannelRouteSchema = z
       .optional(),
     /** Opening hours of the operator service; unset: always open. */
     hours: HoursSchema.optional(),
+    /** Episodes waiting in the queue of a service (all instances) beyond which a handover is refused. */
+    maxQueued: z.number().int().min(0).max(1_000_000).optional(),
   })
   .superRefine((r, ctx) => {
     if (r.mode !== "operator" && r.bot === undefined) {

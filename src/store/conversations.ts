@@ -82,6 +82,8 @@ export interface ConversationRepository {
    * requested since `since` (the last episode of each conversation), and how
    * many there were; null median when none joined.
    */
+  /** Conversations waiting in the queue of a service (state queued, episode not ended), on every instance. */
+  countQueued(serviceName: string): Promise<number>;
   medianWaitSeconds(serviceName: string, since: Date): Promise<{ median: number | null; episodes: number }>;
   /**
    * Takes or extends the lease for `owner` when it is free, expired, or already
@@ -357,6 +359,16 @@ export function conversationRepository(ctx: RepoContext): ConversationRepository
         [OPEN_EPISODE_STATES],
       );
       return rows.map(toConversation);
+    },
+
+    async countQueued(serviceName) {
+      const { rows } = await run<{ n: number | string }>(
+        ctx.q,
+        "conversation queued count",
+        `SELECT count(*) AS n FROM conversations WHERE state = 'queued' AND episode_service_name = $1 AND episode_ended_at IS NULL`,
+        [serviceName],
+      );
+      return Number(rows[0]?.n ?? 0);
     },
 
     async medianWaitSeconds(serviceName, since) {

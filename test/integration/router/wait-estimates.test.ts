@@ -66,6 +66,26 @@ afterAll(async () => {
   await store?.close();
 });
 
+describe("queue count (route.maxQueued)", () => {
+  it("counts the conversations waiting in a service's queue, from the database", async () => {
+    const queuedEp = episode("queue-test", minutesAgo(1), null);
+    const before = await store.conversations.countQueued("queue-test");
+    await store.conversations.create({
+      userJid: `q${++n}@eime.local`,
+      channel: "supporto",
+      chatTitle: "Coda",
+      addressing: { kind: "channel" },
+      apiVersion: "2.1",
+      lang: "it",
+      state: "queued",
+      episode: queuedEp,
+    });
+    await conversationWith(episode("queue-test", minutesAgo(1), 10)); // joined (state operator): not waiting
+    expect(await store.conversations.countQueued("queue-test")).toBe(before + 1);
+    expect(await store.conversations.countQueued("elsewhere")).toBe(0);
+  });
+});
+
 describe("wait estimate", () => {
   it("is the median time to agent joined of the service's episodes in the window", async () => {
     expect(await store.conversations.medianWaitSeconds("support", minutesAgo(60))).toEqual({ median: 60, episodes: 5 });

@@ -322,6 +322,21 @@ describe("handover to an operator", () => {
     expect(types(d.effects)).not.toContain("request_operator");
   });
 
+  it("route.maxQueued: a handover beyond it answers ROUTER_QUEUE_FULL#0001 and the conversation stays with the bot", () => {
+    const route: ChannelRoute = { ...BOT_OP, maxQueued: 2 };
+    const c = run(route, [[0, text("x")]]).c;
+    const handoff: ConversationEvent = { type: "bot_replied", cause: "message", replies: [{ custom: { router: { handoff: {} } } }] };
+    const full = decide(c, handoff, { ...ctxFor(route, at(1)), queued: (s) => (s === "support" ? 2 : 0) });
+    expect(notices(full.effects)).toEqual(["ROUTER_QUEUE_FULL#0001"]);
+    expect(full.effects[0]).toMatchObject({ message: { data: { callbackOffered: false } } });
+    expect(full.conversation.state).toBe("bot");
+    expect(full.conversation.episode).toBeNull();
+    expect(types(full.effects)).not.toContain("request_operator");
+    // One place left: the handover goes on.
+    const room = decide(c, handoff, { ...ctxFor(route, at(1)), queued: () => 1 });
+    expect(types(room.effects)).toContain("request_operator");
+  });
+
   it("ROUTER_QUEUED#0001 carries estimatedWaitSeconds of the episode's service when there is an estimate", () => {
     const c = run(BOT_OP, [[0, text("x")]]).c;
     const handoff: ConversationEvent = { type: "bot_replied", cause: "message", replies: [{ custom: { router: { handoff: {} } } }] };
