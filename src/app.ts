@@ -25,6 +25,7 @@ import { createLogging, type Logging } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createReadiness, DB_CHECK_TIMEOUT_MS } from "./readiness.js";
 import { parseDirectoryTree, protocolErrorText } from "./protocol/index.js";
+import { WaitEstimates } from "./router/wait-estimates.js";
 import { ConversationService } from "./router/conversation-service.js";
 import { DirectoryCache } from "./router/directory-cache.js";
 import { ChannelInbound } from "./router/inbound.js";
@@ -255,6 +256,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           newUuid: randomUUID,
           owner,
           leaseMs: config.outbox.takeoverMs,
+          waitEstimates: new WaitEstimates(s, clock, logging.child("core")),
           ephemeral: {
             sendToClient: send,
             operatorTyping: async (c, episodeUuid, typing) => {

@@ -32,6 +32,10 @@ export interface DecideContext {
   operatorsAvailable: boolean;
   timing: Timing;
   newUuid: () => string;
+  /** Episodes waiting in the queue of a service across all instances (read before deciding when the route sets maxQueued). */
+  queued?: (serviceName: string) => number | undefined;
+  /** ROUTER_QUEUED#0001 `estimatedWaitSeconds` of a service, when one can be estimated (issue 17). */
+  estimatedWaitSeconds?: (serviceName: string) => number | undefined;
   /** Bot images may be http: (security.allowPrivateTargets: tests, demos); otherwise https only. */
   allowHttpImages?: boolean;
   /** protocol.md section 10; unset: no attachment is accepted. */
@@ -341,6 +345,12 @@ function startEpisode(d: Draft, handoff: HandoffRequest): boolean {
     }
     return false;
   }
+  const max = ctx.route?.maxQueued;
+  if (max !== undefined && (ctx.queued?.(serviceName) ?? 0) >= max) {
+    // backends.md section 2c: beyond maxQueued no handover; the conversation stays where it is (no callback service is built).
+    d.notice("ROUTER_QUEUE_FULL#0001", { callbackOffered: false });
+    return false;
+  }
   const episode: OperatorEpisode = {
     uuid: ctx.newUuid(),
     serviceName,
@@ -362,7 +372,7 @@ function startEpisode(d: Draft, handoff: HandoffRequest): boolean {
   c.votingUntil = null;
   c.botOptions = null;
   d.effects.push({ type: "request_operator", episodeUuid: episode.uuid, serviceName, handoff });
-  d.notice("ROUTER_QUEUED#0001", {}, episode.uuid);
+  d.notice("ROUTER_QUEUED#0001", waitData(ctx, serviceName), episode.uuid);
   return true;
 }
 
@@ -435,6 +445,12 @@ function onOperatorUpdate(conversation: Conversation, episodeUuid: string, event
   return d.done();
 }
 
+/** `estimatedWaitSeconds` when the service has an estimate. */
+function waitData(ctx: DecideContext, serviceName: string): { estimatedWaitSeconds?: number } {
+  const seconds = ctx.estimatedWaitSeconds?.(serviceName);
+  return seconds === undefined ? {} : { estimatedWaitSeconds: seconds };
+}
+
 const idleWarningMs = (ctx: DecideContext) => ctx.timing.idleWarningMs ?? 60_000;
 
 /** ROUTER_INACTIVITY_WARNING#0001, once until the next activity (issue 17: warn, then close). */
@@ -453,7 +469,7 @@ function maybeQueuedNotice(d: Draft): void {
   if (d.ctx.now.getTime() - last < d.ctx.timing.queuedNoticeIntervalMs) return;
   ep.notifiedQueuePosition = ep.queuePosition;
   ep.lastQueuedNoticeAt = d.ctx.now;
-  d.notice("ROUTER_QUEUED#0001", { position: ep.queuePosition }, ep.uuid);
+  d.notice("ROUTER_QUEUED#0001", { position: ep.queuePosition, ...waitData(d.ctx, ep.serviceName) }, ep.uuid);
 }
 
 function onTick(conversation: Conversation, ctx: DecideContext): Decision {

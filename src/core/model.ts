@@ -136,6 +136,8 @@ export interface ChannelRoute {
   hours?: OpeningHours;
   /** backends.md 2b: Genesys Cloud Open Messaging in place of GMS. */
   genesysCloud?: { integrationId: string; queueId?: string };
+  /** Episodes waiting in the queue of a service (all instances) beyond which a handover is refused (ROUTER_QUEUE_FULL#0001). */
+  maxQueued?: number;
 }
 
 export interface ItemInfo {

@@ -71,6 +71,8 @@ export const ChannelRouteSchema = z
         queueId: z.string().min(1).max(200).optional(),
       })
       .optional(),
+    /** Episodes waiting in the queue of a service (all instances) beyond which a handover is refused. */
+    maxQueued: z.number().int().min(0).max(1_000_000).optional(),
   })
   .superRefine((r, ctx) => {
     if (r.mode !== "operator" && r.bot === undefined) {

@@ -182,6 +182,14 @@ export const NOTICES = {
       en: (f) => "No operator is available now." + (f.opensAt !== undefined ? ` The service reopens on ${f.opensAt}.` : ""),
     },
   },
+  "ROUTER_QUEUE_FULL#0001": {
+    direction: "toClient",
+    meaning: "the operator queue is at its limit: {callbackOffered?}; the conversation stays with the bot",
+    text: {
+      it: () => "Tutti gli operatori sono occupati e la coda è piena. Riprova più tardi.",
+      en: () => "All operators are busy and the queue is full. Please try again later.",
+    },
+  },
   "ROUTER_INACTIVITY_WARNING#0001": {
     direction: "toClient",
     meaning: "the operator conversation will close for inactivity: {closesAt}",

@@ -19,6 +19,7 @@ import {
   type ConversationKey,
   type Decision,
   type DecideContext,
+  episodeIsOpen,
 } from "../core/conversation.js";
 import type { ClientMessage } from "../core/client-message.js";
 import type { Effect } from "../core/effects.js";
@@ -89,6 +90,8 @@ export interface ConversationServiceDeps {
   /** Lease of those rows (outbox.takeoverMs); the executor renews it while it holds them. */
   leaseMs: number;
   ephemeral: EphemeralEffects;
+  /** ROUTER_QUEUED#0001 estimatedWaitSeconds per service (router/wait-estimates.ts); absent: none sent. */
+  waitEstimates?: { get(serviceName: string): number | undefined };
   /** Rows of the conversation already delivered: deleted by its next step (given back if that fails). */
   delivered: Pick<DeliveredRows, "take" | "giveBack">;
   /** Where steps are written: with the other steps ready at the same time, in one transaction. */
@@ -168,6 +171,25 @@ export class ConversationService implements ConversationSteps {
     return this.queue.idle();
   }
 
+  /**
+   * How many wait in the queue of each service the route may hand over to,
+   * read from the database (all instances) only when the route sets maxQueued
+   * and no episode is open (backends.md section 2c).
+   */
+  private async queuedCounts(route: DecideContext["route"], c: Conversation): Promise<Map<string, number> | undefined> {
+    const g = route?.genesys;
+    if (route?.maxQueued === undefined || !g || episodeIsOpen(c)) return undefined;
+    const names = [...new Set([g.serviceName, ...(g.premiumServiceName ? [g.premiumServiceName] : []), ...(g.queues ?? [])])];
+    const counts = await Promise.all(names.map((n) => this.deps.store.conversations.countQueued(n)));
+    return new Map(names.map((n, i) => [n, counts[i] ?? 0]));
+  }
+
+  private async contextFor(c: Conversation): Promise<DecideContext> {
+    const route = await this.routeOf(c.channel);
+    const counts = await this.queuedCounts(route, c);
+    return { ...this.context(route), queued: (serviceName) => counts?.get(serviceName) };
+  }
+
   private context(route: DecideContext["route"]): DecideContext {
     const { config, clock, newUuid } = this.deps;
     return {
@@ -176,6 +198,7 @@ export class ConversationService implements ConversationSteps {
       operatorsAvailable: !!config.genesys.url || !!config.genesysCloud.apiUrl,
       allowHttpImages: config.security.allowPrivateTargets,
       attachments: this.attachmentPolicy,
+      estimatedWaitSeconds: (serviceName) => this.deps.waitEstimates?.get(serviceName),
       timing: {
         idleTimeoutMs: config.genesys.idleTimeoutMs,
         idleWarningMs: config.genesys.idleWarningMs,
@@ -256,7 +279,7 @@ export class ConversationService implements ConversationSteps {
     const result = await this.queue.run(opened.id, () =>
       this.withConflictRetry(opened.id, async (current): Promise<ReceiveResult | { status: "taken"; stored: Conversation }> => {
         const before = withClientMeta(current, input.meta);
-        const decision = decide(before, input.event, this.context(await this.routeOf(current.channel)));
+        const decision = decide(before, input.event, await this.contextFor(before));
         if (decision.refusal) return { status: "refused", refusal: decision.refusal, jobs: [] } as const;
         const eventKey = inboundEventKey(current.id, input.message.dedupeKey ?? this.deps.newUuid());
         const committed = await this.commit(current, decision, eventKey, {}, input.message);
@@ -308,7 +331,7 @@ export class ConversationService implements ConversationSteps {
   async apply(conversationId: string, event: ConversationEvent, eventKey: string, hooks: ApplyHooks = {}): Promise<Applied> {
     return this.queue.run(conversationId, () =>
       this.withConflictRetry(conversationId, async (current): Promise<Applied> => {
-        const decision = decide(current, event, this.context(await this.routeOf(current.channel)));
+        const decision = decide(current, event, await this.contextFor(current));
         hooks.patch?.(decision.conversation);
         if (decision.refusal) return { decision, jobs: [] };
         const durable = decision.effects.some((e) => !isEphemeral(e));

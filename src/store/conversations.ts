@@ -79,6 +79,14 @@ export interface ConversationRepository {
   /** Conversations queued, with an operator or voting whose episode has Genesys chat ids: the ones to poll. */
   withOpenEpisodes(): Promise<Conversation[]>;
   /**
+   * Median seconds from request to agent joined of the episodes of a service
+   * requested since `since` (the last episode of each conversation), and how
+   * many there were; null median when none joined.
+   */
+  /** Conversations waiting in the queue of a service (state queued, episode not ended), on every instance. */
+  countQueued(serviceName: string): Promise<number>;
+  medianWaitSeconds(serviceName: string, since: Date): Promise<{ median: number | null; episodes: number }>;
+  /**
    * Takes or extends the lease for `owner` when it is free, expired, or already
    * `owner`'s. Times are the database's clock unless `now` is given.
    */
@@ -356,6 +364,31 @@ export function conversationRepository(ctx: RepoContext): ConversationRepository
         [OPEN_EPISODE_STATES],
       );
       return rows.map(toConversation);
+    },
+
+    async countQueued(serviceName) {
+      const { rows } = await run<{ n: number | string }>(
+        ctx.q,
+        "conversation queued count",
+        `SELECT count(*) AS n FROM conversations WHERE state = 'queued' AND episode_service_name = $1 AND episode_ended_at IS NULL`,
+        [serviceName],
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
+
+    async medianWaitSeconds(serviceName, since) {
+      const { rows } = await run<{ median: number | string | null; episodes: number | string }>(
+        ctx.q,
+        "conversation median wait",
+        `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM episode_joined_at - episode_requested_at)) AS median,
+                count(*) AS episodes
+           FROM conversations
+          WHERE episode_service_name = $1 AND episode_requested_at >= $2 AND episode_joined_at IS NOT NULL`,
+        [serviceName, since],
+      );
+      const row = rows[0];
+      const median = row?.median === null || row?.median === undefined ? null : Number(row.median);
+      return { median, episodes: Number(row?.episodes ?? 0) };
     },
 
     async acquireLease(id, owner, ttlMs, now) {

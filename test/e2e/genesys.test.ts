@@ -60,6 +60,15 @@ beforeAll(async () => {
       hours: { tz: "Europe/Rome", week: { [TOMORROW_IN_ROME.toFormat("ccc").toLowerCase()]: ["09:00-10:00"] } },
     },
   });
+  // A channel whose service takes one waiting user at most (route.maxQueued, backends.md section 2c).
+  directory.items.push({
+    address: "piena",
+    type: "channel",
+    mobileIsPublished: true,
+    webIsPublished: true,
+    info: { name: "Piena", status: "", imageUrl: "", thumbUrl: "" },
+    route: { mode: "bot+operator", bot: { url: bot.url }, genesys: { serviceName: "piena-service" }, maxQueued: 1 },
+  });
   router = await startRouter(
     routerConfig(prosody, { genesys: { url: sim.url, pollIntervalMs: 150, queuedNoticeIntervalMs: 400 } }),
     directory,
@@ -258,6 +267,23 @@ describe("routing choices", () => {
     await bob.waitFor((s) => /operatori non sono disponibili/.test(String(readX(s)?.payload.text)), 5000);
     expect(bot.requests.some((r) => r.metadata?.event === "operator_closed")).toBe(true);
     expect(sim.chats().length).toBe(chatsBefore);
+  });
+
+  it("route.maxQueued: with the queue full a second user gets ROUTER_QUEUE_FULL#0001 and stays with the bot; no chat is requested", async () => {
+    const piena = `piena@${prosody.componentDomain}`;
+    await alice.send(chatText("voglio un operatore", data(), { to: piena, thread: v2Thread(ALICE, "Piena") }));
+    await alice.waitFor((s) => isNotice("ROUTER_QUEUED#0001")(s) && readX(s)!.from === piena, 5000);
+    const first = await sim.waitForChat((c) => c.serviceName === "piena-service", 5000);
+    await carla.send(chatText("voglio un operatore", data(), { to: piena, thread: v2Thread(CARLA, "Piena") }));
+    const full = readX(await carla.waitFor((s) => isNotice("ROUTER_QUEUE_FULL#0001")(s) && readX(s)!.from === piena, 5000))!;
+    expect(full.payload.data).toMatchObject({ callbackOffered: false });
+    expect(full.payload.text).toContain("coda è piena");
+    await router.idle();
+    expect(sim.chats().filter((c) => c.serviceName === "piena-service")).toHaveLength(1);
+    const c = await router.store.conversations.findByKey(`${CARLA}@${prosody.userDomain}`, "piena", "Piena");
+    expect(c!.state).toBe("bot");
+    first.end();
+    await alice.waitFor((s) => isNotice("GENESYS#0002")(s) && readX(s)!.from === piena, 5000);
   });
 
   it("an operator-only channel queues the first message and forwards it", async () => {

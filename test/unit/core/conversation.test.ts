@@ -322,6 +322,45 @@ describe("handover to an operator", () => {
     expect(types(d.effects)).not.toContain("request_operator");
   });
 
+  it("route.maxQueued: a handover beyond it answers ROUTER_QUEUE_FULL#0001 and the conversation stays with the bot", () => {
+    const route: ChannelRoute = { ...BOT_OP, maxQueued: 2 };
+    const c = run(route, [[0, text("x")]]).c;
+    const handoff: ConversationEvent = { type: "bot_replied", cause: "message", replies: [{ custom: { router: { handoff: {} } } }] };
+    const full = decide(c, handoff, { ...ctxFor(route, at(1)), queued: (s) => (s === "support" ? 2 : 0) });
+    expect(notices(full.effects)).toEqual(["ROUTER_QUEUE_FULL#0001"]);
+    expect(full.effects[0]).toMatchObject({ message: { data: { callbackOffered: false } } });
+    expect(full.conversation.state).toBe("bot");
+    expect(full.conversation.episode).toBeNull();
+    expect(types(full.effects)).not.toContain("request_operator");
+    // One place left: the handover goes on.
+    const room = decide(c, handoff, { ...ctxFor(route, at(1)), queued: () => 1 });
+    expect(types(room.effects)).toContain("request_operator");
+  });
+
+  it("ROUTER_QUEUED#0001 carries estimatedWaitSeconds of the episode's service when there is an estimate", () => {
+    const c = run(BOT_OP, [[0, text("x")]]).c;
+    const handoff: ConversationEvent = { type: "bot_replied", cause: "message", replies: [{ custom: { router: { handoff: {} } } }] };
+    const ctx = { ...ctxFor(BOT_OP, at(1)), estimatedWaitSeconds: (s: string) => (s === "support" ? 95 : undefined) };
+    const d = decide(c, handoff, ctx);
+    const queued = d.effects.find(
+      (e) => e.type === "send_client" && e.message.kind === "notice" && e.message.code === "ROUTER_QUEUED#0001",
+    );
+    expect(queued).toMatchObject({ message: { data: { estimatedWaitSeconds: 95 } } });
+    // No estimate: no field.
+    const none = decide(c, handoff, ctxFor(BOT_OP, at(1))).effects.find((e) => e.type === "send_client");
+    expect(none).toMatchObject({ message: { code: "ROUTER_QUEUED#0001", data: {} } });
+    // The position notices carry it too.
+    const update: ConversationEvent = {
+      type: "operator_update",
+      episodeUuid: d.conversation.episode!.uuid,
+      events: [{ kind: "queue", position: 3 }],
+    };
+    expect(notices(decide(d.conversation, update, { ...ctx, now: at(30) }).effects)).toEqual(["ROUTER_QUEUED#0001"]);
+    expect(decide(d.conversation, update, { ...ctx, now: at(30) }).effects[0]).toMatchObject({
+      message: { data: { position: 3, estimatedWaitSeconds: 95 } },
+    });
+  });
+
   it("v2.1: a message on the chat's own thread while an episode is open: FOREGROUND_CONVERSATION#0002 on the episode, the text to the operator", () => {
     const { c } = withOperator();
     const d = decide(c, { ...text("ci sei?"), threadEpisode: null } as ConversationEvent, ctxFor(BOT_OP, at(30)));
