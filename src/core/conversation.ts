@@ -196,7 +196,7 @@ function onUserText(conversation: Conversation, event: Extract<ConversationEvent
   const withFiles = files ? { attachments: files } : {};
   if (episodeIsOpen(c)) {
     // While an operator owns the conversation, user messages never reach the bot.
-    d.effects.push({ type: "send_operator", episodeUuid: c.episode!.uuid, text: event.text, messageId: event.messageId, ...withFiles });
+    sendOperator(d, event, files);
     return d.done();
   }
   if (routeHasBot(ctx.route)) {
@@ -230,12 +230,25 @@ function onUserText(conversation: Conversation, event: Extract<ConversationEvent
   }
   if (routeHasOperator(ctx.route)) {
     if (startEpisode(d, {})) {
-      c.attachmentsSent = files?.length ?? 0; // they open this episode
-      d.effects.push({ type: "send_operator", episodeUuid: c.episode!.uuid, text: event.text, messageId: event.messageId, ...withFiles });
+      c.attachmentsSent = 0; // a new episode
+      sendOperator(d, event, files);
     }
     return d.done();
   }
   return refuse(conversation, "SERVICE_UNAVAILABLE", "to", `channel ${c.channel} has no route`);
+}
+
+/**
+ * The user's text to the open episode. No operator back-end takes files yet
+ * (GMS and Genesys Cloud file transfer are not built, docs/attachments.md):
+ * each accepted file is told as ROUTER_ATTACHMENT_REFUSED#0001 `unavailable`
+ * rather than dropped unseen, and the text still goes.
+ */
+function sendOperator(d: Draft, event: { text: string; messageId: string }, files: Attachment[] | null): void {
+  const episodeUuid = d.c.episode!.uuid;
+  for (const f of files ?? []) d.notice("ROUTER_ATTACHMENT_REFUSED#0001", { reason: "unavailable", name: displayName(f) }, episodeUuid);
+  d.c.attachmentsSent = Math.max(0, (d.c.attachmentsSent ?? 0) - (files?.length ?? 0));
+  if (event.text !== "") d.effects.push({ type: "send_operator", episodeUuid, text: event.text, messageId: event.messageId });
 }
 
 /**

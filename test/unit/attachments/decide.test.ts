@@ -91,11 +91,18 @@ describe("attachments from the user, in the core", () => {
     expect(botCalls(r.effects)[0]!.attachments).toHaveLength(1);
   });
 
-  it("to an operator: the accepted files go with send_operator", () => {
+  it("to an operator: no back-end takes files yet, so an accepted file is refused as unavailable and the text still goes", () => {
     const d = send(conv(OP), OP, "bill", [good(1), { url: good(2).url, size: 11 * 1024 * 1024 }]);
     const op = d.effects.find((e) => e.type === "send_operator");
-    expect(op).toMatchObject({ text: "bill", attachments: [{ url: good(1).url }] });
-    expect(refusals(d.effects)).toEqual([{ reason: "size", name: "2.png" }]);
+    expect(op).toMatchObject({ text: "bill" });
+    expect(op).not.toHaveProperty("attachments");
+    expect(refusals(d.effects)).toEqual([
+      { reason: "size", name: "2.png" },
+      { reason: "unavailable", name: "1.png" },
+    ]);
+    const onlyFile = send(conv(OP), OP, "", [good(1)]);
+    expect(onlyFile.effects.filter((e) => e.type === "send_operator")).toEqual([]);
+    expect(refusals(onlyFile.effects)).toEqual([{ reason: "unavailable", name: "1.png" }]);
   });
 
   it("without a policy nothing is accepted", () => {
