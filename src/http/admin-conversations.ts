@@ -116,8 +116,20 @@ export function conversationRoutes(app: FastifyInstance, deps: AdminDeps): void 
   });
 
   // protocol.md section 10: a conversation's stored files, deleted at once (their signed URLs then answer 404).
-  app.delete<{ Params: { id: string } }>("/conversations/:id/attachments", async (request) => {
-    const deleted = await deps.store().attachments.deleteForConversation(request.params.id);
-    return { deleted };
-  });
+  app.delete<{ Params: { id: string } }>(
+    "/conversations/:id/attachments",
+    {
+      schema: {
+        params: { type: "object", properties: { id: { type: "string" } }, required: ["id"] },
+        response: {
+          200: { type: "object", properties: { deleted: { type: "integer", description: "files deleted" } }, required: ["deleted"] },
+          ...ERROR_RESPONSES,
+        },
+      },
+    },
+    async (request) => {
+      const deleted = await deps.store().attachments.deleteForConversation(request.params.id);
+      return { deleted };
+    },
+  );
 }

@@ -305,10 +305,15 @@ export class ConversationService implements ConversationSteps {
    * the instances' number).
    */
   private async openLimit(key: ConversationKey): Promise<NonNullable<Decision["refusal"]> | null> {
-    const known = await this.find(key);
-    if (known && known.state !== "closed") return null;
+    // Cheapest first (issue 14: opening costs little more than a message): an open conversation in the
+    // cache opens nothing; else one count; only a user at the limit pays for the lookup of this key.
+    const id = this.idsByKey.get<string>(keyOf(key));
+    const cached = id ? this.cache.get<Conversation>(id) : undefined;
+    if (cached && cached.version !== 0 && cached.state !== "closed") return null;
     const max = this.deps.config.security.maxOpenConversationsPerUser;
     if ((await this.deps.store.conversations.countOpen(key.userJid)) < max) return null;
+    const known = await this.find(key);
+    if (known && known.state !== "closed") return null;
     this.deps.log.warn({ channel: key.channel, max }, "open conversations per user: limit reached, message refused");
     return {
       code: "TOO_MANY_CONVERSATIONS",
