@@ -125,6 +125,8 @@ export interface ComponentConnection extends EventEmitter<ConnectionEvents> {
   queued(): number;
 }
 
+const CONFLICT_MESSAGE = "another connection holds the domain (stream error conflict); waiting for it to go";
+
 const FATAL_CONDITIONS = new Set(["not-authorized", "host-unknown"]);
 
 function fatalMessage(domain: string, err: XmppError): string {
@@ -444,6 +446,11 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
       this.onConflict();
       return;
     }
+    if (this.lastError === CONFLICT_MESSAGE && /ECONNRESET|EPIPE/.test(message)) {
+      // The server closing the socket after its conflict stream error: the conflict stays the reason.
+      this.log.debug({ error: message }, "xmpp error after conflict");
+      return;
+    }
     const repeated = message === this.lastError;
     this.lastError = message;
     if (!this.online && this.state !== "stopped") this.reason = message;
@@ -454,7 +461,7 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
   /** Another connection holds the domain: keep retrying (xmpp.js reconnects after the server closes), without start()'s bound. */
   private onConflict(): void {
     clearTimeout(this.startTimer);
-    const message = "another connection holds the domain (stream error conflict); waiting for it to go";
+    const message = CONFLICT_MESSAGE;
     if (this.lastError !== message && this.state !== "stopped") {
       this.log.warn({ retryMs: this.opts.reconnectDelayMs }, "another instance holds the component domain; retrying until it goes");
     }
