@@ -22,6 +22,7 @@ import { PROFILES, type Profile } from "./profile.js";
 import { REPO } from "./router-process.js";
 import { faultDirectory, SCENARIOS, type Env, type Outcome } from "./scenarios.js";
 import { missedTargets, renderNotes, renderTable } from "./table.js";
+import { superviseRun } from "./supervise.js";
 
 const { values: argv } = parseArgs({
   options: {
@@ -71,16 +72,7 @@ async function cleanup(): Promise<void> {
   else log(`logs kept in ${workDir}`);
 }
 
-let cleaning: Promise<void> | undefined;
-const shutdown = (code: number) => {
-  cleaning ??= cleanup().finally(() => process.exit(code));
-};
-process.once("SIGINT", () => shutdown(130));
-process.once("SIGTERM", () => shutdown(143));
-setTimeout(() => {
-  log(`the run took longer than ${RUN_BOUND_MS / 60_000} min: stopping`);
-  shutdown(2);
-}, RUN_BOUND_MS).unref();
+const shutdown = superviseRun(cleanup, RUN_BOUND_MS, log);
 
 const msisdnOf = (i: number) => `39347${String(i + 1).padStart(7, "0")}`;
 

@@ -30,6 +30,7 @@ import { RouterRun } from "./router-run.js";
 import { BOT_CHANNEL, faultDirectory, GMS_SERVICE, OPERATOR_CHANNEL, standbyTakeover, type Outcome } from "./scenarios.js";
 import { renderNotes, renderTable } from "./table.js";
 import { drain, sendTraffic } from "./traffic.js";
+import { superviseRun } from "./supervise.js";
 
 const { values: argv } = parseArgs({
   options: {
@@ -72,16 +73,7 @@ async function cleanup(): Promise<void> {
   if (!argv.keep) rmSync(workDir, { recursive: true, force: true });
   else log(`logs kept in ${workDir}`);
 }
-let cleaning: Promise<void> | undefined;
-const shutdown = (code: number) => {
-  cleaning ??= cleanup().finally(() => process.exit(code));
-};
-process.once("SIGINT", () => shutdown(130));
-process.once("SIGTERM", () => shutdown(143));
-setTimeout(() => {
-  log(`the run took longer than ${RUN_BOUND_MS / 60_000} min: stopping`);
-  shutdown(2);
-}, RUN_BOUND_MS).unref();
+const shutdown = superviseRun(cleanup, RUN_BOUND_MS, log);
 
 /**
  * After the kill: one disco#info probe to the domain every 100 ms from a client; a probe that
