@@ -55,6 +55,31 @@ describe("group commit", () => {
     expect(commits.stats.transactions).toBeLessThanOrEqual(3);
   });
 
+  it("starts another writer only when a crowd of steps waits, so batches stay large", async () => {
+    const commits = new GroupCommit(store, { writers: 4, maxBatch: 100, crowd: 16 }, logging.child("store"));
+    const keys = ids.map((_, i) => `gc-d-${i}`);
+    let open = 0;
+    let mostOpen = 0;
+    await Promise.all(
+      ids.map((id, i) =>
+        commits.run(async (tx) => {
+          open++;
+          mostOpen = Math.max(mostOpen, open);
+          try {
+            return await tx.steps.append(step(id, keys[i]!));
+          } finally {
+            open--;
+          }
+        }),
+      ),
+    );
+    expect(await stored(keys)).toEqual([...keys].sort());
+    // One alone, the 16th waiting starts a second writer with 16 steps, the rest (13) follow the first:
+    // a free writer per step would have written the first four alone.
+    expect(commits.stats.transactions).toBe(3);
+    expect(mostOpen).toBeLessThanOrEqual(2);
+  });
+
   it("a step that fails sinks only itself: the batch is written again step by step", async () => {
     const commits = new GroupCommit(store, { writers: 1, maxBatch: 100 }, logging.child("store"));
     const keys = ids.slice(0, 10).map((_, i) => `gc-b-${i}`);
