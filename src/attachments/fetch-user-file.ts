@@ -4,7 +4,7 @@
 // connect to last byte, and a redirect only to a host the attachment policy
 // allows (each hop checked again, at most MAX_REDIRECTS). The size checked
 // here is the real one; the core checked only the claimed one.
-import axios, { type AxiosInstance } from "axios";
+import axios, { type AxiosInstance, type AxiosResponse } from "axios";
 import { mediaTypeOf, urlAllowed, type AttachmentPolicy } from "../core/attachment-policy.js";
 import type { Attachment } from "../protocol/attachment.js";
 
@@ -56,7 +56,7 @@ export async function fetchUserFile(a: Attachment, opts: FetchOptions): Promise<
   for (let hop = 0; ; hop++) {
     const problem = urlAllowed(url, opts.policy);
     if (problem) throw new FetchRefused("host", `not an allowed address (${problem})`);
-    let res;
+    let res: AxiosResponse<ArrayBuffer>;
     try {
       res = await http.get<ArrayBuffer>(url, {
         responseType: "arraybuffer",
@@ -73,12 +73,13 @@ export async function fetchUserFile(a: Attachment, opts: FetchOptions): Promise<
       throw new FetchRefused("fetch", err instanceof Error ? err.message : String(err), true);
     }
     if (res.status >= 300 && res.status < 400) {
-      const location = res.headers["location"];
+      const location: unknown = res.headers["location"];
       if (typeof location !== "string" || hop >= MAX_REDIRECTS) throw new FetchRefused("fetch", `redirect ${res.status} not followed`);
       url = new URL(location, url).toString();
       continue;
     }
-    if (res.status < 200 || res.status > 299) throw new FetchRefused("fetch", `HTTP ${res.status}`, res.status >= 500 || res.status === 429);
+    if (res.status < 200 || res.status > 299)
+      throw new FetchRefused("fetch", `HTTP ${res.status}`, res.status >= 500 || res.status === 429);
     const content = Buffer.from(res.data);
     if (content.length > opts.maxBytes) throw new FetchRefused("size", `larger than ${opts.maxBytes} bytes`);
     const served = String(res.headers["content-type"] ?? "")

@@ -119,5 +119,13 @@ export function fileEventData(f: SimFile): Record<string, string> {
 
 /** What the control API tells of a file (the bytes apart). */
 export function fileSummary(f: SimFile) {
-  return { fileId: f.fileId, name: f.name, mediaType: f.mediaType, size: f.content.length, sha256: f.sha256, from: f.from, deleted: f.deleted };
+  return {
+    fileId: f.fileId,
+    name: f.name,
+    mediaType: f.mediaType,
+    size: f.content.length,
+    sha256: f.sha256,
+    from: f.from,
+    deleted: f.deleted,
+  };
 }

@@ -186,7 +186,8 @@ function injectionFromJson(j: Json): Injection {
   const inj: Injection = { kind };
   const op = j["op"];
   if (op !== undefined) {
-    if (op !== "request" && !CHAT_OPS.includes(op as GmsOp) && !FILE_OPS.includes(op as never)) throw new BadInput(`unknown op ${show(op)}`);
+    if (op !== "request" && !CHAT_OPS.includes(op as GmsOp) && !FILE_OPS.includes(op as never))
+      throw new BadInput(`unknown op ${show(op)}`);
     inj.op = op as GmsOp;
   }
   if (typeof j["chatId"] === "string") inj.chatId = j["chatId"];
@@ -211,7 +212,8 @@ async function parseMultipart(body: Buffer, contentType: string): Promise<Multip
   let upload: FileCall["upload"];
   for (const [key, value] of data) {
     if (typeof value === "string") fields.append(key, value);
-    else if (key === "file") upload = { name: value.name, mediaType: value.type || "application/octet-stream", content: Buffer.from(await value.arrayBuffer()) };
+    else if (key === "file")
+      upload = { name: value.name, mediaType: value.type || "application/octet-stream", content: Buffer.from(await value.arrayBuffer()) };
   }
   return { form: parseForm(fields.toString()), ...(upload ? { upload } : {}) };
 }
@@ -291,7 +293,10 @@ function buildApp(engine: GmsEngine): FastifyInstance {
       const { serviceName, chatId, fileId, action } = req.params;
       if (action !== "download" && action !== "delete") return reply.code(404).send({ error: `unknown file operation ${action}` });
       engine.log(`POST file ${action} ${chatId} ${fileId}`);
-      return send(reply, await engine.handle(action === "download" ? "fileDownload" : "fileDelete", serviceName, chatId, formOf(req.body), { fileId }));
+      return send(
+        reply,
+        await engine.handle(action === "download" ? "fileDownload" : "fileDelete", serviceName, chatId, formOf(req.body), { fileId }),
+      );
     },
   );
 
@@ -335,7 +340,8 @@ function buildApp(engine: GmsEngine): FastifyInstance {
         return withChat(chatId, reply, (c) => c.idleAlert());
       case "file": {
         const { name, mediaType, contentBase64 } = body;
-        if (typeof name !== "string" || typeof contentBase64 !== "string") throw new BadInput("file needs {name, contentBase64, mediaType?}");
+        if (typeof name !== "string" || typeof contentBase64 !== "string")
+          throw new BadInput("file needs {name, contentBase64, mediaType?}");
         const type = typeof mediaType === "string" ? mediaType : "application/octet-stream";
         return withChat(chatId, reply, (c) => c.agentSendFile({ name, mediaType: type, content: Buffer.from(contentBase64, "base64") }));
       }

@@ -156,16 +156,7 @@ export interface ChatRequestInfo {
 /** A script for every chat, or one chosen per chat from its request. */
 export type ScriptSource = AgentScript | ((info: ChatRequestInfo) => AgentScript | undefined);
 
-export type GmsOp =
-  | "request"
-  | "send"
-  | "refresh"
-  | "startTyping"
-  | "stopTyping"
-  | "disconnect"
-  | "updateData"
-  | "customNotice"
-  | FileOp;
+export type GmsOp = "request" | "send" | "refresh" | "startTyping" | "stopTyping" | "disconnect" | "updateData" | "customNotice" | FileOp;
 
 /** The file calls (files.ts): …/file/limits, …/file, …/file/{fileId}/download, …/file/{fileId}/delete. */
 export type FileOp = "fileLimits" | "fileUpload" | "fileDownload" | "fileDelete";
@@ -607,7 +598,11 @@ export class SimChat {
 
   /** @internal the limits Notice's userData. */
   fileLimitsData(limits: FileLimits): Record<string, string> {
-    return limitsUserData(limits, this.#files.filter((f) => !f.deleted), this.#downloads);
+    return limitsUserData(
+      limits,
+      this.#files.filter((f) => !f.deleted),
+      this.#downloads,
+    );
   }
 
   /** A file the client may download (not deleted), counted. */
@@ -1081,10 +1076,13 @@ export class GmsEngine {
       }
       case "fileDownload": {
         const f = chat.clientDownload(call.fileId ?? "");
-        return f ? { kind: "file", file: f } : json(errorAnswer(2, FILE_ERROR.noFile, `File ${call.fileId} was not found.`, chat.ended, chat));
+        return f
+          ? { kind: "file", file: f }
+          : json(errorAnswer(2, FILE_ERROR.noFile, `File ${call.fileId} was not found.`, chat.ended, chat));
       }
       case "fileDelete":
-        if (!chat.clientDeleteFile(call.fileId ?? "")) return json(errorAnswer(2, FILE_ERROR.noFile, `File ${call.fileId} was not found.`, false, chat));
+        if (!chat.clientDeleteFile(call.fileId ?? ""))
+          return json(errorAnswer(2, FILE_ERROR.noFile, `File ${call.fileId} was not found.`, false, chat));
         return json(this.#ok(chat, undefined));
     }
   }

@@ -18,12 +18,16 @@ import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import axios, { type AxiosInstance, type AxiosResponse } from "axios";
 import type { GenesysChatIds } from "../../core/model.js";
-import type { OperatorFile, OperatorFileLimits, OperatorFilesPort } from "../../core/ports.js";
+import type { OperatorFileLimits, OperatorFilesPort } from "../../core/ports.js";
 import type { Logger } from "../../log.js";
 import { parseGmsAnswer, type GmsAnswer } from "./answer.js";
 import {
   GenesysError,
-  describeGenesysError, describeGmsErrors, redact, safeCause, transientHttpStatus,
+  describeGenesysError,
+  describeGmsErrors,
+  redact,
+  safeCause,
+  transientHttpStatus,
   type GenesysErrorDetails,
   type GmsOp,
 } from "./errors.js";
@@ -123,10 +127,12 @@ export function createGmsFiles(options: GmsFilesOptions, log: Logger, http?: Axi
         maxBodyLength: Infinity,
       });
     } catch (err) {
-      const timeout = axios.isCancel(err) || (axios.isAxiosError(err) && ["ETIMEDOUT", "ECONNABORTED", "ERR_CANCELED"].includes(err.code ?? ""));
+      const timeout =
+        axios.isCancel(err) || (axios.isAxiosError(err) && ["ETIMEDOUT", "ECONNABORTED", "ERR_CANCELED"].includes(err.code ?? ""));
       const tooLarge = axios.isAxiosError(err) && /maxContentLength/.test(err.message);
       observe(timeout ? "timeout" : "failed");
-      if (tooLarge) throw failure(op, serviceName, chat, `answer larger than ${maxBytes} bytes`, { kind: "invalid_answer", transient: false });
+      if (tooLarge)
+        throw failure(op, serviceName, chat, `answer larger than ${maxBytes} bytes`, { kind: "invalid_answer", transient: false });
       throw failure(op, serviceName, chat, timeout ? `no answer within ${timeoutMs} ms` : describeGenesysError(err, chat.secureKey), {
         kind: timeout ? "timeout" : "network",
         cause: err,
@@ -141,7 +147,13 @@ export function createGmsFiles(options: GmsFilesOptions, log: Logger, http?: Axi
   }
 
   /** A call that answers JSON: the answer on statusCode 0, a GenesysError otherwise. */
-  async function call(op: GmsOp, serviceName: string, chat: GenesysChatIds, path: string, body: URLSearchParams | FormData): Promise<GmsAnswer> {
+  async function call(
+    op: GmsOp,
+    serviceName: string,
+    chat: GenesysChatIds,
+    path: string,
+    body: URLSearchParams | FormData,
+  ): Promise<GmsAnswer> {
     const res = await post(op, serviceName, chat, path, body, MAX_ANSWER_BYTES);
     const answer = parseGmsAnswer(Buffer.from(res.data).toString("utf8"));
     if ("invalid" in answer) throw failure(op, serviceName, chat, answer.invalid, { kind: "invalid_answer", httpStatus: res.status });
@@ -168,7 +180,11 @@ export function createGmsFiles(options: GmsFilesOptions, log: Logger, http?: Axi
       form.append("file", new Blob([file.content], { type: file.mediaType }), file.name);
       const answer = await call("fileUpload", serviceName, chat, "file", form);
       const fileId = answer.userData["file-id"];
-      if (!fileId) throw failure("fileUpload", serviceName, chat, "statusCode 0 without userData file-id", { kind: "invalid_answer", transient: false });
+      if (!fileId)
+        throw failure("fileUpload", serviceName, chat, "statusCode 0 without userData file-id", {
+          kind: "invalid_answer",
+          transient: false,
+        });
       log.info({ op: "fileUpload", serviceName, chatId: chat.chatId, fileId, size: file.content.length }, "GMS file uploaded");
       return { fileId };
     },

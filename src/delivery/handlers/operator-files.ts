@@ -93,7 +93,14 @@ export function operatorFilesHandler(deps: OperatorFilesDeps): JobHandler {
     return c && episode && episode.uuid === payloadOf(job).episodeUuid ? { c, episode } : null;
   }
 
-  async function refuse(job: Job, c: Conversation, episode: OperatorEpisode, name: string, r: Refusal, direction: string): Promise<Outcome> {
+  async function refuse(
+    job: Job,
+    c: Conversation,
+    episode: OperatorEpisode,
+    name: string,
+    r: Refusal,
+    direction: string,
+  ): Promise<Outcome> {
     deps.metrics.attachments.inc({ direction, outcome: "refused" });
     deps.log.info({ conversationId: c.id, reason: r.reason, limit: r.limit, detail: r.detail }, "attachment refused");
     const data = { reason: r.reason, name, ...(r.limit ? { limit: r.limit } : {}) };
@@ -117,9 +124,14 @@ export function operatorFilesHandler(deps: OperatorFilesDeps): JobHandler {
     if (early) return refuse(job, c, episode, name, early, "to_operator");
     let fetched;
     try {
-      fetched = await fetchUserFile(a, { policy: attachmentPolicy, maxBytes: config.attachments.maxBytes, timeoutMs: config.genesys.requestTimeoutMs });
+      fetched = await fetchUserFile(a, {
+        policy: attachmentPolicy,
+        maxBytes: config.attachments.maxBytes,
+        timeoutMs: config.genesys.requestTimeoutMs,
+      });
     } catch (err) {
-      if (err instanceof FetchRefused && !err.transient) return refuse(job, c, episode, name, { reason: err.reason, detail: err.message }, "to_operator");
+      if (err instanceof FetchRefused && !err.transient)
+        return refuse(job, c, episode, name, { reason: err.reason, detail: err.message }, "to_operator");
       throw err;
     }
     const byLimits = limitRefusal(limits, name, fetched.content.length);

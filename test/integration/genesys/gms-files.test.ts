@@ -62,7 +62,9 @@ describe("GMS file calls against the simulator", () => {
   it("a file past Genesys' limits is refused for good (statusCode 2), nothing is stored", async () => {
     const { serviceName, chat, simChat } = await openChat();
     const big = randomBytes(2_097_153);
-    const err = await files.upload(serviceName, chat, { name: "big.png", mediaType: "image/png", content: big }, "k").catch((e: unknown) => e);
+    const err = await files
+      .upload(serviceName, chat, { name: "big.png", mediaType: "image/png", content: big }, "k")
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GenesysError);
     expect((err as GenesysError).transient).toBe(false);
     expect((err as GenesysError).statusCode).toBe(2);
@@ -75,7 +77,14 @@ describe("GMS file calls against the simulator", () => {
     const sent = simChat.agentSendFile({ name: "bill.pdf", mediaType: "application/pdf", content });
     const poll = await gms.refresh(serviceName, chat, 1);
     const event = poll.events.find((e) => e.kind === "file");
-    expect(event).toEqual({ kind: "file", fileId: sent.fileId, nickname: "Anna", name: "bill.pdf", mediaType: "application/pdf", size: 30_000 });
+    expect(event).toEqual({
+      kind: "file",
+      fileId: sent.fileId,
+      nickname: "Anna",
+      name: "bill.pdf",
+      mediaType: "application/pdf",
+      size: 30_000,
+    });
     const got = await files.download(serviceName, chat, sent.fileId, 1_000_000);
     expect(got.mediaType).toBe("application/pdf");
     expect(got.name).toBe("bill.pdf");
