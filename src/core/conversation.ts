@@ -232,7 +232,7 @@ function onUserText(conversation: Conversation, event: Extract<ConversationEvent
   }
   if (routeHasOperator(ctx.route)) {
     if (startEpisode(d, {})) {
-      c.attachmentsSent = 0; // a new episode
+      c.attachmentsSent = files?.length ?? 0; // a new episode, which this message's files open
       sendOperator(d, event, files);
     }
     return d.done();

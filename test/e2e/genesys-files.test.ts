@@ -99,6 +99,10 @@ describe("files with a GMS operator", () => {
     const received = done.filesFromClient()[0]!;
     expect(received.name).toBe("modem.png");
     expect(received.sha256).toBe(sha(file.content));
+    // The job counts the file once GMS has answered the upload, a moment after the simulator stored it.
+    await expect
+      .poll(() => router.metrics.registry.getSingleMetricAsString("eime_attachments_total"), { timeout: 5_000 })
+      .toContain('eime_attachments_total{direction="to_operator",outcome="delivered"} 1');
   }, 60_000);
 
   it("the agent's file reaches the user at a signed URL; another user's or an expired URL is refused", async () => {
@@ -130,6 +134,12 @@ describe("files with a GMS operator", () => {
     // Stored once, with its conversation, size, type and sha256.
     const stored = await router.store.attachments.get(id);
     expect(stored).toMatchObject({ origin: "operator", mediaType: "application/pdf", size: 25_000, sha256: sha(content) });
+
+    // Metrics: files by direction and outcome, bytes stored.
+    const counted = await router.metrics.registry.getSingleMetricAsString("eime_attachments_total");
+    expect(counted).toContain('eime_attachments_total{direction="from_operator",outcome="delivered"} 1');
+    const bytes = await router.metrics.registry.getSingleMetricAsString("eime_attachments_stored_bytes");
+    expect(bytes).toMatch(/eime_attachments_stored_bytes 25000$/m);
   }, 60_000);
 
   it("a file past Genesys' limits is refused with the reason, and the text still reaches the agent", async () => {
