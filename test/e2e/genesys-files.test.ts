@@ -4,9 +4,11 @@
 // byte through `…/file`; the agent's file reaches the user as chat_text with
 // data.attachment, whose signed URL gives the same bytes to that user only
 // (another user's URL: 403, an expired one: 410); a file past Genesys' limits
-// is refused as ROUTER_ATTACHMENT_REFUSED#0001 while the text still goes.
+// is refused as ROUTER_ATTACHMENT_REFUSED#0001 while the text still goes; a
+// plain XMPP client does the same with XEP-0066 both ways.
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
+import xml, { type Element } from "@xmpp/xml";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app.js";
@@ -30,6 +32,8 @@ let sim: GmsSimulator;
 let router: App;
 let alice: TestClient;
 let bob: TestClient;
+/** A plain XMPP client (Conversations): XEP-0066 both ways. */
+let paolo: TestClient;
 let SUPPORTO: string;
 /** The file share the user's files come from (what XEP-0363 would have uploaded to). */
 let share: Server;
@@ -48,6 +52,7 @@ beforeAll(async () => {
     users: [
       { username: ALICE, password: "a" },
       { username: BOB, password: "b" },
+      { username: "paolo", password: "p" },
     ],
   });
   SUPPORTO = `supporto@${prosody.componentDomain}`;
@@ -59,10 +64,11 @@ beforeAll(async () => {
   );
   const connect = (username: string, password: string) => connectClient({ prosody, username, password, resource: "android-1" });
   [alice, bob] = await Promise.all([connect(ALICE, "a"), connect(BOB, "b")]);
+  paolo = await connectClient({ prosody, username: "paolo", password: "p", resource: "conversations" });
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([alice, bob].map((c) => c?.stop()));
+  await Promise.all([alice, bob, paolo].map((c) => c?.stop()));
   await router?.stop();
   await sim?.stop();
   await bot?.stop();
@@ -81,6 +87,18 @@ async function withOperator(client: TestClient, msisdn: string, title: string): 
   await client.waitFor(isNotice("ROUTER_OPERATOR_JOINED#0001"), 10_000);
   return { chat, thread };
 }
+
+let n = 0;
+/** What Conversations sends: the body, and XEP-0066 oob when it is a file (after its XEP-0363 upload). */
+function plain(body: string, oobUrl?: string): Element {
+  return xml(
+    "message",
+    { to: SUPPORTO, type: "chat", id: `p${++n}`, "xml:lang": "it" },
+    xml("body", {}, body),
+    ...(oobUrl ? [xml("x", { xmlns: "jabber:x:oob" }, xml("url", {}, oobUrl))] : []),
+  );
+}
+const fromSupporto = (s: Element) => s.is("message") && s.attrs.from === SUPPORTO && s.getChild("body") !== undefined;
 
 function put(path: string, bytes: number): { url: string; content: Buffer } {
   const content = randomBytes(bytes);
@@ -157,5 +175,31 @@ describe("files with a GMS operator", () => {
     } finally {
       sim.setFileLimits({ maxFileBytes: 2_097_152 });
     }
+  }, 60_000);
+
+  it("a plain XMPP client: its XEP-0066 file reaches the agent; the agent's file comes back as XEP-0066 with the signed URL", async () => {
+    await paolo.send(plain("!operatore"));
+    await paolo.waitFor((s) => fromSupporto(s) && (s.getChildText("body") ?? "").includes("coda"), 10_000);
+    const c = (await router.store.conversations.findByKey(paolo.bare, "supporto", "Supporto"))!;
+    const chat = await sim.waitForChat((x) => x.userData.conversationId === c.id, 10_000);
+    chat.agentJoin("Giulia");
+    await paolo.waitFor((s) => fromSupporto(s) && (s.getChildText("body") ?? "").startsWith("Giulia"), 10_000);
+
+    const file = put("/share/p1/foto.png", 12_000);
+    await paolo.send(plain(file.url, file.url));
+    const done = await sim.waitFor(chat.chatId, (x) => x.filesFromClient().length === 1, 15_000);
+    expect(done.filesFromClient()[0]).toMatchObject({ name: "foto.png", sha256: sha(file.content) });
+    expect(done.clientMessages()).toEqual([]); // the URL alone is not text
+
+    const content = randomBytes(8_000);
+    chat.agentSendFile({ name: "istruzioni.pdf", mediaType: "application/pdf", content });
+    const got = await paolo.waitFor((s) => fromSupporto(s) && s.getChild("x", "jabber:x:oob") !== undefined, 15_000);
+    const oob = got.getChild("x", "jabber:x:oob")!;
+    expect(oob.getChildText("desc")).toBe("istruzioni.pdf");
+    expect(got.getChildText("body")).toBe(oob.getChildText("url"));
+    const res = await fetch(oob.getChildText("url")!);
+    expect(res.status).toBe(200);
+    expect(sha(Buffer.from(await res.arrayBuffer()))).toBe(sha(content));
+    expect(new URL(oob.getChildText("url")!).searchParams.get("u")).toBe(paolo.bare);
   }, 60_000);
 });
