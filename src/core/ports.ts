@@ -50,6 +50,8 @@ export interface OperatorFileLimits {
   maxTotalBytes: number;
   /** Extensions allowed (lower case, no dot); empty: any. */
   fileTypes: string[];
+  /** Chat Server's upload-need-agent: uploads only once an agent is in the chat. */
+  needsAgent: boolean;
   /** What this chat has used already. */
   usedFiles: number;
   usedTotalBytes: number;

@@ -9,7 +9,9 @@
 //   used-upload-max-total-size, download-attempts, used-download-attempts,
 //   delete-file. That Notice is not a transcript event (index 0).
 // - upload: POST …/{chatId}/file, multipart/form-data with the ids, `file` and
-//   optional userData[key] fields; the answer's userData has "file-id". The
+//   optional userData[key] fields; the answer's userData has "file-id"
+//   (with upload-need-agent, set by fileLimits.needAgent, only while an agent
+//   is in the chat; the simulator's default is false). The
 //   transcript gets a FileUploaded event from the client whose userData has
 //   file-id, file-name, file-size, file-type and the upload's own userData.
 //   Past a limit: statusCode 2, code 106 (the simulator's own), nothing stored.
@@ -27,6 +29,8 @@ export interface FileLimits {
   maxTotalBytes: number;
   /** Extensions, lower case, no dot. */
   fileTypes: string[];
+  /** upload-need-agent: the client may upload only while an agent is in the chat. */
+  needAgent: boolean;
 }
 
 /** Chat Server's defaults (ESChat "File Transfer", section client-file-transfer). */
@@ -35,6 +39,7 @@ export const DEFAULT_FILE_LIMITS: FileLimits = {
   maxFileBytes: 2_097_152,
   maxTotalBytes: 5_242_880,
   fileTypes: ["bmp", "csv", "doc", "docx", "gif", "jpeg", "jpg", "pdf", "png", "txt", "xls", "xlsx"],
+  needAgent: false,
 };
 
 export const FILE_ERROR = { limit: 106, noFile: 107 } as const;
@@ -78,10 +83,16 @@ export function newSimFile(input: UploadInput, from: SimFile["from"]): SimFile {
 }
 
 /** Why an upload of the client's goes past the chat's limits; undefined when it fits. */
-export function uploadProblem(limits: FileLimits, previous: readonly SimFile[], input: UploadInput): string | undefined {
+export function uploadProblem(
+  limits: FileLimits,
+  previous: readonly SimFile[],
+  input: UploadInput,
+  agentPresent: boolean,
+): string | undefined {
   const mine = previous.filter((f) => f.from === "Client");
   const used = mine.reduce((n, f) => n + f.content.length, 0);
   const ext = /\.([^./]+)$/.exec(input.name)?.[1]?.toLowerCase() ?? "";
+  if (limits.needAgent && !agentPresent) return "upload-need-agent: no agent in the chat";
   if (mine.length >= limits.maxFiles) return `upload-max-files (${limits.maxFiles}) reached`;
   if (limits.fileTypes.length > 0 && !limits.fileTypes.includes(ext)) return `file type ${ext || "(none)"} is not in upload-file-types`;
   if (input.content.length > limits.maxFileBytes) return `file larger than upload-max-file-size (${limits.maxFileBytes})`;
@@ -97,7 +108,7 @@ export function limitsUserData(limits: FileLimits, files: readonly SimFile[], do
     "upload-max-file-size": String(limits.maxFileBytes),
     "upload-max-total-size": String(limits.maxTotalBytes),
     "upload-file-types": limits.fileTypes.join(":"),
-    "upload-need-agent": "false",
+    "upload-need-agent": String(limits.needAgent),
     "used-upload-max-files": String(mine.length),
     "used-upload-max-total-size": String(mine.reduce((n, f) => n + f.content.length, 0)),
     "download-attempts": "100",

@@ -42,7 +42,7 @@
 //   POST   /sim/chats/{chatId}/agent/file          {name, mediaType, contentBase64}: the agent sends a file (FileUploaded)
 //   GET    /sim/chats/{chatId}/files               [{fileId, name, mediaType, size, sha256, from, deleted}]
 //   GET    /sim/chats/{chatId}/files/{fileId}      the file's bytes (what the agent received)
-//   POST   /sim/file-limits                        {maxFiles?, maxFileBytes?, maxTotalBytes?, fileTypes?}: limits from now on
+//   POST   /sim/file-limits                        {maxFiles?, maxFileBytes?, maxTotalBytes?, fileTypes?, needAgent?}: limits from now on
 //   POST   /sim/chats/{chatId}/end                 chat ended without ParticipantLeft
 //   POST   /sim/chats/{chatId}/queue               {position}: a queue-position Notice now
 //   POST   /sim/inject                             an Injection (see simulator.ts); kind may also be "delay" with delayMs
@@ -368,6 +368,7 @@ function buildApp(engine: GmsEngine): FastifyInstance {
       if (n !== undefined) limits[k] = n;
     }
     if (Array.isArray(j["fileTypes"])) limits.fileTypes = j["fileTypes"].map((t) => String(t).toLowerCase());
+    if (j["needAgent"] !== undefined) limits.needAgent = bool(j["needAgent"], false);
     engine.setFileLimits(limits);
     return { ok: true, limits: engine.fileLimits };
   });

@@ -588,7 +588,7 @@ export class SimChat {
   /** The client's upload: the file-id, or why the limits refuse it. */
   clientUpload(limits: FileLimits, input: UploadInput): SimFile | { problem: string } {
     this.#assertOpen();
-    const problem = uploadProblem(limits, this.#files, input);
+    const problem = uploadProblem(limits, this.#files, input, this.#agents.size > 0);
     if (problem) return { problem };
     const file = newSimFile(input, "Client");
     this.#files.push(file);

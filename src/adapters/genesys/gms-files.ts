@@ -5,7 +5,8 @@
 //   POST …/{chatId}/file/limits               userId, secureKey, alias → a Notice
 //        ("file-client-cfg-get") whose userData holds the Chat Server limits
 //        (upload-max-files, upload-max-file-size, upload-max-total-size,
-//        upload-file-types, used-upload-max-files, used-upload-max-total-size)
+//        upload-file-types, upload-need-agent, used-upload-max-files,
+//        used-upload-max-total-size)
 //   POST …/{chatId}/file                      multipart/form-data: the ids, `file`,
 //        userData[...] → userData["file-id"]
 //   POST …/{chatId}/file/{fileId}/download    the ids → the file's bytes
@@ -67,6 +68,7 @@ export function readFileLimits(answer: GmsAnswer): OperatorFileLimits {
     maxFileBytes: count(d["upload-max-file-size"], CHAT_SERVER_FILE_DEFAULTS.maxFileBytes),
     maxTotalBytes: count(d["upload-max-total-size"], CHAT_SERVER_FILE_DEFAULTS.maxTotalBytes),
     fileTypes: types,
+    needsAgent: d["upload-need-agent"] === "true",
     usedFiles: count(d["used-upload-max-files"], 0),
     usedTotalBytes: count(d["used-upload-max-total-size"], 0),
   };

@@ -52,7 +52,7 @@ export interface OperatorFilesDeps {
 /** A refusal told to the user: the reason of protocol.md section 10 and, for the back-end's, which limit. */
 interface Refusal {
   reason: "host" | "size" | "type" | "fetch" | "backend";
-  limit?: "count" | "size" | "total" | "type";
+  limit?: "count" | "size" | "total" | "type" | "agent";
   detail: string;
 }
 
@@ -120,6 +120,10 @@ export function operatorFilesHandler(deps: OperatorFilesDeps): JobHandler {
       return { status: "done" };
     }
     const limits = await files.limits(episode.serviceName, chat);
+    // upload-need-agent: Chat Server takes the file only once an agent is in the chat; the user may send it again then.
+    if (limits.needsAgent && !episode.joinedAt) {
+      return refuse(job, c, episode, name, { reason: "backend", limit: "agent", detail: "upload-need-agent" }, "to_operator");
+    }
     const early = limits.usedFiles >= limits.maxFiles ? limitRefusal(limits, name, 0) : null;
     if (early) return refuse(job, c, episode, name, early, "to_operator");
     let fetched;

@@ -47,7 +47,7 @@ afterAll(async () => {
 
 let seq = 0;
 /** A conversation with an open GMS episode the agent has joined; a handler whose user-facing messages are recorded. */
-async function setup() {
+async function setup(opts: { joined?: boolean } = {}) {
   const config = loadConfig({
     env: {},
     argv: [],
@@ -65,7 +65,8 @@ async function setup() {
     subject: "s",
     userData: {},
   });
-  sim.chat(chat.chatId).agentJoin("Anna");
+  const joined = opts.joined ?? true;
+  if (joined) sim.chat(chat.chatId).agentJoin("Anna");
   const now = new Date();
   const c: Conversation = {
     ...newConversation(
@@ -73,7 +74,7 @@ async function setup() {
       { apiVersion: "2.1", lang: "it", os: "android", appVersion: null, premium: false, useChatDynamic: false },
       { now, route: null, newUuid: () => `conv-${seq}` },
     ),
-    state: "operator",
+    state: joined ? "operator" : "queued",
     episode: {
       uuid: `ep-${seq}`,
       serviceName,
@@ -82,8 +83,8 @@ async function setup() {
       queuePosition: null,
       notifiedQueuePosition: null,
       requestedAt: now,
-      joinedAt: now,
-      agentNickname: "Anna",
+      joinedAt: joined ? now : null,
+      agentNickname: joined ? "Anna" : null,
       lastActivityAt: now,
       lastQueuedNoticeAt: now,
       endedAt: null,
@@ -180,5 +181,20 @@ describe("operator file jobs", () => {
       { kind: "notice", code: "ROUTER_ATTACHMENT_REFUSED#0001", data: { reason: "backend", name: "modem.png", limit: "count" } },
     ]);
     expect(simChat.filesFromClient()).toHaveLength(3);
+  });
+
+  it("upload-need-agent: a file sent while the user still waits for an agent is refused as limit agent", async () => {
+    sim.setFileLimits({ needAgent: true });
+    try {
+      const { handler, job, told, simChat } = await setup({ joined: false });
+      const file = put("/early.png", 100);
+      await handler.run(job(file.url));
+      expect(told).toEqual([
+        { kind: "notice", code: "ROUTER_ATTACHMENT_REFUSED#0001", data: { reason: "backend", name: "modem.png", limit: "agent" } },
+      ]);
+      expect(simChat.files()).toHaveLength(0);
+    } finally {
+      sim.setFileLimits({ needAgent: false });
+    }
   });
 });
