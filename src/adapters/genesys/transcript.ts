@@ -136,6 +136,9 @@ function translateOne(e: GmsTranscriptEvent, track: ChatTrack): OperatorEvent | 
   }
 }
 
+const MAX_FILE_NAME = 256;
+const MEDIA_TYPE_RE = /^[\w.+-]+\/[\w.+-]+$/;
+
 /** backends.md section 2: a FileUploaded event carries the file-id (and name, size, type) in its userData. */
 function fileEvent(e: GmsTranscriptEvent): OperatorEvent | undefined {
   const d = e.userData ?? {};
@@ -146,8 +149,8 @@ function fileEvent(e: GmsTranscriptEvent): OperatorEvent | undefined {
     kind: "file",
     fileId,
     nickname: e.from.nickname,
-    ...(d["file-name"] ? { name: d["file-name"] } : {}),
-    ...(d["file-type"] ? { mediaType: d["file-type"] } : {}),
+    ...(d["file-name"] ? { name: d["file-name"].slice(0, MAX_FILE_NAME) } : {}),
+    ...(d["file-type"] && MEDIA_TYPE_RE.test(d["file-type"]) ? { mediaType: d["file-type"].toLowerCase() } : {}),
     ...(Number.isSafeInteger(size) && size >= 0 && d["file-size"] ? { size } : {}),
   };
 }

@@ -170,7 +170,8 @@ export function operatorFilesHandler(deps: OperatorFilesDeps): JobHandler {
       }
       throw err;
     }
-    const mediaType = file.mediaType ?? (got.mediaType !== "application/octet-stream" ? got.mediaType : undefined) ?? got.mediaType;
+    // The event's type (what the agent's desktop said), else the download's Content-Type.
+    const mediaType = file.mediaType ?? got.mediaType;
     const stored = await store.attachments.put({
       conversationId: c.id,
       origin: "operator",
