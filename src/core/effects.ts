@@ -18,7 +18,8 @@ export type Effect =
       serviceName: string;
       handoff: HandoffRequest;
     }
-  | { type: "send_operator"; episodeUuid: string; text: string; messageId: string; attachments?: Attachment[] }
+  /** The user's text; their files go as send_operator_file, one job each. */
+  | { type: "send_operator"; episodeUuid: string; text: string; messageId: string }
   /** One file of the user's (checked) into the operator chat: fetched, checked against the back-end's limits, uploaded. */
   | { type: "send_operator_file"; episodeUuid: string; attachment: Attachment; messageId: string }
   /** A file the operator sent (GMS FileUploaded): downloaded, stored, sent to the user at a signed URL. */

@@ -14,7 +14,7 @@ export type JobPayload =
   | { type: "send_client"; kind: string }
   | { type: "call_bot"; channel: string; request: BotRequest }
   | { type: "request_operator"; episodeUuid: string; serviceName: string; handoff: HandoffRequest }
-  | { type: "send_operator"; episodeUuid: string; text: string; attachments?: Attachment[] }
+  | { type: "send_operator"; episodeUuid: string; text: string }
   /** One file of the user's, checked: fetched, checked against GMS' limits and uploaded (handlers/operator-files.ts). */
   | { type: "send_operator_file"; episodeUuid: string; attachment: Attachment }
   /** A file an operator sent (GMS FileUploaded): downloaded, stored, sent to the user at a signed URL. */

@@ -522,7 +522,6 @@ export class ConversationService implements ConversationSteps {
           type: "send_operator",
           episodeUuid: effect.episodeUuid,
           text: effect.text,
-          ...(effect.attachments?.length ? { attachments: effect.attachments } : {}),
         });
       case "send_operator_file":
         return job(c.id, key, { type: "send_operator_file", episodeUuid: effect.episodeUuid, attachment: effect.attachment });
