@@ -9,7 +9,7 @@ import type { Element } from "@xmpp/xml";
 import type { Job } from "./delivery/job.js";
 import { createWebhookBot } from "./adapters/bot/webhook-bot.js";
 import { createContacts } from "./contacts/index.js";
-import { createGmsOperator } from "./adapters/genesys/index.js";
+import { createGmsFiles, createGmsOperator } from "./adapters/genesys/index.js";
 import {
   cloudOperatorFrom,
   cloudWebhookHandler,
@@ -136,6 +136,17 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
       : undefined;
   const gms: OperatorPort | null = config.genesys.url
     ? createGmsOperator(
+        {
+          baseUrl: config.genesys.url,
+          requestTimeoutMs: config.genesys.requestTimeoutMs,
+          onCall: (op, outcome, seconds) => metrics.genesysLatency.observe({ op, outcome }, seconds),
+        },
+        logging.child("genesys"),
+      )
+    : null;
+  // backends.md section 2 file calls (protocol.md section 10): GMS episodes exchange files.
+  const gmsFiles = config.genesys.url
+    ? createGmsFiles(
         {
           baseUrl: config.genesys.url,
           requestTimeoutMs: config.genesys.requestTimeoutMs,
@@ -279,6 +290,9 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           send,
           bot,
           operator,
+          operatorFiles: gmsFiles,
+          attachmentUrlKey: urlSigningKey(config.security.secretKey),
+          publicUrl: () => config.http.publicUrl ?? (http ? baseUrl(http) : `http://${config.http.host}:${config.http.port}`),
           config,
           clock,
           log: logging.child("jobs"),
@@ -323,6 +337,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           attachments: () => store?.attachments,
           retentionDays: config.attachments.retentionDays,
           log: logging.child("attachments"),
+          onBytes: (bytes) => metrics.attachmentBytes.set(bytes),
         });
 
         // --- HTTP (operations.md): health, status, metrics, admin API ---

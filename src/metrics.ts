@@ -103,6 +103,18 @@ export function createMetrics(sources: MetricsSources = {}) {
         if (sources.componentOnline) this.set(sources.componentOnline() ? 1 : 0);
       },
     }),
+    // protocol.md section 10 (docs/attachments.md).
+    attachments: new Counter({
+      name: "eime_attachments_total",
+      help: "Files between users and operators, by direction (to_operator, from_operator) and outcome (delivered, refused, failed)",
+      labelNames: ["direction", "outcome"] as const,
+      registers: [registry],
+    }),
+    attachmentBytes: new Gauge({
+      name: "eime_attachments_stored_bytes",
+      help: "Bytes of attachments stored by the router (after each stored file and each retention pass)",
+      registers: [registry],
+    }),
     outboxDepth: new Gauge({
       name: "eime_outbox_depth",
       help: "Deliveries waiting in the durable outbox",

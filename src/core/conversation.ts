@@ -40,6 +40,8 @@ export interface DecideContext {
   allowHttpImages?: boolean;
   /** protocol.md section 10; unset: no attachment is accepted. */
   attachments?: AttachmentPolicy;
+  /** Whether the operator back-end of a service takes files (GMS does; Genesys Cloud not yet). Unset: none does. */
+  operatorTakesFiles?: (serviceName: string) => boolean;
 }
 
 const NO_ATTACHMENTS: AttachmentPolicy = { allowedHosts: [], maxBytes: 0, allowedTypes: [], maxPerEpisode: 0, allowHttp: false };
@@ -230,7 +232,7 @@ function onUserText(conversation: Conversation, event: Extract<ConversationEvent
   }
   if (routeHasOperator(ctx.route)) {
     if (startEpisode(d, {})) {
-      c.attachmentsSent = 0; // a new episode
+      c.attachmentsSent = files?.length ?? 0; // a new episode, which this message's files open
       sendOperator(d, event, files);
     }
     return d.done();
@@ -239,16 +241,25 @@ function onUserText(conversation: Conversation, event: Extract<ConversationEvent
 }
 
 /**
- * The user's text to the open episode. No operator back-end takes files yet
- * (GMS and Genesys Cloud file transfer are not built, docs/attachments.md):
- * each accepted file is told as ROUTER_ATTACHMENT_REFUSED#0001 `unavailable`
- * rather than dropped unseen, and the text still goes.
+ * The user's text and files to the open episode (protocol.md section 10):
+ * each file is its own job (fetched, checked against the back-end's limits,
+ * uploaded), after the text. A back-end that takes no files (Genesys Cloud
+ * file transfer is not built, docs/attachments.md) gets the text only, and
+ * each file is told as ROUTER_ATTACHMENT_REFUSED#0001 `unavailable` rather
+ * than dropped unseen.
  */
 function sendOperator(d: Draft, event: { text: string; messageId: string }, files: Attachment[] | null): void {
-  const episodeUuid = d.c.episode!.uuid;
-  for (const f of files ?? []) d.notice("ROUTER_ATTACHMENT_REFUSED#0001", { reason: "unavailable", name: displayName(f) }, episodeUuid);
-  d.c.attachmentsSent = Math.max(0, (d.c.attachmentsSent ?? 0) - (files?.length ?? 0));
-  if (event.text !== "") d.effects.push({ type: "send_operator", episodeUuid, text: event.text, messageId: event.messageId });
+  const ep = d.c.episode!;
+  if (event.text !== "") d.effects.push({ type: "send_operator", episodeUuid: ep.uuid, text: event.text, messageId: event.messageId });
+  if (!files) return;
+  if (d.ctx.operatorTakesFiles?.(ep.serviceName)) {
+    files.forEach((attachment, i) =>
+      d.effects.push({ type: "send_operator_file", episodeUuid: ep.uuid, attachment, messageId: `${event.messageId}#file${i}` }),
+    );
+    return;
+  }
+  for (const f of files) d.notice("ROUTER_ATTACHMENT_REFUSED#0001", { reason: "unavailable", name: displayName(f) }, ep.uuid);
+  d.c.attachmentsSent = Math.max(0, (d.c.attachmentsSent ?? 0) - files.length);
 }
 
 /**
@@ -433,6 +444,11 @@ function onOperatorUpdate(conversation: Conversation, episodeUuid: string, event
         ep.idleWarnedAt = null;
         d.send({ kind: "text", text: e.text, conversationType: "operator", operator: { nickname: e.nickname } }, ep.uuid);
         break;
+      case "file":
+        ep.lastActivityAt = ctx.now;
+        ep.idleWarnedAt = null;
+        d.effects.push({ type: "receive_operator_file", episodeUuid: ep.uuid, file: withoutKind(e) });
+        break;
       case "typing":
         ep.lastActivityAt = ctx.now;
         d.send({ kind: "chat_state", state: e.typing ? "composing" : "paused" }, ep.uuid);
@@ -457,6 +473,8 @@ function onOperatorUpdate(conversation: Conversation, episodeUuid: string, event
   }
   return d.done();
 }
+
+const withoutKind = ({ kind: _kind, ...file }: Extract<OperatorEvent, { kind: "file" }>) => file;
 
 /** `estimatedWaitSeconds` when the service has an estimate. */
 function waitData(ctx: DecideContext, serviceName: string): { estimatedWaitSeconds?: number } {

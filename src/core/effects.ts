@@ -18,7 +18,16 @@ export type Effect =
       serviceName: string;
       handoff: HandoffRequest;
     }
-  | { type: "send_operator"; episodeUuid: string; text: string; messageId: string; attachments?: Attachment[] }
+  /** The user's text; their files go as send_operator_file, one job each. */
+  | { type: "send_operator"; episodeUuid: string; text: string; messageId: string }
+  /** One file of the user's (checked) into the operator chat: fetched, checked against the back-end's limits, uploaded. */
+  | { type: "send_operator_file"; episodeUuid: string; attachment: Attachment; messageId: string }
+  /** A file the operator sent (GMS FileUploaded): downloaded, stored, sent to the user at a signed URL. */
+  | {
+      type: "receive_operator_file";
+      episodeUuid: string;
+      file: { fileId: string; nickname: string; name?: string; mediaType?: string; size?: number };
+    }
   | { type: "operator_typing"; episodeUuid: string; typing: boolean }
   | { type: "disconnect_operator"; episodeUuid: string }
   /** The post-chat vote (protocol.md section 5): Genesys updateData, or the survey webhook. */

@@ -43,6 +43,37 @@ export interface OperatorPort {
   customNotice(serviceName: string, chat: GenesysChatIds, text: string): Promise<void>;
 }
 
+/** backends.md section 2, GMS `…/file/limits` (Chat Server client-file-transfer options). */
+export interface OperatorFileLimits {
+  maxFiles: number;
+  maxFileBytes: number;
+  maxTotalBytes: number;
+  /** Extensions allowed (lower case, no dot); empty: any. */
+  fileTypes: string[];
+  /** Chat Server's upload-need-agent: uploads only once an agent is in the chat. */
+  needsAgent: boolean;
+  /** What this chat has used already. */
+  usedFiles: number;
+  usedTotalBytes: number;
+}
+
+export interface OperatorFile {
+  name: string;
+  mediaType: string;
+  content: Buffer;
+}
+
+/** The operator back-end's file calls (GMS Chat API v2 file management); only GMS has them. */
+export interface OperatorFilesPort {
+  limits(serviceName: string, chat: GenesysChatIds): Promise<OperatorFileLimits>;
+  /** Uploads into the chat; `key` marks the upload so a retry can tell it already went (uploadedBefore). */
+  upload(serviceName: string, chat: GenesysChatIds, file: OperatorFile, key: string): Promise<{ fileId: string }>;
+  /** Whether the chat's transcript already has the client's upload marked with `key`. */
+  uploadedBefore(serviceName: string, chat: GenesysChatIds, key: string): Promise<boolean>;
+  /** At most `maxBytes`; larger is an error. */
+  download(serviceName: string, chat: GenesysChatIds, fileId: string, maxBytes: number): Promise<OperatorFile>;
+}
+
 /** backends.md section 3: `data.token` checks. */
 export interface TokenVerifier {
   verify(token: string | undefined, msisdn: string): Promise<boolean>;

@@ -14,8 +14,15 @@ export type JobPayload =
   | { type: "send_client"; kind: string }
   | { type: "call_bot"; channel: string; request: BotRequest }
   | { type: "request_operator"; episodeUuid: string; serviceName: string; handoff: HandoffRequest }
-  /** `attachments`: the user's, checked; fetched and uploaded into the chat (src/adapters/genesys/files.ts). */
-  | { type: "send_operator"; episodeUuid: string; text: string; attachments?: Attachment[] }
+  | { type: "send_operator"; episodeUuid: string; text: string }
+  /** One file of the user's, checked: fetched, checked against GMS' limits and uploaded (handlers/operator-files.ts). */
+  | { type: "send_operator_file"; episodeUuid: string; attachment: Attachment }
+  /** A file an operator sent (GMS FileUploaded): downloaded, stored, sent to the user at a signed URL. */
+  | {
+      type: "receive_operator_file";
+      episodeUuid: string;
+      file: { fileId: string; nickname: string; name?: string; mediaType?: string; size?: number };
+    }
   | { type: "disconnect_operator"; episodeUuid: string }
   | { type: "submit_vote"; episodeUuid: string; text: string };
 

@@ -19,7 +19,7 @@ export interface NoticeData {
   until?: string;
   /** ROUTER_INACTIVITY_WARNING#0001: ISO 8601 date-time the conversation closes at. */
   closesAt?: string;
-  /** ROUTER_ATTACHMENT_REFUSED#0001: host, size, type, count, url or backend. */
+  /** ROUTER_ATTACHMENT_REFUSED#0001: host, size, type, count, url, backend, fetch or unavailable. */
   reason?: string;
   /** ROUTER_ATTACHMENT_REFUSED#0001: the file's name or URL. */
   name?: string;
@@ -54,6 +54,7 @@ const REFUSAL_REASONS: Record<NoticeLang, Record<string, string>> = {
     url: "non ha un indirizzo valido",
     backend: "è stato rifiutato dal servizio operatori",
     fetch: "non è stato possibile scaricarlo",
+    unavailable: "il servizio operatori non accetta file",
   },
   en: {
     host: "does not come from an allowed address",
@@ -63,6 +64,7 @@ const REFUSAL_REASONS: Record<NoticeLang, Record<string, string>> = {
     url: "has no valid address",
     backend: "was refused by the operator service",
     fetch: "could not be downloaded",
+    unavailable: "cannot be sent to this operator service",
   },
 };
 

@@ -35,12 +35,18 @@ export interface ServerData {
   conversationType: "bot" | "operator";
   chatTitle?: string;
   operator?: { nickname: string };
+  /** protocol.md section 10: a file for the user, at the router's signed URL. */
+  attachment?: { url: string; mediaType: string; name: string | null; size: number };
 }
 
 function serverData(d: ServerData): Record<string, unknown> {
   const out: Record<string, unknown> = { conversationType: d.conversationType };
   if (d.chatTitle !== undefined) out["chatTitle"] = d.chatTitle;
   if (d.operator !== undefined) out["operator"] = { nickname: d.operator.nickname };
+  if (d.attachment !== undefined) {
+    const { url, mediaType, name, size } = d.attachment;
+    out["attachment"] = { url, mediaType, ...(name !== null ? { name } : {}), size };
+  }
   return out;
 }
 
@@ -61,7 +67,7 @@ function conversationMessage(
   });
 }
 
-/** chat_text `{text, data:{conversationType, chatTitle?, operator?}}`; body = text. */
+/** chat_text `{text, data:{conversationType, chatTitle?, operator?, attachment?}}`; body = text. */
 export function chatText(m: OutboundEnvelope & { text: string; data: ServerData }): Element {
   return conversationMessage(m, "chat_text", { text: m.text, data: serverData(m.data) }, m.text);
 }

@@ -4,7 +4,7 @@
 // - text in <body>; buttons as "N. Title" lines and as XEP-0439 quick
 //   responses (https://xmpp.org/extensions/xep-0439.html), whose value is the
 //   number, so a tap sends the same reply as typing it;
-// - an image as XEP-0066 OOB (https://xmpp.org/extensions/xep-0066.html#x)
+// - a file (protocol.md section 10) and an image as XEP-0066 OOB (https://xmpp.org/extensions/xep-0066.html#x)
 //   with the URL alone as the body, which is what Conversations, Dino, Gajim
 //   and Monal show inline (the core sends text and image apart, see
 //   core/plain-messages.ts);
@@ -57,6 +57,12 @@ export function plainNoticeText(code: string, data: NoticeData, env: Pick<PlainE
 export function renderPlain(env: PlainEnvelope, m: ClientMessage): Element {
   switch (m.kind) {
     case "text":
+      if (m.attachment) {
+        // XEP-0066 section 3.2: the URL alone as the body, so clients show the file inline.
+        const { url, name } = m.attachment;
+        const oob = xml("x", { xmlns: NS_OOB }, xml("url", {}, url), ...(name ? [xml("desc", {}, name)] : []));
+        return message(env, [xml("body", {}, url), oob]);
+      }
       return message(env, [xml("body", {}, m.text)]);
     case "rich": {
       if (m.image && m.text === "" && !m.buttons?.length) {

@@ -78,6 +78,7 @@ export function encodeClientMessage(
         conversationType: message.conversationType,
         ...chatTitle,
         ...(message.operator ? { operator: message.operator } : {}),
+        ...(message.attachment ? { attachment: message.attachment } : {}),
       };
       return chatText({ ...env, text: message.text, data });
     }

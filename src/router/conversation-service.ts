@@ -5,6 +5,7 @@
 // never runs them: the caller hands them to the delivery executor
 // (src/delivery/), which holds the ones nobody waits behind from the step on.
 // A concurrent update from another instance is met by reloading and deciding again.
+import { isCloudServiceName } from "../adapters/genesys-cloud/service-name.js";
 import { attachmentPolicyOf } from "../attachments/policy-of.js";
 import type { AttachmentPolicy } from "../core/attachment-policy.js";
 import type { Element } from "@xmpp/xml";
@@ -198,6 +199,8 @@ export class ConversationService implements ConversationSteps {
       operatorsAvailable: !!config.genesys.url || !!config.genesysCloud.apiUrl,
       allowHttpImages: config.security.allowPrivateTargets,
       attachments: this.attachmentPolicy,
+      // protocol.md section 10: GMS episodes take files (its file API); Genesys Cloud ones not yet.
+      operatorTakesFiles: (serviceName) => !!config.genesys.url && !isCloudServiceName(serviceName),
       estimatedWaitSeconds: (serviceName) => this.deps.waitEstimates?.get(serviceName),
       timing: {
         idleTimeoutMs: config.genesys.idleTimeoutMs,
@@ -519,8 +522,11 @@ export class ConversationService implements ConversationSteps {
           type: "send_operator",
           episodeUuid: effect.episodeUuid,
           text: effect.text,
-          ...(effect.attachments?.length ? { attachments: effect.attachments } : {}),
         });
+      case "send_operator_file":
+        return job(c.id, key, { type: "send_operator_file", episodeUuid: effect.episodeUuid, attachment: effect.attachment });
+      case "receive_operator_file":
+        return job(c.id, key, { type: "receive_operator_file", episodeUuid: effect.episodeUuid, file: effect.file });
       case "disconnect_operator":
         return job(c.id, key, { type: "disconnect_operator", episodeUuid: effect.episodeUuid });
       case "submit_vote":

@@ -22,8 +22,13 @@
 //   POST /genesys/2/chat/{serviceName}/{chatId}/disconnect   userId, secureKey, alias
 //   POST /genesys/2/chat/{serviceName}/{chatId}/updateData   userId, secureKey, alias, userData[key]
 //   POST /genesys/2/chat/{serviceName}/{chatId}/customNotice userId, secureKey, alias, message
-// Bodies are application/x-www-form-urlencoded (multipart is not supported);
-// `userData[key]=value` fields are gathered into an object.
+//   POST /genesys/2/chat/{serviceName}/{chatId}/file/limits            userId, secureKey, alias
+//   POST /genesys/2/chat/{serviceName}/{chatId}/file                   multipart/form-data: the ids, file, userData[key]
+//   POST /genesys/2/chat/{serviceName}/{chatId}/file/{fileId}/download userId, secureKey, alias → the bytes
+//   POST /genesys/2/chat/{serviceName}/{chatId}/file/{fileId}/delete   userId, secureKey, alias
+// Bodies are application/x-www-form-urlencoded, or multipart/form-data (any
+// call; the upload needs it); `userData[key]=value` fields are gathered into
+// an object. The file calls are described in files.ts.
 //
 // ## Control API (JSON in and out; for the demo and for tests in another process)
 //   GET    /sim/chats                              [summary of every chat]
@@ -34,6 +39,10 @@
 //   POST   /sim/chats/{chatId}/agent/leave         {endChat?: boolean (default true)}
 //   POST   /sim/chats/{chatId}/agent/idle          IdleClose, chat ended
 //   POST   /sim/chats/{chatId}/agent/idle-alert    IdleAlert only
+//   POST   /sim/chats/{chatId}/agent/file          {name, mediaType, contentBase64}: the agent sends a file (FileUploaded)
+//   GET    /sim/chats/{chatId}/files               [{fileId, name, mediaType, size, sha256, from, deleted}]
+//   GET    /sim/chats/{chatId}/files/{fileId}      the file's bytes (what the agent received)
+//   POST   /sim/file-limits                        {maxFiles?, maxFileBytes?, maxTotalBytes?, fileTypes?, needAgent?}: limits from now on
 //   POST   /sim/chats/{chatId}/end                 chat ended without ParticipantLeft
 //   POST   /sim/chats/{chatId}/queue               {position}: a queue-position Notice now
 //   POST   /sim/inject                             an Injection (see simulator.ts); kind may also be "delay" with delayMs
@@ -46,8 +55,18 @@
 // when the chat has ended (or has no agent for say/typing/leave), 400 for bad input.
 import { fastify } from "fastify";
 import type { FastifyInstance, FastifyReply } from "fastify";
-import { CHAT_OPS, ChatEndedError, GmsEngine } from "./simulator.js";
-import type { AgentScript, FormBody, GmsOp, GmsRequestRecord, Injection, ScriptSource, SimChat } from "./simulator.js";
+import { CHAT_OPS, ChatEndedError, FILE_OPS, GmsEngine, fileSummary } from "./simulator.js";
+import type {
+  AgentScript,
+  FileCall,
+  FileLimits,
+  FormBody,
+  GmsOp,
+  GmsRequestRecord,
+  Injection,
+  ScriptSource,
+  SimChat,
+} from "./simulator.js";
 
 export * from "./simulator.js";
 
@@ -65,6 +84,8 @@ export interface GmsSimulatorOptions {
   services?: string[];
   /** Queue-position notices (default true). */
   queueNotices?: boolean;
+  /** Chat Server's file limits (files.ts DEFAULT_FILE_LIMITS for unset fields). */
+  fileLimits?: Partial<FileLimits>;
   /** One line per call and per transcript event (the CLI prints them). */
   log?: (line: string) => void;
 }
@@ -85,6 +106,8 @@ export interface GmsSimulator {
   /** Default script for chats requested from now on. */
   setScript(script: ScriptSource | undefined): void;
   setServiceScript(serviceName: string, script: AgentScript | undefined): void;
+  /** Chat Server's file limits from now on. */
+  setFileLimits(limits: Partial<FileLimits>): void;
   /** Every GMS call received, in order. */
   readonly requests: GmsRequestRecord[];
   reset(): void;
@@ -163,7 +186,8 @@ function injectionFromJson(j: Json): Injection {
   const inj: Injection = { kind };
   const op = j["op"];
   if (op !== undefined) {
-    if (op !== "request" && !CHAT_OPS.includes(op as GmsOp)) throw new BadInput(`unknown op ${show(op)}`);
+    if (op !== "request" && !CHAT_OPS.includes(op as GmsOp) && !FILE_OPS.includes(op as never))
+      throw new BadInput(`unknown op ${show(op)}`);
     inj.op = op as GmsOp;
   }
   if (typeof j["chatId"] === "string") inj.chatId = j["chatId"];
@@ -181,11 +205,34 @@ function injectionFromJson(j: Json): Injection {
   return inj;
 }
 
+/** A multipart body: its fields as a form (userData[key] gathered) and its `file`, if any. Parsed by Node's own fetch (undici). */
+async function parseMultipart(body: Buffer, contentType: string): Promise<MultipartBody> {
+  const data = await new Response(body, { headers: { "content-type": contentType } }).formData();
+  const fields = new URLSearchParams();
+  let upload: FileCall["upload"];
+  for (const [key, value] of data) {
+    if (typeof value === "string") fields.append(key, value);
+    else if (key === "file")
+      upload = { name: value.name, mediaType: value.type || "application/octet-stream", content: Buffer.from(await value.arrayBuffer()) };
+  }
+  return { form: parseForm(fields.toString()), ...(upload ? { upload } : {}) };
+}
+
+interface MultipartBody {
+  form: FormBody;
+  upload?: FileCall["upload"];
+}
+
+const isMultipart = (body: unknown): body is MultipartBody => typeof body === "object" && body !== null && "form" in body;
+
 function buildApp(engine: GmsEngine): FastifyInstance {
-  const app = fastify({ logger: false, forceCloseConnections: true });
+  const app = fastify({ logger: false, forceCloseConnections: true, bodyLimit: 64 * 1024 * 1024 });
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
     done(null, parseForm(typeof body === "string" ? body : body.toString("utf8")));
   });
+  app.addContentTypeParser("multipart/form-data", { parseAs: "buffer" }, async (req: { headers: Record<string, unknown> }, body: Buffer) =>
+    parseMultipart(body, String(req.headers["content-type"])),
+  );
 
   app.setErrorHandler((err: unknown, req, reply) => {
     if (err instanceof BadInput) return reply.code(400).send({ error: err.message });
@@ -207,8 +254,15 @@ function buildApp(engine: GmsEngine): FastifyInstance {
         return reply.code(200).type("text/html").send("<html><body><h1>Proxy error</h1> not JSON</body></html>");
       case "json":
         return reply.code(200).send(outcome.body);
+      case "file":
+        return reply
+          .code(200)
+          .type(outcome.file.mediaType)
+          .header("content-disposition", `attachment; filename="${outcome.file.name.replace(/["\\\r\n]/g, "_")}"`)
+          .send(outcome.file.content);
     }
   };
+  const formOf = (body: unknown): FormBody => (isMultipart(body) ? body.form : asForm(body));
 
   // ---- GMS Chat API v2 ---------------------------------------------------
   app.post<{ Params: { serviceName: string } }>("/genesys/2/chat/:serviceName", async (req, reply) => {
@@ -219,9 +273,30 @@ function buildApp(engine: GmsEngine): FastifyInstance {
     "/genesys/2/chat/:serviceName/:chatId/:op",
     async (req, reply) => {
       const { serviceName, chatId, op } = req.params;
+      if (op === "file") {
+        engine.log(`POST file upload ${chatId}`);
+        const upload = isMultipart(req.body) ? req.body.upload : undefined;
+        return send(reply, await engine.handle("fileUpload", serviceName, chatId, formOf(req.body), upload ? { upload } : {}));
+      }
       if (!CHAT_OPS.includes(op as GmsOp)) return reply.code(404).send({ error: `unknown operation ${op}` });
       engine.log(`POST ${op} ${chatId}`);
-      return send(reply, await engine.handle(op as GmsOp, serviceName, chatId, asForm(req.body)));
+      return send(reply, await engine.handle(op as GmsOp, serviceName, chatId, formOf(req.body)));
+    },
+  );
+  app.post<{ Params: { serviceName: string; chatId: string } }>("/genesys/2/chat/:serviceName/:chatId/file/limits", async (req, reply) => {
+    engine.log(`POST file limits ${req.params.chatId}`);
+    return send(reply, await engine.handle("fileLimits", req.params.serviceName, req.params.chatId, formOf(req.body)));
+  });
+  app.post<{ Params: { serviceName: string; chatId: string; fileId: string; action: string } }>(
+    "/genesys/2/chat/:serviceName/:chatId/file/:fileId/:action",
+    async (req, reply) => {
+      const { serviceName, chatId, fileId, action } = req.params;
+      if (action !== "download" && action !== "delete") return reply.code(404).send({ error: `unknown file operation ${action}` });
+      engine.log(`POST file ${action} ${chatId} ${fileId}`);
+      return send(
+        reply,
+        await engine.handle(action === "download" ? "fileDownload" : "fileDelete", serviceName, chatId, formOf(req.body), { fileId }),
+      );
     },
   );
 
@@ -263,9 +338,39 @@ function buildApp(engine: GmsEngine): FastifyInstance {
         return withChat(chatId, reply, (c) => c.idleClose());
       case "idle-alert":
         return withChat(chatId, reply, (c) => c.idleAlert());
+      case "file": {
+        const { name, mediaType, contentBase64 } = body;
+        if (typeof name !== "string" || typeof contentBase64 !== "string")
+          throw new BadInput("file needs {name, contentBase64, mediaType?}");
+        const type = typeof mediaType === "string" ? mediaType : "application/octet-stream";
+        return withChat(chatId, reply, (c) => c.agentSendFile({ name, mediaType: type, content: Buffer.from(contentBase64, "base64") }));
+      }
       default:
         return reply.code(404).send({ error: `unknown agent action ${action}` });
     }
+  });
+
+  app.get<{ Params: { chatId: string } }>("/sim/chats/:chatId/files", async (req, reply) => {
+    const chat = engine.findChat(req.params.chatId);
+    if (!chat) return reply.code(404).send({ error: `no chat ${req.params.chatId}` });
+    return chat.files().map(fileSummary);
+  });
+  app.get<{ Params: { chatId: string; fileId: string } }>("/sim/chats/:chatId/files/:fileId", async (req, reply) => {
+    const f = engine.findChat(req.params.chatId)?.findFile(req.params.fileId);
+    if (!f) return reply.code(404).send({ error: `no file ${req.params.fileId}` });
+    return reply.type(f.mediaType).send(f.content);
+  });
+  app.post("/sim/file-limits", async (req) => {
+    const j = asJson(req.body);
+    const limits: Partial<FileLimits> = {};
+    for (const k of ["maxFiles", "maxFileBytes", "maxTotalBytes"] as const) {
+      const n = optNumber(j[k]);
+      if (n !== undefined) limits[k] = n;
+    }
+    if (Array.isArray(j["fileTypes"])) limits.fileTypes = j["fileTypes"].map((t) => String(t).toLowerCase());
+    if (j["needAgent"] !== undefined) limits.needAgent = bool(j["needAgent"], false);
+    engine.setFileLimits(limits);
+    return { ok: true, limits: engine.fileLimits };
   });
 
   app.post<{ Params: { chatId: string } }>("/sim/chats/:chatId/end", async (req, reply) =>
@@ -314,6 +419,7 @@ export async function startGmsSimulator(opts: GmsSimulatorOptions = {}): Promise
   if (opts.clientTimeoutMs !== undefined) engineOpts.clientTimeoutMs = opts.clientTimeoutMs;
   if (opts.services !== undefined) engineOpts.services = opts.services;
   if (opts.queueNotices !== undefined) engineOpts.queueNotices = opts.queueNotices;
+  if (opts.fileLimits !== undefined) engineOpts.fileLimits = opts.fileLimits;
   if (opts.log !== undefined) engineOpts.log = opts.log;
   const engine = new GmsEngine(engineOpts);
 
@@ -338,6 +444,7 @@ export async function startGmsSimulator(opts: GmsSimulatorOptions = {}): Promise
     pendingInjections: () => engine.pendingInjections(),
     setScript: (script) => engine.setScript(script),
     setServiceScript: (serviceName, script) => engine.setServiceScript(serviceName, script),
+    setFileLimits: (limits) => engine.setFileLimits(limits),
     reset: () => engine.reset(),
     async stop() {
       engine.dispose();

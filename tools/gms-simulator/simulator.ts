@@ -71,6 +71,20 @@
 // client that stops polling: the client's ParticipantLeft, then chatEnded.
 import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
+import {
+  DEFAULT_FILE_LIMITS,
+  FILE_ERROR,
+  fileEventData,
+  fileSummary,
+  limitsUserData,
+  newSimFile,
+  uploadProblem,
+  type FileLimits,
+  type SimFile,
+  type UploadInput,
+} from "./files.js";
+
+export * from "./files.js";
 
 export type ParticipantType = "Client" | "Agent" | "Supervisor" | "External";
 
@@ -84,6 +98,7 @@ export type TranscriptEventType =
   | "CustomNotice"
   | "PushUrl"
   | "FileUploaded"
+  | "FileDeleted"
   | "IdleAlert"
   | "IdleClose";
 
@@ -99,6 +114,8 @@ export interface TranscriptEvent {
   type: TranscriptEventType;
   utcTime: number;
   text?: string;
+  /** FileUploaded / FileDeleted: file-id, file-name, file-size, file-type (files.ts). */
+  userData?: Record<string, string>;
 }
 
 /** What a scripted agent does in a chat. All times in ms. */
@@ -139,7 +156,11 @@ export interface ChatRequestInfo {
 /** A script for every chat, or one chosen per chat from its request. */
 export type ScriptSource = AgentScript | ((info: ChatRequestInfo) => AgentScript | undefined);
 
-export type GmsOp = "request" | "send" | "refresh" | "startTyping" | "stopTyping" | "disconnect" | "updateData" | "customNotice";
+export type GmsOp = "request" | "send" | "refresh" | "startTyping" | "stopTyping" | "disconnect" | "updateData" | "customNotice" | FileOp;
+
+/** The file calls (files.ts): …/file/limits, …/file, …/file/{fileId}/download, …/file/{fileId}/delete. */
+export type FileOp = "fileLimits" | "fileUpload" | "fileDownload" | "fileDelete";
+export const FILE_OPS: readonly FileOp[] = ["fileLimits", "fileUpload", "fileDownload", "fileDelete"];
 
 export const CHAT_OPS: readonly GmsOp[] = ["send", "refresh", "startTyping", "stopTyping", "disconnect", "updateData", "customNotice"];
 
@@ -197,10 +218,17 @@ export interface GmsAnswer {
   chatId?: string;
   nextPosition?: number;
   errors?: GmsError[];
+  /** An upload's answer: {"file-id"}. */
+  userData?: Record<string, string>;
 }
 
 /** What the HTTP layer sends back. */
-export type Outcome = { kind: "json"; body: GmsAnswer } | { kind: "http500" } | { kind: "garbage" };
+export type Outcome =
+  | { kind: "json"; body: GmsAnswer }
+  | { kind: "http500" }
+  | { kind: "garbage" }
+  /** A download's bytes. */
+  | { kind: "file"; file: SimFile };
 
 /** One GMS call received, for assertions. */
 export interface GmsRequestRecord {
@@ -217,6 +245,12 @@ export type FormBody = Record<string, string | Record<string, string>>;
 export const SYSTEM_PARTY: Party = { nickname: "system", participantId: 0, type: "External" };
 export const DEFAULT_AGENT_NICKNAME = "Operatore";
 export const queueNoticeText = (position: number) => `Your position in queue: ${position}`;
+
+/** What a file call brings beside its form: the uploaded file, or the fileId of the path. */
+export interface FileCall {
+  upload?: Omit<UploadInput, "userData">;
+  fileId?: string;
+}
 
 export class ChatEndedError extends Error {
   constructor(chatId: string) {
@@ -235,6 +269,8 @@ export interface EngineOptions {
   services?: string[];
   /** Queue-position notices (default true). */
   queueNotices?: boolean;
+  /** Chat Server's client-file-transfer limits; unset fields keep DEFAULT_FILE_LIMITS. */
+  fileLimits?: Partial<FileLimits>;
   log?: (line: string) => void;
 }
 
@@ -276,6 +312,8 @@ export class SimChat {
   readonly #transcript: TranscriptEvent[] = [];
   readonly #clientMessages: ClientMessage[] = [];
   readonly #customNotices: string[] = [];
+  readonly #files: SimFile[] = [];
+  #downloads = 0;
   readonly #agents = new Map<number, Party>();
   readonly #timers = new Set<NodeJS.Timeout>();
   #nextParticipantId = 2;
@@ -370,7 +408,7 @@ export class SimChat {
   }
 
   transcript(): TranscriptEvent[] {
-    return this.#transcript.map((e) => ({ ...e, from: { ...e.from } }));
+    return this.#transcript.map((e) => ({ ...e, from: { ...e.from }, ...(e.userData ? { userData: { ...e.userData } } : {}) }));
   }
   /** Events with index >= position. */
   transcriptFrom(position: number): TranscriptEvent[] {
@@ -383,6 +421,20 @@ export class SimChat {
   /** The messages of the client's customNotice calls, in order. */
   customNotices(): string[] {
     return [...this.#customNotices];
+  }
+
+  /** Every file of the chat (the client's and the agents'), oldest first. */
+  files(): SimFile[] {
+    return [...this.#files];
+  }
+
+  /** The files the client uploaded that are not deleted: what the agent received. */
+  filesFromClient(): SimFile[] {
+    return this.#files.filter((f) => f.from === "Client" && !f.deleted);
+  }
+
+  findFile(fileId: string): SimFile | undefined {
+    return this.#files.find((f) => f.fileId === fileId);
   }
 
   // ---- agent control -----------------------------------------------------
@@ -410,6 +462,16 @@ export class SimChat {
     const agent = this.#agent();
     this.#append(agent, "Message", text);
     this.#armIdle();
+  }
+
+  /** The (first present) agent sends a file: a FileUploaded event the client downloads. */
+  agentSendFile(input: UploadInput): SimFile {
+    const agent = this.#agent();
+    const file = newSimFile(input, "Agent");
+    this.#files.push(file);
+    this.#append(agent, "FileUploaded", undefined, fileEventData(file));
+    this.#armIdle();
+    return file;
   }
 
   /** TypingStarted (on) or TypingStopped (off) from the agent. */
@@ -523,6 +585,43 @@ export class SimChat {
     this.#engine.changed();
   }
 
+  /** The client's upload: the file-id, or why the limits refuse it. */
+  clientUpload(limits: FileLimits, input: UploadInput): SimFile | { problem: string } {
+    this.#assertOpen();
+    const problem = uploadProblem(limits, this.#files, input, this.#agents.size > 0);
+    if (problem) return { problem };
+    const file = newSimFile(input, "Client");
+    this.#files.push(file);
+    this.#append(this.#client, "FileUploaded", undefined, fileEventData(file));
+    return file;
+  }
+
+  /** @internal the limits Notice's userData. */
+  fileLimitsData(limits: FileLimits): Record<string, string> {
+    return limitsUserData(
+      limits,
+      this.#files.filter((f) => !f.deleted),
+      this.#downloads,
+    );
+  }
+
+  /** A file the client may download (not deleted), counted. */
+  clientDownload(fileId: string): SimFile | undefined {
+    const f = this.findFile(fileId);
+    if (!f || f.deleted) return undefined;
+    this.#downloads++;
+    return f;
+  }
+
+  clientDeleteFile(fileId: string): boolean {
+    this.#assertOpen();
+    const f = this.findFile(fileId);
+    if (!f || f.deleted) return false;
+    f.deleted = true;
+    this.#append(this.#client, "FileDeleted", undefined, { "file-id": fileId });
+    return true;
+  }
+
   clientCustomNotice(text: string): void {
     this.#assertOpen();
     this.#customNotices.push(text);
@@ -544,9 +643,10 @@ export class SimChat {
     this.#clientTimer = this.#joinTimer = this.#idleAlertTimer = this.#idleCloseTimer = undefined;
   }
 
-  #append(from: Party, type: TranscriptEventType, text?: string): TranscriptEvent {
+  #append(from: Party, type: TranscriptEventType, text?: string, userData?: Record<string, string>): TranscriptEvent {
     const e: TranscriptEvent = { from: { ...from }, index: this.#transcript.length + 1, type, utcTime: Date.now() };
     if (text !== undefined) e.text = text;
+    if (userData !== undefined) e.userData = { ...userData };
     this.#transcript.push(e);
     this.#engine.log(
       `chat ${this.chatId} #${e.index} ${type} from ${from.type}:${from.nickname}${text !== undefined ? ` ${JSON.stringify(text)}` : ""}`,
@@ -724,6 +824,8 @@ export class GmsEngine {
   readonly #services: string[] | undefined;
   readonly #queueNotices: boolean;
   readonly #log: (line: string) => void;
+  /** Chat Server's client-file-transfer limits (setFileLimits changes them). */
+  fileLimits: FileLimits;
   #seq = 0;
 
   constructor(opts: EngineOptions = {}) {
@@ -732,6 +834,7 @@ export class GmsEngine {
     this.#scripts = { ...opts.scripts };
     this.#services = opts.services;
     this.#queueNotices = opts.queueNotices ?? true;
+    this.fileLimits = { ...DEFAULT_FILE_LIMITS, ...opts.fileLimits };
     this.#log = opts.log ?? (() => {});
     this.#emitter.setMaxListeners(0);
   }
@@ -750,6 +853,11 @@ export class GmsEngine {
   /** The default script for chats requested from now on (per-service scripts still win). */
   setScript(script: ScriptSource | undefined): void {
     this.#script = script;
+  }
+
+  /** Chat Server's file limits from now on (unset fields keep their value). */
+  setFileLimits(limits: Partial<FileLimits>): void {
+    this.fileLimits = { ...this.fileLimits, ...limits };
   }
 
   /** The script for chats of one service, requested from now on. */
@@ -851,12 +959,13 @@ export class GmsEngine {
       clientMessages: chat.clientMessages(),
       customNotices: chat.customNotices(),
       userDataUpdates: chat.userDataUpdates.map((u) => ({ ...u })),
+      files: chat.files().map(fileSummary),
     };
   }
 
   // ---- the GMS calls -----------------------------------------------------
 
-  async handle(op: GmsOp, serviceName: string, chatId: string | undefined, form: FormBody): Promise<Outcome> {
+  async handle(op: GmsOp, serviceName: string, chatId: string | undefined, form: FormBody, file?: FileCall): Promise<Outcome> {
     const record: GmsRequestRecord = { at: Date.now(), op, serviceName, form };
     if (chatId !== undefined) record.chatId = chatId;
     this.requests.push(record);
@@ -887,7 +996,9 @@ export class GmsEngine {
       }
     }
 
-    return { kind: "json", body: op === "request" ? this.#request(serviceName, form) : this.#chatOp(op, serviceName, chatId ?? "", form) };
+    if (op === "request") return { kind: "json", body: this.#request(serviceName, form) };
+    if ((FILE_OPS as readonly string[]).includes(op)) return this.#fileOp(op as FileOp, serviceName, chatId ?? "", form, file ?? {});
+    return { kind: "json", body: this.#chatOp(op, serviceName, chatId ?? "", form) };
   }
 
   #request(serviceName: string, form: FormBody): GmsAnswer {
@@ -929,7 +1040,8 @@ export class GmsEngine {
     };
   }
 
-  #chatOp(op: GmsOp, serviceName: string, chatId: string, form: FormBody): GmsAnswer {
+  /** The chat a call names, when its ids are right; the error answer otherwise. */
+  #authorized(serviceName: string, chatId: string, form: FormBody): SimChat | GmsAnswer {
     const chat = this.#chats.get(chatId);
     if (!chat || chat.serviceName !== serviceName) {
       return errorAnswer(2, ERROR.chatNotFound, `Chat session ${chatId} was not found.`, true);
@@ -938,6 +1050,46 @@ export class GmsEngine {
       return errorAnswer(1, ERROR.credentials, "Invalid userId, secureKey or alias for this chat session.", false, chat);
     }
     chat.clientCalled();
+    return chat;
+  }
+
+  /** The file calls (files.ts). */
+  #fileOp(op: FileOp, serviceName: string, chatId: string, form: FormBody, call: FileCall): Outcome {
+    const chat = this.#authorized(serviceName, chatId, form);
+    if (!(chat instanceof SimChat)) return { kind: "json", body: chat };
+    const json = (body: GmsAnswer): Outcome => ({ kind: "json", body });
+    if (chat.ended && op !== "fileDownload") return json(errorAnswer(2, ERROR.chatEnded, "Chat session has ended.", true, chat));
+    switch (op) {
+      case "fileLimits": {
+        const answer = this.#ok(chat, undefined);
+        delete answer.nextPosition;
+        const from = { nickname: chat.nickname, participantId: 1, type: "Client" as const };
+        const data = chat.fileLimitsData(this.fileLimits);
+        answer.messages = [{ from, index: 0, type: "Notice", utcTime: Date.now(), text: "file-client-cfg-get", userData: data }];
+        return json(answer);
+      }
+      case "fileUpload": {
+        if (!call.upload) return json(errorAnswer(2, ERROR.badRequest, "file is required (multipart/form-data).", false, chat));
+        const done = chat.clientUpload(this.fileLimits, { ...call.upload, userData: map(form, "userData") });
+        if ("problem" in done) return json(errorAnswer(2, FILE_ERROR.limit, done.problem, false, chat));
+        return json({ ...this.#ok(chat, undefined), userData: { "file-id": done.fileId } });
+      }
+      case "fileDownload": {
+        const f = chat.clientDownload(call.fileId ?? "");
+        return f
+          ? { kind: "file", file: f }
+          : json(errorAnswer(2, FILE_ERROR.noFile, `File ${call.fileId} was not found.`, chat.ended, chat));
+      }
+      case "fileDelete":
+        if (!chat.clientDeleteFile(call.fileId ?? ""))
+          return json(errorAnswer(2, FILE_ERROR.noFile, `File ${call.fileId} was not found.`, false, chat));
+        return json(this.#ok(chat, undefined));
+    }
+  }
+
+  #chatOp(op: GmsOp, serviceName: string, chatId: string, form: FormBody): GmsAnswer {
+    const chat = this.#authorized(serviceName, chatId, form);
+    if (!(chat instanceof SimChat)) return chat;
 
     const rawPosition = str(form, "transcriptPosition");
     let position: number | undefined;
@@ -975,7 +1127,7 @@ export class GmsEngine {
       case "customNotice":
         chat.clientCustomNotice(str(form, "message") ?? "");
         break;
-      case "request":
+      default:
         break;
     }
     return this.#ok(chat, position);
@@ -1053,6 +1205,7 @@ export interface ChatDetail extends Omit<ChatSummary, "clientMessages"> {
   clientMessages: ClientMessage[];
   customNotices: string[];
   userDataUpdates: Record<string, string>[];
+  files: ReturnType<typeof fileSummary>[];
 }
 
 function safe(predicate: (chat: SimChat) => boolean, chat: SimChat): boolean {

@@ -23,6 +23,8 @@ export interface GmsTranscriptEvent {
   /** "ParticipantJoined" | "ParticipantLeft" | "Message" | "TypingStarted" | ... (kept open). */
   type: string;
   text?: string;
+  /** Attached data of the event (FileUploaded: `file-id`, `file-name`, …; the limits Notice: the limits). */
+  userData?: Record<string, string>;
 }
 
 export interface GmsAnswer {
@@ -37,6 +39,8 @@ export interface GmsAnswer {
   userId: string | undefined;
   secureKey: string | undefined;
   alias: string | undefined;
+  /** The answer's own attached data (an upload answers `file-id` here). */
+  userData: Record<string, string>;
 }
 
 type Obj = Record<string, unknown>;
@@ -72,7 +76,20 @@ function readEvent(v: unknown): GmsTranscriptEvent | undefined {
     },
   };
   if (typeof v["text"] === "string") event.text = safeHtml(v["text"]);
+  const userData = readUserData(v["userData"]);
+  if (Object.keys(userData).length > 0) event.userData = userData;
   return event;
+}
+
+/** `userData` as strings (GMS sends strings; numbers are taken as their text, anything else dropped). */
+function readUserData(v: unknown): Record<string, string> {
+  if (!isObj(v)) return {};
+  const out: Record<string, string> = {};
+  for (const [k, value] of Object.entries(v)) {
+    const text = idString(value);
+    if (text !== undefined) out[k] = text;
+  }
+  return out;
 }
 
 function readErrors(v: unknown): GmsErrorItem[] {
@@ -112,5 +129,6 @@ export function parseGmsAnswer(body: string): GmsAnswer | { invalid: string } {
     userId: idString(parsed["userId"]),
     secureKey: idString(parsed["secureKey"]),
     alias: idString(parsed["alias"]),
+    userData: readUserData(parsed["userData"]),
   };
 }

@@ -23,7 +23,19 @@ import axios from "axios";
 import { RouterError } from "../../errors.js";
 
 /** The GMS operations, as the last path segment names them ("request" is request chat). */
-export type GmsOp = "request" | "send" | "refresh" | "startTyping" | "stopTyping" | "disconnect" | "updateData" | "customNotice";
+export type GmsOp =
+  | "request"
+  | "send"
+  | "refresh"
+  | "startTyping"
+  | "stopTyping"
+  | "disconnect"
+  | "updateData"
+  | "customNotice"
+  /** The file calls (gms-files.ts): `…/file/limits`, `…/file`, `…/file/{fileId}/download`. */
+  | "fileLimits"
+  | "fileUpload"
+  | "fileDownload";
 
 /** One `errors[]` item of a GMS answer. */
 export interface GmsErrorItem {

@@ -13,12 +13,13 @@
 // | Message (External), any other text            | message {text, nickname} (a routing    |
 // |                                               |   workflow's words to the customer)    |
 // | PushUrl (Agent, Supervisor, External)         | message {text: the URL, nickname}      |
+// | FileUploaded (Agent, Supervisor) with a        | file {fileId, name?, mediaType?, size?, |
+// |   userData file-id                            |   nickname} (gms-files.ts downloads it) |
 // | IdleClose (anyone), Notice IDLE_CONTROL_CLOSE | idle_close                             |
 // | IdleAlert (anyone), Notice IDLE_CONTROL_ALERT | idle_alert                             |
-// | other Notice, CustomNotice, FileUploaded,     | none (FileUploaded names a file only   |
-// |   ParticipantJoined/Left of External,         |   GMS' file API can serve, with our    |
-// |   unknown types, empty texts                  |   secure key: nothing the user can     |
-// |                                               |   open)                                |
+// | other Notice, CustomNotice, FileUploaded of   | none                                   |
+// |   Client/External, ParticipantJoined/Left of  |                                        |
+// |   External, unknown types, empty texts        |                                        |
 //
 // Chat Server's idle control comes as Notice events whose text names
 // IDLE_CONTROL_ALERT, then IDLE_CONTROL_CLOSE (backends.md section 2).
@@ -123,14 +124,35 @@ function translateOne(e: GmsTranscriptEvent, track: ChatTrack): OperatorEvent | 
     }
     case "PushUrl":
       return text.trim() === "" ? undefined : { kind: "message", text, nickname: from.nickname };
+    case "FileUploaded":
+      return operator ? fileEvent(e) : undefined;
     case "IdleClose":
       return { kind: "idle_close" };
     case "IdleAlert":
       return { kind: "idle_alert" };
     default:
-      // CustomNotice, FileUploaded, IdleAlert and types GMS may add later.
+      // CustomNotice, FileDeleted and types GMS may add later.
       return undefined;
   }
+}
+
+const MAX_FILE_NAME = 256;
+const MEDIA_TYPE_RE = /^[\w.+-]+\/[\w.+-]+$/;
+
+/** backends.md section 2: a FileUploaded event carries the file-id (and name, size, type) in its userData. */
+function fileEvent(e: GmsTranscriptEvent): OperatorEvent | undefined {
+  const d = e.userData ?? {};
+  const fileId = d["file-id"];
+  if (!fileId) return undefined;
+  const size = Number(d["file-size"]);
+  return {
+    kind: "file",
+    fileId,
+    nickname: e.from.nickname,
+    ...(d["file-name"] ? { name: d["file-name"].slice(0, MAX_FILE_NAME) } : {}),
+    ...(d["file-type"] && MEDIA_TYPE_RE.test(d["file-type"]) ? { mediaType: d["file-type"].toLowerCase() } : {}),
+    ...(Number.isSafeInteger(size) && size >= 0 && d["file-size"] ? { size } : {}),
+  };
 }
 
 function queuePosition(text: string): number | undefined {

@@ -1,7 +1,7 @@
 // One handler per kind of job, registered with the executor by payload type.
 import type { Element } from "@xmpp/xml";
 import type { Config } from "../../config/schema.js";
-import type { BotPort, Clock, OperatorPort } from "../../core/ports.js";
+import type { BotPort, Clock, OperatorFilesPort, OperatorPort } from "../../core/ports.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../metrics.js";
 import type { DirectoryCache } from "../../router/directory-cache.js";
@@ -11,7 +11,9 @@ import type { Executor } from "../executor.js";
 import { botCallHandler } from "./bot-call.js";
 import { clientStanzaHandler } from "./client-stanza.js";
 import { operatorCallHandler, OPERATOR_JOB_TYPES } from "./operator-call.js";
+import { operatorFilesHandler, OPERATOR_FILE_JOB_TYPES } from "./operator-files.js";
 import { surveyHandler } from "./survey.js";
+import { urlSigningKey } from "../../attachments/signed-url.js";
 
 export interface HandlerDeps {
   store: Store;
@@ -20,6 +22,11 @@ export interface HandlerDeps {
   send: (stanza: Element) => Promise<void>;
   bot: BotPort;
   operator: OperatorPort | null;
+  /** GMS file calls (protocol.md section 10); null without GMS. */
+  operatorFiles?: OperatorFilesPort | null;
+  /** Signing key and base of attachment URLs. */
+  attachmentUrlKey?: Buffer;
+  publicUrl?: () => string;
   config: Config;
   clock: Clock;
   log: Logger;
@@ -31,6 +38,15 @@ export function registerHandlers(executor: Pick<Executor, "register">, deps: Han
   executor.register(["send_client"], clientStanzaHandler(deps));
   executor.register(["call_bot"], botCallHandler(deps));
   executor.register(OPERATOR_JOB_TYPES, operatorCallHandler(deps));
+  executor.register(
+    OPERATOR_FILE_JOB_TYPES,
+    operatorFilesHandler({
+      ...deps,
+      files: deps.operatorFiles ?? null,
+      urlKey: deps.attachmentUrlKey ?? urlSigningKey(config.security.secretKey),
+      publicUrl: deps.publicUrl ?? (() => config.http.publicUrl ?? `http://${config.http.host}:${config.http.port}`),
+    }),
+  );
   const surveyUrl = config.voting.surveyUrl;
   if (surveyUrl) executor.register(["submit_vote"], surveyHandler({ surveyUrl, steps, config, clock: deps.clock }));
 }

@@ -639,3 +639,98 @@ describe("GMS simulator: waiting helpers and the control HTTP API", () => {
     expect(sim.chats()).toEqual([]);
   });
 });
+
+describe("GMS simulator: file management (files.ts)", () => {
+  const upload = async (c: Client, name: string, content: Buffer, type = "image/png"): Promise<GmsAnswer> => {
+    const fd = new FormData();
+    for (const [k, v] of Object.entries(c.ids())) fd.append(k, String(v));
+    fd.append("userData[file-description]", "la foto");
+    fd.append("file", new Blob([content], { type }), name);
+    const res = await fetch(`${c.base}/${c.chatId}/file`, { method: "POST", body: fd });
+    expect(res.status).toBe(200);
+    return (await res.json()) as GmsAnswer;
+  };
+
+  it("limits in the Notice's userData; a multipart upload the agent receives, a FileUploaded event; download and delete", async () => {
+    const sim = await start({ clientTimeoutMs: 0 });
+    const c = new Client(sim);
+    await c.request();
+    const limits = await c.call("file/limits");
+    expect(limits.statusCode).toBe(0);
+    expect(limits.messages[0]).toMatchObject({ type: "Notice", text: "file-client-cfg-get" });
+    expect(limits.messages[0]!.userData).toMatchObject({
+      "upload-max-files": "3",
+      "upload-max-file-size": "2097152",
+      "upload-max-total-size": "5242880",
+      "used-upload-max-files": "0",
+    });
+
+    const content = Buffer.from("not really a png");
+    const up = await upload(c, "modem.png", content);
+    expect(up.statusCode).toBe(0);
+    const fileId = up.userData?.["file-id"] ?? "";
+    expect(fileId).toMatch(/^00F0[0-9A-F]{12}$/);
+    const event = await c.refreshUntil((e) => e.type === "FileUploaded");
+    expect(event.from.type).toBe("Client");
+    expect(event.userData).toMatchObject({
+      "file-id": fileId,
+      "file-name": "modem.png",
+      "file-size": String(content.length),
+      "file-description": "la foto",
+    });
+    expect(
+      sim
+        .chat(c.chatId)
+        .filesFromClient()
+        .map((f) => f.name),
+    ).toEqual(["modem.png"]);
+    expect((await c.call("file/limits")).messages[0]!.userData).toMatchObject({ "used-upload-max-files": "1" });
+
+    const dl = await axios.post(`${c.base}/${c.chatId}/file/${fileId}/download`, form(c.ids()), { responseType: "arraybuffer" });
+    expect(dl.headers["content-type"]).toMatch(/^image\/png/);
+    expect(Buffer.from(dl.data as ArrayBuffer).equals(content)).toBe(true);
+
+    expect((await c.call(`file/${fileId}/delete`)).statusCode).toBe(0);
+    expect((await c.refreshUntil((e) => e.type === "FileDeleted")).userData).toEqual({ "file-id": fileId });
+    expect(sim.chat(c.chatId).filesFromClient()).toEqual([]);
+    expect((await c.call(`file/${fileId}/download`)).statusCode).toBe(2);
+  });
+
+  it("refuses an upload past a limit (statusCode 2, code 106), and a type not allowed; stores nothing", async () => {
+    const sim = await start({ clientTimeoutMs: 0, fileLimits: { maxFileBytes: 10, maxFiles: 1 } });
+    const c = new Client(sim);
+    await c.request();
+    const big = await upload(c, "big.png", Buffer.alloc(11));
+    expect(big).toMatchObject({ statusCode: 2, chatEnded: false, errors: [{ code: 106 }] });
+    expect((await upload(c, "run.exe", Buffer.alloc(5))).statusCode).toBe(2);
+    expect((await upload(c, "ok.png", Buffer.alloc(5))).statusCode).toBe(0);
+    expect((await upload(c, "two.png", Buffer.alloc(5))).errors?.[0]?.advice).toMatch(/upload-max-files/);
+    expect(
+      sim
+        .chat(c.chatId)
+        .filesFromClient()
+        .map((f) => f.name),
+    ).toEqual(["ok.png"]);
+  });
+
+  it("the agent sends a file over the control API; the client sees FileUploaded from the agent and downloads it", async () => {
+    const sim = await start({ clientTimeoutMs: 0 });
+    const c = new Client(sim);
+    await c.request();
+    await axios.post(`${sim.url}/sim/chats/${c.chatId}/agent/join`, { nickname: "Anna" });
+    const bytes = Buffer.from("%PDF-1.4 bill");
+    const sent = await axios.post(`${sim.url}/sim/chats/${c.chatId}/agent/file`, {
+      name: "bill.pdf",
+      mediaType: "application/pdf",
+      contentBase64: bytes.toString("base64"),
+    });
+    expect(sent.status).toBe(200);
+    const event = await c.refreshUntil((e) => e.type === "FileUploaded");
+    expect(event.from).toMatchObject({ type: "Agent", nickname: "Anna" });
+    const fileId = event.userData?.["file-id"] ?? "";
+    const dl = await axios.post(`${c.base}/${c.chatId}/file/${fileId}/download`, form(c.ids()), { responseType: "arraybuffer" });
+    expect(Buffer.from(dl.data as ArrayBuffer).equals(bytes)).toBe(true);
+    const listed = await axios.get<{ name: string; from: string }[]>(`${sim.url}/sim/chats/${c.chatId}/files`);
+    expect(listed.data).toMatchObject([{ name: "bill.pdf", from: "Agent", size: bytes.length }]);
+  });
+});

@@ -19,9 +19,17 @@ const policy: AttachmentPolicy = {
 };
 const timing = { idleTimeoutMs: 600_000, queueTimeoutMs: 1_800_000, queuedNoticeIntervalMs: 15_000, votingWindowMs: 86_400_000 };
 
-function ctx(route: ChannelRoute): DecideContext {
+function ctx(route: ChannelRoute, operatorTakesFiles?: (serviceName: string) => boolean): DecideContext {
   let n = 0;
-  return { now: new Date(), route, operatorsAvailable: true, timing, attachments: policy, newUuid: () => `uuid-${++n}` };
+  return {
+    now: new Date(),
+    route,
+    operatorsAvailable: true,
+    timing,
+    attachments: policy,
+    newUuid: () => `uuid-${++n}`,
+    ...(operatorTakesFiles ? { operatorTakesFiles } : {}),
+  };
 }
 
 function conv(route: ChannelRoute): Conversation {
@@ -91,7 +99,43 @@ describe("attachments from the user, in the core", () => {
     expect(botCalls(r.effects)[0]!.attachments).toHaveLength(1);
   });
 
-  it("to an operator: no back-end takes files yet, so an accepted file is refused as unavailable and the text still goes", () => {
+  it("to a GMS operator: the text, then one send_operator_file job per accepted file; refused ones are told", () => {
+    const gms = (serviceName: string) => serviceName === "support";
+    const d = decide(
+      conv(OP),
+      {
+        type: "user_text",
+        text: "bill",
+        messageId: "m1",
+        resetSession: false,
+        attachments: [good(1), { url: good(2).url, size: 11 * 1024 * 1024 }, good(3)],
+      },
+      ctx(OP, gms),
+    );
+    const uuid = d.conversation.episode!.uuid;
+    expect(d.effects.filter((e) => e.type === "send_operator" || e.type === "send_operator_file")).toEqual([
+      { type: "send_operator", episodeUuid: uuid, text: "bill", messageId: "m1" },
+      { type: "send_operator_file", episodeUuid: uuid, attachment: { url: good(1).url, mediaType: "image/png" }, messageId: "m1#file0" },
+      { type: "send_operator_file", episodeUuid: uuid, attachment: { url: good(3).url, mediaType: "image/png" }, messageId: "m1#file1" },
+    ]);
+    expect(refusals(d.effects)).toEqual([{ reason: "size", name: "2.png" }]);
+    expect(d.conversation.attachmentsSent).toBe(2);
+  });
+
+  it("an operator's file (GMS FileUploaded) becomes a receive_operator_file job and counts as activity", () => {
+    const opened = send(conv(OP), OP, "hello", []).conversation;
+    const uuid = opened.episode!.uuid;
+    const joined = decide(
+      opened,
+      { type: "operator_update", episodeUuid: uuid, events: [{ kind: "joined", nickname: "Anna" }] },
+      ctx(OP),
+    ).conversation;
+    const file = { fileId: "00F01", nickname: "Anna", name: "bill.pdf", mediaType: "application/pdf", size: 10 };
+    const d = decide(joined, { type: "operator_update", episodeUuid: uuid, events: [{ kind: "file", ...file }] }, ctx(OP));
+    expect(d.effects).toEqual([{ type: "receive_operator_file", episodeUuid: uuid, file }]);
+  });
+
+  it("to an operator whose back-end takes no files (Genesys Cloud): an accepted file is refused as unavailable and the text still goes", () => {
     const d = send(conv(OP), OP, "bill", [good(1), { url: good(2).url, size: 11 * 1024 * 1024 }]);
     const op = d.effects.find((e) => e.type === "send_operator");
     expect(op).toMatchObject({ text: "bill" });
