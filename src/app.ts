@@ -2,6 +2,7 @@
 // listens or connects until start(); tests build several apps in one process.
 import { startAttachmentRetention } from "./attachments/retention.js";
 import { urlSigningKey } from "./attachments/signed-url.js";
+import { attachmentStorageOf } from "./attachments/storage-of.js";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -214,7 +215,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         const problem = await targetProblem(t.url, config.security);
         if (problem) throw new Error(`config ${t.path}: ${problem}`);
       }
-      const s = await openStore(config.database, logging, keys);
+      const s = await openStore(config.database, logging, keys, { attachments: attachmentStorageOf(config) });
       store = s;
       try {
         if (keys.development) log.warn("no EIME_SECRET_KEY: secrets at rest and MSISDN hashes use the public development key");
