@@ -1,7 +1,7 @@
 // Builds the router from its config and returns {start, stop}. Nothing here
 // listens or connects until start(); tests build several apps in one process.
 import { startAttachmentRetention } from "./attachments/retention.js";
-import { urlSigningKey } from "./attachments/signed-url.js";
+import { signedAttachmentUrl, urlSigningKey } from "./attachments/signed-url.js";
 import { attachmentStorageOf } from "./attachments/storage-of.js";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -76,6 +76,7 @@ const within = <T>(ms: number, p: Promise<T>) => Promise.race([p, new Promise<vo
 
 export function buildApp(config: Config, options: AppOptions = {}): App {
   const keys = keyRingFrom(config.security.secretKey);
+  const attachmentUrlKey = urlSigningKey(config.security.secretKey);
   const logging = options.logging ?? createLogging(config.log, undefined, keys.msisdnTag);
   const log = logging.child("app");
   const clock = options.clock ?? systemClock;
@@ -266,6 +267,14 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
             },
           },
           delivered,
+          // protocol.md section 10: a stored file's URL, for the one user, expiring; EIME_PUBLIC_URL, else this listener.
+          storedFileUrl: (id, user) =>
+            signedAttachmentUrl(attachmentUrlKey, {
+              base: config.http.publicUrl ?? (http ? baseUrl(http) : `http://${config.http.host}:${config.http.port}`),
+              id,
+              user,
+              expiresAt: new Date(clock.now().getTime() + config.attachments.urlTtlSeconds * 1000),
+            }),
           // Half the pool writes steps (each writer one transaction at a time); the rest serves claims, reads and the admin API.
           commits: new GroupCommit(
             s,
@@ -334,7 +343,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           registry: metrics.registry,
           readiness,
           logger: logging.child("http"),
-          attachmentUrlKey: urlSigningKey(config.security.secretKey),
+          attachmentUrlKey,
           plugins:
             cloud && config.genesysCloud.webhookSecret
               ? [
