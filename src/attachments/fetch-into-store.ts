@@ -27,8 +27,10 @@ export interface FetchIntoStoreDeps {
   maxBytes: number;
   timeoutMs: number;
   allowedTypes: readonly string[];
-  /** Whether the router may fetch this URL for this file (first and every redirect). */
+  /** Whether the router may fetch this URL for this file. */
   allowed: (url: URL, file: FileFetch) => boolean | Promise<boolean>;
+  /** Whether a redirect may lead there for this file. */
+  allowedRedirect: (url: URL, file: FileFetch) => boolean | Promise<boolean>;
 }
 
 /** Stores the file unless it is stored already; throws FetchFailure (reason, final) when it cannot be. */
@@ -38,6 +40,7 @@ export async function fetchIntoStore(file: FileFetch, conversationId: string, ke
     maxBytes: deps.maxBytes,
     timeoutMs: deps.timeoutMs,
     allowed: (u) => deps.allowed(u, file),
+    allowedRedirect: (u) => deps.allowedRedirect(u, file),
   });
   // A server that names no type (or a generic one) is taken at the message's word; either must be allowed.
   const mediaType = !fetched.mediaType || fetched.mediaType === "application/octet-stream" ? file.mediaType : fetched.mediaType;

@@ -24,8 +24,10 @@ export class FetchFailure extends Error {
 export interface FetchOptions {
   maxBytes: number;
   timeoutMs: number;
-  /** Whether the router may fetch this URL (the first and every redirect's); false refuses it as `host`. */
+  /** Whether the router may fetch this URL; false refuses it as `host`. */
   allowed: (url: URL) => boolean | Promise<boolean>;
+  /** Whether a redirect may lead there; default `allowed`. */
+  allowedRedirect?: (url: URL) => boolean | Promise<boolean>;
   /** Default 3. */
   maxRedirects?: number;
 }
@@ -64,8 +66,9 @@ function failureOf(err: unknown, signal: AbortSignal, timeoutMs: number): FetchF
   });
 }
 
-async function fetchOnce(url: URL, opts: FetchOptions, signal: AbortSignal): Promise<Response> {
-  if (!(await opts.allowed(url))) throw new FetchFailure("host", `${url.host} is not a host files may come from`, true);
+async function fetchOnce(url: URL, opts: FetchOptions, signal: AbortSignal, redirected: boolean): Promise<Response> {
+  const allowed = redirected ? (opts.allowedRedirect ?? opts.allowed) : opts.allowed;
+  if (!(await allowed(url))) throw new FetchFailure("host", `${url.host} is not a host files may come from`, true);
   return fetch(url, { redirect: "manual", signal, headers: { accept: "*/*" } });
 }
 
@@ -73,12 +76,12 @@ export async function fetchBounded(url: string, opts: FetchOptions): Promise<Fet
   const signal = AbortSignal.timeout(opts.timeoutMs);
   try {
     let target = new URL(url);
-    let res = await fetchOnce(target, opts, signal);
+    let res = await fetchOnce(target, opts, signal, false);
     for (let hops = 0; res.status >= 300 && res.status < 400 && res.headers.has("location"); hops++) {
       await res.body?.cancel().catch(() => undefined);
       if (hops >= (opts.maxRedirects ?? 3)) throw new FetchFailure("http", "too many redirects", true);
       target = new URL(res.headers.get("location")!, target);
-      res = await fetchOnce(target, opts, signal);
+      res = await fetchOnce(target, opts, signal, true);
     }
     if (!res.ok) {
       await res.body?.cancel().catch(() => undefined);

@@ -44,12 +44,21 @@ export function clientStanzaHandler(deps: ClientStanzaDeps): JobHandler {
   const fetchPolicy = { ...policy, budgetMs: config.attachments.fetchTimeoutMs + FETCH_MARGIN_MS };
   const allowedHosts = attachmentPolicyOf(config).allowedHosts;
 
+  const inAllowedHosts = (url: URL) => allowedHosts.includes(url.hostname.toLowerCase()) || allowedHosts.includes(url.host.toLowerCase());
+  const botHost = async (file: FileFetch) => {
+    const bot = (await deps.directory?.get())?.channels.get(file.channel)?.route?.bot?.url;
+    return bot ? new URL(bot).host : null;
+  };
+
   /** A file may come from a share users upload to, the channel's own bot host, or any address bot URLs may have. */
   async function allowed(url: URL, file: FileFetch): Promise<boolean> {
-    if (allowedHosts.includes(url.hostname.toLowerCase()) || allowedHosts.includes(url.host.toLowerCase())) return true;
-    const bot = (await deps.directory?.get())?.channels.get(file.channel)?.route?.bot?.url;
-    if (bot && new URL(bot).host === url.host) return true;
+    if (inAllowedHosts(url) || (await botHost(file)) === url.host) return true;
     return (await targetProblem(url.toString(), config.security)) === null;
+  }
+
+  /** A redirect stays on the file's own host, the bot's, or a host in attachments.allowedHosts. */
+  async function allowedRedirect(url: URL, file: FileFetch): Promise<boolean> {
+    return inAllowedHosts(url) || url.host === new URL(file.url).host || (await botHost(file)) === url.host;
   }
 
   const refuse = async (job: Job, file: FileFetch, reason: string): Promise<readonly Job[]> =>
@@ -76,6 +85,7 @@ export function clientStanzaHandler(deps: ClientStanzaDeps): JobHandler {
         timeoutMs: a.fetchTimeoutMs,
         allowedTypes: a.allowedTypes,
         allowed,
+        allowedRedirect,
       });
       return null;
     } catch (err) {
