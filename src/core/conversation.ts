@@ -41,7 +41,7 @@ export interface DecideContext {
   allowHttpImages?: boolean;
   /** protocol.md section 10; unset: no attachment is accepted. */
   attachments?: AttachmentPolicy;
-  /** protocol.md section 10: which bot files the router fetches and serves itself; unset: every one (none is sent as it is). */
+  /** protocol.md section 10: which bot files the router fetches and serves itself; unset: none (each is sent at its own URL). */
   botFiles?: BotFilePolicy;
 }
 
@@ -340,9 +340,8 @@ function onBotReplied(conversation: Conversation, replies: Parameters<typeof rea
 
 /** A bot's file at a URL the user can reach stays there; any other is the router's copy, fetched on delivery. */
 function placeFile(m: ClientMessage, ctx: DecideContext): ClientMessage {
-  if (m.kind !== "attachment" || !("url" in m.file.at)) return m;
-  const policy = ctx.botFiles ?? { allowedHosts: [], proxy: "all" };
-  return { ...m, file: { ...m.file, at: placeBotFile(m.file.at.url, policy, ctx.newUuid) } };
+  if (m.kind !== "attachment" || !("url" in m.file.at) || !ctx.botFiles) return m;
+  return { ...m, file: { ...m.file, at: placeBotFile(m.file.at.url, ctx.botFiles, ctx.newUuid) } };
 }
 
 /** The user asks for a human (protocol.md section 9 "operator"): as a bot handoff, without asking the bot. */

@@ -212,7 +212,10 @@ export class ConversationService implements ConversationSteps {
       operatorsAvailable: !!config.genesys.url || !!config.genesysCloud.apiUrl,
       allowHttpImages: config.security.allowPrivateTargets,
       attachments: this.attachmentPolicy,
-      botFiles: { allowedHosts: this.attachmentPolicy.allowedHosts, proxy: config.attachments.proxyBotFiles },
+      // Without a signed URL to give (no HTTP server: tools, tests), a bot's file goes at its own URL.
+      ...(this.deps.storedFileUrl
+        ? { botFiles: { allowedHosts: this.attachmentPolicy.allowedHosts, proxy: config.attachments.proxyBotFiles } }
+        : {}),
       estimatedWaitSeconds: (serviceName) => this.deps.waitEstimates?.get(serviceName),
       timing: {
         idleTimeoutMs: config.genesys.idleTimeoutMs,
