@@ -3,6 +3,7 @@
 import { startAttachmentRetention } from "./attachments/retention.js";
 import { signedAttachmentUrl, urlSigningKey } from "./attachments/signed-url.js";
 import { attachmentStorageOf } from "./attachments/storage-of.js";
+import { isLoopbackHost } from "./security/loopback.js";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -369,6 +370,9 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         }
         http = httpServer;
         log.info({ http: baseUrl(httpServer) }, "http listening");
+        if (!config.http.publicUrl && !isLoopbackHost(config.http.host)) {
+          log.warn("EIME_PUBLIC_URL is unset: signed file URLs name this listener's own address, which users may not reach");
+        }
         if (config.http.metricsPort !== undefined) {
           metricsHttp = await listenMetrics(config.http.metricsHost ?? config.http.host, config.http.metricsPort);
           log.info({ metrics: baseUrl(metricsHttp) }, "metrics listening");
