@@ -3,8 +3,13 @@
 // metadata.attachments; a file from a host not allowed is refused with
 // ROUTER_ATTACHMENT_REFUSED#0001 in the body while the text still reaches the bot.
 // The file itself goes through Prosody's own XEP-0363 share (mod_http_file_share
-// on a loopback port): a real slot request and HTTP PUT, then the message.
+// on a loopback port): a real slot request and HTTP PUT, then the message. A
+// bot file the user cannot reach arrives at the router's signed URL, stored in a
+// directory (attachments.storage "directory").
 import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import xml, { type Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app.js";
@@ -21,6 +26,7 @@ let mario: TestClient;
 let eime: TestClient;
 let SUPPORTO: string;
 const EIME_USER = "393471234567";
+const filesDir = mkdtempSync(join(tmpdir(), "eime-e2e-files-"));
 const SHARE = "upload.files.test";
 
 beforeAll(async () => {
@@ -35,7 +41,9 @@ beforeAll(async () => {
   bot = await startSampleBot();
   // The share's own host:port must be allowed (protocol.md section 10: attachments.allowedHosts).
   const allowedHosts = [SHARE, prosody.fileShare!.host];
-  router = await startRouter(routerConfig(prosody, { attachments: { allowedHosts } }), testDirectory(bot.url));
+  // Files the router stores go to a directory here (conversations.test.ts and plain-clients.test.ts use the database).
+  const attachments = { allowedHosts, storage: "directory", directory: filesDir };
+  router = await startRouter(routerConfig(prosody, { attachments }), testDirectory(bot.url));
   mario = await connectClient({ prosody, username: "mario", password: "m", resource: "conversations" });
   eime = await connectClient({ prosody, username: EIME_USER, password: "e", resource: "app" });
 });
@@ -46,6 +54,7 @@ afterAll(async () => {
   await router?.stop();
   await bot?.stop();
   await prosody?.stop();
+  rmSync(filesDir, { recursive: true, force: true });
 });
 
 let n = 0;
@@ -142,6 +151,9 @@ describe("a bot's file the user cannot reach", () => {
     again.stop();
     const rows = await router.store.db.query<{ n: number }>("SELECT count(*)::int AS n FROM attachments WHERE origin = 'bot'");
     expect(rows.rows[0]!.n).toBe(1);
+    // attachments.storage "directory": the bytes are a file there, named by the row's id.
+    const id = new URL(attachment.url).pathname.split("/").pop()!;
+    expect(readdirSync(filesDir, { recursive: true }).map(String)).toContain(join(id.slice(0, 2), id));
   });
 });
 
