@@ -11,14 +11,13 @@
 // said after the file waits for it. A file that cannot be had is told as
 // ROUTER_ATTACHMENT_REFUSED#0001 instead, once.
 import type { Element } from "@xmpp/xml";
+import { botFileHosts } from "../../attachments/bot-file-hosts.js";
 import { fetchIntoStore, refusalReason, type FileFetch } from "../../attachments/fetch-into-store.js";
 import { FetchFailure } from "../../attachments/fetch.js";
 import type { Config } from "../../config/schema.js";
 import { displayName } from "../../core/attachment-policy.js";
-import { attachmentPolicyOf } from "../../attachments/policy-of.js";
 import { parseStored } from "../../protocol/serialized.js";
 import type { DirectoryCache } from "../../router/directory-cache.js";
-import { targetProblem } from "../../security/targets.js";
 import type { Store } from "../../store/index.js";
 import type { ConversationSteps } from "../conversation-port.js";
 import { doubling, errorText, type Job, type JobHandler, type Outcome } from "../job.js";
@@ -42,24 +41,7 @@ export function clientStanzaHandler(deps: ClientStanzaDeps): JobHandler {
   const { maxAttempts, backoffBaseMs, backoffMaxMs } = config.outbox;
   const policy = { attempts: maxAttempts, backoffMs: doubling(backoffBaseMs, backoffMaxMs), budgetMs: null };
   const fetchPolicy = { ...policy, budgetMs: config.attachments.fetchTimeoutMs + FETCH_MARGIN_MS };
-  const allowedHosts = attachmentPolicyOf(config).allowedHosts;
-
-  const inAllowedHosts = (url: URL) => allowedHosts.includes(url.hostname.toLowerCase()) || allowedHosts.includes(url.host.toLowerCase());
-  const botHost = async (file: FileFetch) => {
-    const bot = (await deps.directory?.get())?.channels.get(file.channel)?.route?.bot?.url;
-    return bot ? new URL(bot).host : null;
-  };
-
-  /** A file may come from a share users upload to, the channel's own bot host, or any address bot URLs may have. */
-  async function allowed(url: URL, file: FileFetch): Promise<boolean> {
-    if (inAllowedHosts(url) || (await botHost(file)) === url.host) return true;
-    return (await targetProblem(url.toString(), config.security)) === null;
-  }
-
-  /** A redirect stays on the file's own host, the bot's, or a host in attachments.allowedHosts. */
-  async function allowedRedirect(url: URL, file: FileFetch): Promise<boolean> {
-    return inAllowedHosts(url) || url.host === new URL(file.url).host || (await botHost(file)) === url.host;
-  }
+  const hosts = botFileHosts(config, deps.directory);
 
   const refuse = async (job: Job, file: FileFetch, reason: string): Promise<readonly Job[]> =>
     deps.steps
@@ -84,8 +66,8 @@ export function clientStanzaHandler(deps: ClientStanzaDeps): JobHandler {
         maxBytes: a.maxBytes,
         timeoutMs: a.fetchTimeoutMs,
         allowedTypes: a.allowedTypes,
-        allowed,
-        allowedRedirect,
+        allowed: hosts.allowed,
+        allowedRedirect: hosts.allowedRedirect,
       });
       return null;
     } catch (err) {
