@@ -41,7 +41,11 @@ describe("plain clients in the core", () => {
   });
 
   it("a bot reply with text and image: the text, then the file (plain and EiMe clients alike)", () => {
-    const replied: ConversationEvent = { type: "bot_replied", cause: "message", replies: [{ text: "La mappa", image: "https://img.example.com/a.png" }] };
+    const replied: ConversationEvent = {
+      type: "bot_replied",
+      cause: "message",
+      replies: [{ text: "La mappa", image: "https://img.example.com/a.png" }],
+    };
     const direct = { ...ctx(), botFiles: { allowedHosts: [], proxy: "private" as const } };
     const sent = (c: Conversation) => decide(c, replied, direct).effects.map((e) => (e.type === "send_client" ? e.message : e.type));
     const both = [
