@@ -64,13 +64,13 @@ export class CarefulClient {
     return `${this.msisdn}|${channel}|${title}`;
   }
 
-  /** Sends one careful message; resends follow by themselves. */
-  send(channel: string, title: string, key: string): void {
+  /** Sends one careful message; resends follow by themselves. `file`: asks the sample bot for its text back as a file. */
+  send(channel: string, title: string, key: string, opts: { file?: boolean } = {}): void {
     const ledger = this.mustLedger();
     const id = `fx-${key}`;
     const stanza = xMessage(
       "chat_text",
-      { text: textOf(key), data: DATA },
+      { text: opts.file ? `file ${textOf(key)}` : textOf(key), data: DATA },
       { to: `${channel}@${this.componentDomain}`, thread: v2Thread(this.msisdn, title), id, originId: id, receipt: true },
     );
     this.stanzas.set(id, stanza);
@@ -141,7 +141,9 @@ export class CarefulClient {
       x = null; // a payload that is not JSON: not an answer we can match
     }
     const stanzaId = String(el.attrs.id ?? `no-id-${Math.random()}`);
-    const text = typeof x?.payload?.text === "string" ? x.payload.text : (el.getChildText("body") ?? "");
+    // A file's answer (protocol.md section 10) quotes the key in its name.
+    const file = x?.payload?.data?.["attachment"] as { name?: unknown } | undefined;
+    const text = x?.payload?.text || (typeof file?.name === "string" ? file.name : "") || (el.getChildText("body") ?? "");
     const key = KEY_IN_TEXT.exec(text)?.[1];
     if (key) {
       ledger.answer(key, stanzaId);

@@ -21,6 +21,7 @@ import { drain, sendTraffic } from "./traffic.js";
 export const BOT_CHANNEL = "eco";
 export const LOCK_CHANNEL = "lenta";
 export const OPERATOR_CHANNEL = "operatori";
+export const FILE_CHANNEL = "allegati";
 export const GMS_SERVICE = "faults";
 
 export interface Env {
@@ -75,6 +76,7 @@ export function faultDirectory(botUrl: string, p: Profile): { items: unknown[] }
       // ROUTER_BOT_UNAVAILABLE#0001 instead of a repeated turn (backends.md section 1).
       channel(BOT_CHANNEL, { mode: "bot", bot: { url: botUrl, timeoutMs: p.botTimeoutMs, idempotent: true } }),
       channel(LOCK_CHANNEL, { mode: "bot", bot: { url: botUrl, timeoutMs: p.lockTimeoutMs, idempotent: true } }),
+      channel(FILE_CHANNEL, { mode: "bot", bot: { url: botUrl, timeoutMs: p.botTimeoutMs, idempotent: true } }),
       channel(OPERATOR_CHANNEL, { mode: "operator", genesys: { serviceName: GMS_SERVICE } }),
     ],
   };
@@ -89,6 +91,7 @@ async function withRouter(
 ): Promise<Outcome> {
   const ledger = new Ledger();
   await env.bot.setMode("normal");
+  env.bot.setFileDelay(0);
   env.bot.reset();
   env.gms.reset();
   env.gms.setScript({ joinAfterMs: 100, replies: "echo", readsBacklog: true });
@@ -144,6 +147,48 @@ export const routerKill: Scenario = {
       );
       await drainAll(env, ledger);
       return { readyMs, notes: ["ready: from the restart's spawn"] };
+    }),
+};
+
+/** How long the sample bot's file server takes: long enough for a kill to meet fetches under way. */
+const FILE_DELAY_MS = 700;
+
+/**
+ * A bot's file the router fetches and serves itself (protocol.md section 10),
+ * in flight when the router is killed -9: each message is answered by a file
+ * (the sample bot's "file …" at a loopback URL, served slowly), so at the kill
+ * some files are being fetched, some stored and not yet sent. Each must reach
+ * the user once, at the router's signed URL.
+ */
+export const fileKill: Scenario = {
+  name: "router kill -9, files in flight",
+  run: (env, round) =>
+    withRouter(env, `filekill${round}`, async (run, ledger) => {
+      let readyMs: number | undefined;
+      env.bot.setFileDelay(FILE_DELAY_MS);
+      const traffic = {
+        ...plan(
+          env,
+          `f${round}`,
+          async () => {
+            await run.kill9();
+            readyMs = await run.restart(READY_BOUND_MS);
+          },
+          0.4,
+          burstOf(env),
+        ),
+        channel: FILE_CHANNEL,
+        file: true,
+      };
+      await sendTraffic(env.clients, traffic);
+      await drainAll(env, ledger);
+      const fetches = env.bot.fileRequests;
+      return {
+        readyMs,
+        notes: [
+          `each answer a file fetched from the bot in ${FILE_DELAY_MS} ms; ${fetches} fetches for ${traffic.messages} files (more: fetched again after the kill); ready: from the restart's spawn`,
+        ],
+      };
     }),
 };
 
@@ -365,6 +410,7 @@ export const standbyTakeover: Scenario = {
 
 export const SCENARIOS: Scenario[] = [
   routerKill,
+  fileKill,
   prosodyRestart,
   postgresRestart,
   botFlaky,

@@ -19,6 +19,8 @@ export interface TrafficPlan {
   fault?: () => Promise<void>;
   /** Messages sent back to back just before the fault starts, so it hits them in flight. Default 0. */
   burst?: number;
+  /** Each message asks the bot for a file (CarefulClient.send `file`). */
+  file?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -33,7 +35,7 @@ export async function sendTraffic(clients: CarefulClient[], plan: TrafficPlan): 
   for (let i = 0; i < plan.messages; i++) {
     const client = clients[i % clients.length]!;
     const title = `t${Math.floor(i / clients.length) % plan.titles}`;
-    client.send(plan.channel, title, `${plan.prefix}.${i}`);
+    client.send(plan.channel, title, `${plan.prefix}.${i}`, { file: plan.file === true });
     if (i === Math.min(burstEnd, plan.messages - 1) && plan.fault) fault = plan.fault();
     if (i >= faultIndex && i < burstEnd) continue;
     const wait = t0 + (i + 1) * gap - performance.now();

@@ -1,7 +1,9 @@
 // Builds the router from its config and returns {start, stop}. Nothing here
 // listens or connects until start(); tests build several apps in one process.
 import { startAttachmentRetention } from "./attachments/retention.js";
-import { urlSigningKey } from "./attachments/signed-url.js";
+import { signedAttachmentUrl, urlSigningKey } from "./attachments/signed-url.js";
+import { attachmentStorageOf } from "./attachments/storage-of.js";
+import { isLoopbackHost } from "./security/loopback.js";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -75,6 +77,7 @@ const within = <T>(ms: number, p: Promise<T>) => Promise.race([p, new Promise<vo
 
 export function buildApp(config: Config, options: AppOptions = {}): App {
   const keys = keyRingFrom(config.security.secretKey);
+  const attachmentUrlKey = urlSigningKey(config.security.secretKey);
   const logging = options.logging ?? createLogging(config.log, undefined, keys.msisdnTag);
   const log = logging.child("app");
   const clock = options.clock ?? systemClock;
@@ -225,7 +228,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         const problem = await targetProblem(t.url, config.security);
         if (problem) throw new Error(`config ${t.path}: ${problem}`);
       }
-      const s = await openStore(config.database, logging, keys);
+      const s = await openStore(config.database, logging, keys, { attachments: attachmentStorageOf(config) });
       store = s;
       try {
         if (keys.development) log.warn("no EIME_SECRET_KEY: secrets at rest and MSISDN hashes use the public development key");
@@ -276,6 +279,14 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
             },
           },
           delivered,
+          // protocol.md section 10: a stored file's URL, for the one user, expiring; EIME_PUBLIC_URL, else this listener.
+          storedFileUrl: (id, user) =>
+            signedAttachmentUrl(attachmentUrlKey, {
+              base: config.http.publicUrl ?? (http ? baseUrl(http) : `http://${config.http.host}:${config.http.port}`),
+              id,
+              user,
+              expiresAt: new Date(clock.now().getTime() + config.attachments.urlTtlSeconds * 1000),
+            }),
           // Half the pool writes steps (each writer one transaction at a time); the rest serves claims, reads and the admin API.
           commits: new GroupCommit(
             s,
@@ -348,7 +359,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           registry: metrics.registry,
           readiness,
           logger: logging.child("http"),
-          attachmentUrlKey: urlSigningKey(config.security.secretKey),
+          attachmentUrlKey,
           plugins:
             cloud && config.genesysCloud.webhookSecret
               ? [
@@ -374,6 +385,9 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         }
         http = httpServer;
         log.info({ http: baseUrl(httpServer) }, "http listening");
+        if (!config.http.publicUrl && !isLoopbackHost(config.http.host)) {
+          log.warn("EIME_PUBLIC_URL is unset: signed file URLs name this listener's own address, which users may not reach");
+        }
         if (config.http.metricsPort !== undefined) {
           metricsHttp = await listenMetrics(config.http.metricsHost ?? config.http.host, config.http.metricsPort);
           log.info({ metrics: baseUrl(metricsHttp) }, "metrics listening");

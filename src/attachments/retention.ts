@@ -4,6 +4,8 @@
 import type { Logger } from "../log.js";
 import type { AttachmentRepository } from "../store/index.js";
 
+const ORPHAN_AGE_MS = 3_600_000;
+
 export interface RetentionOptions {
   attachments: () => AttachmentRepository | undefined;
   retentionDays: number;
@@ -21,6 +23,9 @@ export async function expireAttachments(opts: RetentionOptions): Promise<number>
   const now = opts.now?.() ?? new Date();
   const deleted = await repo.deleteOlderThan(new Date(now.getTime() - opts.retentionDays * 86_400_000));
   if (deleted > 0) opts.log.info({ deleted, retentionDays: opts.retentionDays }, "attachments past retention deleted");
+  // Directory storage: files no row names (written just before a crash, or their conversation deleted); an hour old, so none being stored now.
+  const orphans = await repo.sweepOrphans(new Date(now.getTime() - ORPHAN_AGE_MS));
+  if (orphans > 0) opts.log.info({ orphans }, "attachment files without a row removed");
   opts.onBytes?.(await repo.totalBytes());
   return deleted;
 }

@@ -43,6 +43,8 @@ export const ENV_VARIABLES: Record<string, { path: string[]; parse?: (v: string)
   EIME_SECRET_KEY: { path: ["security", "secretKey"] },
   EIME_PUBLIC_URL: { path: ["http", "publicUrl"] },
   EIME_ATTACHMENTS_ALLOWED_HOSTS: { path: ["attachments", "allowedHosts"], parse: toList },
+  EIME_ATTACHMENTS_STORAGE: { path: ["attachments", "storage"] },
+  EIME_ATTACHMENTS_DIRECTORY: { path: ["attachments", "directory"] },
   EIME_ALLOW_PRIVATE_TARGETS: { path: ["security", "allowPrivateTargets"], parse: toBoolean },
 };
 

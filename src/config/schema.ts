@@ -142,6 +142,14 @@ const ConfigObject = z.strictObject({
     urlTtlSeconds: count,
     /** Stored files are deleted this many days after they were stored (the periodic retention job). */
     retentionDays: count,
+    /** EIME_ATTACHMENTS_STORAGE: where stored files' bytes go: in their database rows, or in files under `directory`. */
+    storage: z.enum(["database", "directory"], { error: "must be database or directory" }),
+    /** EIME_ATTACHMENTS_DIRECTORY: the directory of storage "directory" (shared by every instance). */
+    directory: z.string().min(1).optional(),
+    /** Longest time the router takes to fetch one file it stores (a bot's file it proxies). */
+    fetchTimeoutMs: ms,
+    /** Bot files the router fetches and serves itself: "private" (those at an address the user cannot reach) or "all". */
+    proxyBotFiles: z.enum(["private", "all"], { error: "must be private or all" }),
   }),
   directory: z.strictObject({
     /** A JSON file in the admin directory format, loaded when the database holds no directory yet. */
@@ -221,6 +229,9 @@ const ConfigObject = z.strictObject({
 
 /** Issue 13: a router reachable beyond this host has its admin API guarded by a token; one left out by mistake stops start-up (exit 2) instead of passing unnoticed. */
 export const ConfigSchema = ConfigObject.superRefine((c, ctx) => {
+  if (c.attachments.storage === "directory" && c.attachments.directory === undefined) {
+    ctx.addIssue({ code: "custom", path: ["attachments", "directory"], message: 'required when attachments.storage is "directory"' });
+  }
   if (c.http.adminToken === undefined && !isLoopbackHost(c.http.host)) {
     ctx.addIssue({
       code: "custom",

@@ -2,6 +2,7 @@
 // compatible) as neutral types, and the pure reading of a bot's answer.
 import { isAllowedImageUrl } from "../security/targets.js";
 import { dropControlChars, plainText, safeHtml } from "../security/safe-text.js";
+import { mediaTypeOf } from "./attachment-policy.js";
 import type { ClientMessage } from "./client-message.js";
 import type { BotOption } from "./model.js";
 
@@ -41,6 +42,8 @@ export interface BotReply {
   text?: string;
   buttons?: BotOption[];
   image?: string;
+  /** Rasa's `send_attachment`: a URL, or an object with one (`url`, or Messenger-style `payload.url`). */
+  attachment?: unknown;
   custom?: Record<string, unknown>;
 }
 
@@ -72,6 +75,53 @@ function stringRecord(v: unknown): Record<string, string> | undefined {
   return out;
 }
 
+/** A bot file: a URL with an optional name and type, from `image` (a URL) or `attachment` (a URL or an object). */
+interface BotFile {
+  url: string;
+  name: string | null;
+  mediaType?: string;
+  image: boolean;
+}
+
+function stringAt(o: Record<string, unknown>, ...keys: string[]): string | undefined {
+  for (const k of keys) if (typeof o[k] === "string" && o[k] !== "") return o[k];
+  return undefined;
+}
+
+function readAttachment(v: unknown): BotFile | null {
+  if (typeof v === "string") return { url: v, name: null, image: false };
+  if (!isObject(v)) return null;
+  const url = stringAt(v, "url", "src") ?? (isObject(v.payload) ? stringAt(v.payload, "url", "src") : undefined);
+  if (!url) return null;
+  const mediaType = stringAt(v, "mediaType", "media_type", "contentType", "content_type");
+  const name = stringAt(v, "name", "title", "filename");
+  return { url, name: name ? plainText(name).slice(0, 256) : null, image: false, ...(mediaType ? { mediaType } : {}) };
+}
+
+/** The bot's files of one element, https only (http too when allowed: tests, demos); any other URL is dropped. */
+function filesOf(reply: BotReply, allowHttp: boolean): ClientMessage[] {
+  const found: BotFile[] = [];
+  if (typeof reply.image === "string") found.push({ url: reply.image, name: null, image: true });
+  const attachment = readAttachment(reply.attachment);
+  if (attachment) found.push(attachment);
+  return found
+    .filter((f) => isAllowedImageUrl(f.url, allowHttp))
+    .map((f) => ({
+      kind: "attachment",
+      conversationType: "bot",
+      file: {
+        name: f.name,
+        mediaType: mediaTypeOf({
+          url: f.url,
+          ...(f.name ? { name: f.name } : {}),
+          ...(f.mediaType ? { mediaType: f.mediaType } : {}),
+        }).toLowerCase(),
+        image: f.image,
+        at: { url: f.url },
+      },
+    }));
+}
+
 /**
  * backends.md section 1: `custom.router.handoff` hands over to an operator after
  * the messages before it; `custom.router.close` ends the bot session; any
@@ -98,21 +148,18 @@ export function readBotReplies(replies: BotReply[], opts: { allowHttpImages?: bo
       .filter((b): b is BotOption => isObject(b) && typeof b.title === "string" && typeof b.payload === "string")
       .map((b) => ({ ...b, title: plainText(b.title), payload: dropControlChars(b.payload) }));
     const text = typeof reply.text === "string" ? safeHtml(reply.text) : "";
-    const image =
-      typeof reply.image === "string" && isAllowedImageUrl(reply.image, opts.allowHttpImages === true) ? reply.image : undefined;
     const hasCustom = Object.keys(otherCustom).length > 0;
     if (buttons.length > 0) outcome.options = buttons;
-    if (buttons.length === 0 && !image && !hasCustom) {
-      if (text !== "") outcome.messages.push({ kind: "text", text, conversationType: "bot" });
-      continue;
-    }
-    outcome.messages.push({
-      kind: "rich",
-      text,
-      ...(buttons.length > 0 ? { buttons } : {}),
-      ...(image ? { image } : {}),
-      ...(hasCustom ? { custom: otherCustom } : {}),
-    });
+    if (buttons.length > 0 || hasCustom) {
+      outcome.messages.push({
+        kind: "rich",
+        text,
+        ...(buttons.length > 0 ? { buttons } : {}),
+        ...(hasCustom ? { custom: otherCustom } : {}),
+      });
+    } else if (text !== "") outcome.messages.push({ kind: "text", text, conversationType: "bot" });
+    // protocol.md section 10: an image or attachment is a message of its own, after the element's text.
+    outcome.messages.push(...filesOf(reply, opts.allowHttpImages === true));
   }
   return outcome;
 }

@@ -22,5 +22,22 @@ export type ClientMessage =
     }
   /** Buttons, images or custom data: chat_dynamic, or chat_interactive text for clients without it. */
   | { kind: "rich"; text: string; buttons?: BotOption[]; image?: string; custom?: Record<string, unknown> }
+  /** A file (protocol.md section 10): XEP-0066 for plain clients, chat_text with data.attachment for EiMe ones. */
+  | { kind: "attachment"; file: UserFile; conversationType: "bot" | "operator"; operator?: { nickname: string } }
   | { kind: "notice"; code: string; data?: Record<string, unknown> }
   | { kind: "chat_state"; state: "active" | "composing" | "paused" };
+
+/** A file for the user, and where the user gets it. */
+export interface UserFile {
+  name: string | null;
+  /** Claimed or from the URL's extension; the stored row has the fetched type. */
+  mediaType: string;
+  /** A bot's `image`: chat_dynamic clients get it as data.image (protocol.md section 4). */
+  image: boolean;
+  /**
+   * `url`: a URL the user can reach, sent as it is. `stored`: the router's copy
+   * (an attachments row id), sent as a signed URL for this user; `fetchFrom`:
+   * not stored yet, the delivery fetches it from there first.
+   */
+  at: { url: string } | { stored: string; fetchFrom?: string };
+}

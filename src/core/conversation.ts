@@ -14,6 +14,7 @@ import { ASK_OPERATOR, splitForPlainClient } from "./plain-messages.js";
 import type { ErrorCode } from "../errors.js";
 import type { Attachment } from "../protocol/attachment.js";
 import { checkAttachments, displayName, type AttachmentPolicy } from "./attachment-policy.js";
+import { placeBotFile, type BotFilePolicy } from "./bot-files.js";
 
 export interface Timing {
   idleTimeoutMs: number;
@@ -42,6 +43,8 @@ export interface DecideContext {
   attachments?: AttachmentPolicy;
   /** Whether the operator back-end of a service takes files (GMS does; Genesys Cloud not yet). Unset: none does. */
   operatorTakesFiles?: (serviceName: string) => boolean;
+  /** protocol.md section 10: which bot files the router fetches and serves itself; unset: none (each is sent at its own URL). */
+  botFiles?: BotFilePolicy;
 }
 
 const NO_ATTACHMENTS: AttachmentPolicy = { allowedHosts: [], maxBytes: 0, allowedTypes: [], maxPerEpisode: 0, allowHttp: false };
@@ -330,7 +333,8 @@ function onBotReplied(conversation: Conversation, replies: Parameters<typeof rea
   const d = new Draft(conversation, ctx);
   const c = d.c;
   const outcome = readBotReplies(replies, { allowHttpImages: ctx.allowHttpImages === true });
-  for (const m of c.plain ? splitForPlainClient(outcome.messages) : outcome.messages) d.send(m);
+  const messages = outcome.messages.map((m) => placeFile(m, ctx));
+  for (const m of c.plain ? splitForPlainClient(messages) : messages) d.send(m);
   if (outcome.messages.length > 0) c.botOptions = outcome.options;
   if (outcome.close) {
     // The bot ended its session: the next message starts a new one, with a new tracker id.
@@ -343,6 +347,12 @@ function onBotReplied(conversation: Conversation, replies: Parameters<typeof rea
     else startEpisode(d, outcome.handoff);
   }
   return d.done();
+}
+
+/** A bot's file at a URL the user can reach stays there; any other is the router's copy, fetched on delivery. */
+function placeFile(m: ClientMessage, ctx: DecideContext): ClientMessage {
+  if (m.kind !== "attachment" || !("url" in m.file.at) || !ctx.botFiles) return m;
+  return { ...m, file: { ...m.file, at: placeBotFile(m.file.at.url, ctx.botFiles, ctx.newUuid) } };
 }
 
 /** The user asks for a human (protocol.md section 9 "operator"): as a bot handoff, without asking the bot. */

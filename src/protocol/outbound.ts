@@ -72,6 +72,30 @@ export function chatText(m: OutboundEnvelope & { text: string; data: ServerData 
   return conversationMessage(m, "chat_text", { text: m.text, data: serverData(m.data) }, m.text);
 }
 
+/** A file as data.attachment carries it (protocol.md section 10), the same shape a client sends. */
+export interface AttachmentData {
+  url: string;
+  mediaType: string;
+  name?: string;
+  size?: number;
+}
+
+/**
+ * chat_text `{text: "", data:{conversationType, chatTitle?, operator?,
+ * attachment:{url, mediaType, name?, size?}}}` (protocol.md section 10); body
+ * = the URL, so a client that shows only the body still has the link.
+ */
+export function chatAttachment(m: OutboundEnvelope & { attachment: AttachmentData; data: ServerData }): Element {
+  const a = m.attachment;
+  const attachment = {
+    url: a.url,
+    mediaType: a.mediaType,
+    ...(a.name ? { name: a.name } : {}),
+    ...(a.size !== undefined ? { size: a.size } : {}),
+  };
+  return conversationMessage(m, "chat_text", { text: "", data: { ...serverData(m.data), attachment } }, a.url);
+}
+
 /** Bot content with options, as chatDynamic and chatInteractive take it. */
 export interface RichContent {
   text: string;

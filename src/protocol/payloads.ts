@@ -86,10 +86,10 @@ export const ConversationDataSchema = z.looseObject({
 /** `data` may be left out (e.g. the generic directory form of §1): it then means apiVersion 1 and nothing else. */
 const DataSchema = ConversationDataSchema.optional().transform((d): ConversationData => d ?? { apiVersion: "1" });
 
-function textSchema(max: number) {
+function textSchema(max: number, mayBeEmpty = false) {
   return z.string().superRefine((s, ctx) => {
     const n = codePointLength(s);
-    if (n === 0) ctx.addIssue({ code: "custom", message: "must not be empty" });
+    if (n === 0 && !mayBeEmpty) ctx.addIssue({ code: "custom", message: "must not be empty" });
     else if (n > max)
       ctx.addIssue({
         code: "custom",
@@ -103,8 +103,13 @@ function textSchema(max: number) {
 export function payloadSchemas(limits: PayloadLimits) {
   const text = textSchema(limits.maxTextLength);
   const conversation = z.looseObject({ text, data: DataSchema });
+  // protocol.md section 10: a chat_text that carries data.attachment may have no text (a file alone).
+  const chatText = z.looseObject({ text: textSchema(limits.maxTextLength, true).default(""), data: DataSchema }).superRefine((p, ctx) => {
+    if (p.text === "" && (p.data as Record<string, unknown>)["attachment"] === undefined)
+      ctx.addIssue({ code: "custom", path: ["text"], message: "must not be empty" });
+  });
   return {
-    chat_text: conversation,
+    chat_text: chatText,
     chat_dynamic: conversation,
     chat_interactive: conversation,
     chat_notice: z.looseObject({

@@ -73,6 +73,13 @@ export function renderPlain(env: PlainEnvelope, m: ClientMessage): Element {
       );
       return message(env, [xml("body", {}, flattenRich(m)), ...responses]);
     }
+    case "attachment": {
+      // XEP-0066 with the URL alone as the body (section 10); <desc> names the file.
+      if (!("url" in m.file.at)) throw new Error("a stored file's URL is signed before it is rendered");
+      const url = m.file.at.url;
+      const desc = m.file.name ? [xml("desc", {}, m.file.name)] : [];
+      return message(env, [xml("body", {}, url), xml("x", { xmlns: NS_OOB }, xml("url", {}, url), ...desc)]);
+    }
     case "notice":
       return message(env, [xml("body", {}, plainNoticeText(m.code, m.data ?? {}, env))]);
     case "chat_state":

@@ -9,10 +9,11 @@
 //   channel address in the generic form;
 // - v2.1 messages carry data.chatTitle.
 import type { Element } from "@xmpp/xml";
-import type { ClientMessage } from "../core/client-message.js";
+import type { ClientMessage, UserFile } from "../core/client-message.js";
 import type { Conversation } from "../core/model.js";
 import {
   buildRouterThread,
+  chatAttachment,
   chatDynamic,
   chatInteractive,
   chatNotice,
@@ -34,6 +35,15 @@ export interface EncodeOptions {
   /** Config `plain.commands` and `protocol.defaultLang`: plain clients are told the "close" word. */
   plainCommands?: CommandWords;
   defaultLang?: string;
+  /** The signed URL of a stored file for one user (src/attachments/signed-url.ts); unset: stored files cannot be sent. */
+  storedFileUrl?: (id: string, userBareJid: string) => string;
+}
+
+/** The URL the user gets a file at: its own, or the signed one of the router's copy. */
+function fileUrl(file: UserFile, userJid: string, opts: EncodeOptions): string {
+  if ("url" in file.at) return file.at.url;
+  if (!opts.storedFileUrl) throw new Error("a stored file needs http.publicUrl (or the HTTP listener) to be sent");
+  return opts.storedFileUrl(file.at.stored, userJid.split("/")[0]!);
 }
 
 export interface ClientAddress {
@@ -67,7 +77,11 @@ export function encodeClientMessage(
   if (c.plain) {
     // protocol.md section 9: a plain XMPP client gets body text, numbered options, OOB media.
     const closeWord = opts.plainCommands ? commandWordsFor(opts.plainCommands, c.lang, opts.defaultLang ?? c.lang)?.close : undefined;
-    return renderPlain(plainEnvelope(c, id, { ...opts, ...(closeWord ? { closeWord } : {}) }), message);
+    const resolved: ClientMessage =
+      message.kind === "attachment"
+        ? { ...message, file: { ...message.file, at: { url: fileUrl(message.file, c.userJid, opts) } } }
+        : message;
+    return renderPlain(plainEnvelope(c, id, { ...opts, ...(closeWord ? { closeWord } : {}) }), resolved);
   }
   const address = clientAddress(c, episodeUuid, opts.domain);
   const env: OutboundEnvelope = { ...address, id, lang: c.lang, namespace: opts.namespace };
@@ -92,6 +106,18 @@ export function encodeClientMessage(
       return c.useChatDynamic
         ? chatDynamic({ ...env, ...content, data, ...(message.custom ? { custom: message.custom } : {}) })
         : chatInteractive({ ...env, ...content, data });
+    }
+    case "attachment": {
+      const { file } = message;
+      const url = fileUrl(file, c.userJid, opts);
+      const data: ServerData = {
+        conversationType: message.conversationType,
+        ...chatTitle,
+        ...(message.operator ? { operator: message.operator } : {}),
+      };
+      // protocol.md section 4: a chat_dynamic client shows a bot's image as data.image; otherwise data.attachment (section 10).
+      if (file.image && c.useChatDynamic) return chatDynamic({ ...env, text: "", image: url, data });
+      return chatAttachment({ ...env, attachment: { url, mediaType: file.mediaType, ...(file.name ? { name: file.name } : {}) }, data });
     }
     case "notice": {
       if (!isNoticeCode(message.code)) throw new Error(`unknown notice code ${message.code}`);

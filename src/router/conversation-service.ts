@@ -6,6 +6,7 @@
 // (src/delivery/), which holds the ones nobody waits behind from the step on.
 // A concurrent update from another instance is met by reloading and deciding again.
 import { isCloudServiceName } from "../adapters/genesys-cloud/service-name.js";
+import type { FileFetch } from "../attachments/fetch-into-store.js";
 import { attachmentPolicyOf } from "../attachments/policy-of.js";
 import type { AttachmentPolicy } from "../core/attachment-policy.js";
 import type { Element } from "@xmpp/xml";
@@ -97,6 +98,8 @@ export interface ConversationServiceDeps {
   delivered: Pick<DeliveredRows, "take" | "giveBack">;
   /** Where steps are written: with the other steps ready at the same time, in one transaction. */
   commits: Pick<GroupCommit, "run">;
+  /** The signed URL of a stored file for one user (src/attachments/signed-url.ts); absent: stored files are not sent. */
+  storedFileUrl?: (id: string, userBareJid: string) => string;
 }
 
 const MAX_CONFLICT_RETRIES = 5;
@@ -125,11 +128,22 @@ function transcriptLine(m: ClientMessage): Pick<Step["outbound"][number], "autho
       return { author: m.conversationType, kind: "chat_text", text: m.text };
     case "rich":
       return { author: "bot", kind: "chat_dynamic", text: m.text };
+    case "attachment":
+      return { author: m.conversationType, kind: "chat_text", text: m.file.name };
     case "notice":
       return { author: "router", kind: "chat_notice", text: null };
     case "chat_state":
       return { author: "router", kind: "chat_state", text: null };
   }
+}
+
+/** A file to fetch and store before its message is sent (delivery/handlers/client-stanza.ts): where from, under which id. */
+function fetchOf(c: Conversation, m: ClientMessage): { fetch?: FileFetch } {
+  if (m.kind !== "attachment" || !("stored" in m.file.at) || !m.file.at.fetchFrom) return {};
+  const origin = m.conversationType;
+  return {
+    fetch: { id: m.file.at.stored, url: m.file.at.fetchFrom, name: m.file.name, mediaType: m.file.mediaType, origin, channel: c.channel },
+  };
 }
 
 const keyOf = (k: ConversationKey) => `${k.userJid}\u0000${k.channel}\u0000${k.chatTitle}`;
@@ -201,6 +215,10 @@ export class ConversationService implements ConversationSteps {
       attachments: this.attachmentPolicy,
       // protocol.md section 10: GMS episodes take files (its file API); Genesys Cloud ones not yet.
       operatorTakesFiles: (serviceName) => !!config.genesys.url && !isCloudServiceName(serviceName),
+      // Without a signed URL to give (no HTTP server: tools, tests), a bot's file goes at its own URL.
+      ...(this.deps.storedFileUrl
+        ? { botFiles: { allowedHosts: this.attachmentPolicy.allowedHosts, proxy: config.attachments.proxyBotFiles } }
+        : {}),
       estimatedWaitSeconds: (serviceName) => this.deps.waitEstimates?.get(serviceName),
       timing: {
         idleTimeoutMs: config.genesys.idleTimeoutMs,
@@ -477,6 +495,7 @@ export class ConversationService implements ConversationSteps {
       timeZone: config.protocol.timeZone,
       plainCommands: config.plain.commands,
       defaultLang: config.protocol.defaultLang,
+      ...(this.deps.storedFileUrl ? { storedFileUrl: this.deps.storedFileUrl } : {}),
     };
   }
 
@@ -492,7 +511,7 @@ export class ConversationService implements ConversationSteps {
     const stanza = encodeClientMessage(c, message, episodeUuid, stanzaIdFor(key), this.encodeOptions());
     stanzas.set(key, stanza);
     outbound.push({ ...transcriptLine(message), dedupeKey: key, stanza: serializeOnce(stanza) });
-    return job(c.id, key, { type: "send_client", kind: message.kind });
+    return job(c.id, key, { type: "send_client", kind: message.kind, ...fetchOf(c, message) });
   }
 
   /** The durable job of an effect; null for the ephemeral ones. */

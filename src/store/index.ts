@@ -3,7 +3,7 @@
 import type { Logging } from "../log.js";
 import { keyRingFrom, type KeyRing } from "../security/keyring.js";
 import type { DatabaseConfig, Db } from "./db.js";
-import { attachmentRepository, type AttachmentRepository } from "./attachments.js";
+import { attachmentRepository, type AttachmentRepository, type AttachmentStorage } from "./attachments.js";
 import { directoryRepository, type DirectoryRepository } from "./directory.js";
 import { conversationRepository, type ConversationRepository } from "./conversations.js";
 import { messageRepository, type MessageRepository } from "./messages.js";
@@ -44,7 +44,12 @@ export interface Store extends Repositories {
   close(): Promise<void>;
 }
 
-function repositories(ctx: RepoContext, keys: KeyRing): Repositories {
+export interface StoreOptions {
+  /** Where new attachments' bytes go (config attachments.storage); default in their rows. */
+  attachments?: AttachmentStorage;
+}
+
+function repositories(ctx: RepoContext, keys: KeyRing, options: StoreOptions): Repositories {
   return {
     directory: directoryRepository(ctx, keys),
     users: userRepository(ctx),
@@ -53,25 +58,25 @@ function repositories(ctx: RepoContext, keys: KeyRing): Repositories {
     outbox: outboxRepository(ctx),
     rateLimits: rateLimitRepository(ctx),
     steps: stepRepository(ctx),
-    attachments: attachmentRepository(ctx),
+    attachments: attachmentRepository(ctx, options.attachments),
   };
 }
 
-function transactionStore(ctx: RepoContext, keys: KeyRing): TransactionStore {
+function transactionStore(ctx: RepoContext, keys: KeyRing, options: StoreOptions): TransactionStore {
   const store: TransactionStore = {
-    ...repositories(ctx, keys),
+    ...repositories(ctx, keys, options),
     transaction: (fn) => savepoint(ctx.q, "transaction", () => fn(store)),
   };
   return store;
 }
 
 /** A store on a Db that is already open and migrated (tests, tools); `keys` seal secrets at rest (default: the development key). */
-export function createStore(db: Db, keys: KeyRing = keyRingFrom(undefined)): Store {
+export function createStore(db: Db, keys: KeyRing = keyRingFrom(undefined), options: StoreOptions = {}): Store {
   let closed = false;
   return {
     db,
-    ...repositories(rootContext(db), keys),
-    transaction: (fn) => transaction(db, "transaction", (tx) => fn(transactionStore(transactionContext(db, tx), keys))),
+    ...repositories(rootContext(db), keys, options),
+    transaction: (fn) => transaction(db, "transaction", (tx) => fn(transactionStore(transactionContext(db, tx), keys, options))),
     async close() {
       if (closed) return;
       closed = true;
@@ -81,7 +86,7 @@ export function createStore(db: Db, keys: KeyRing = keyRingFrom(undefined)): Sto
 }
 
 /** Opens the database named by the config (pg, or PGlite when `url` is unset) and migrates it. */
-export async function openStore(config: DatabaseConfig, logging: Logging, keys?: KeyRing): Promise<Store> {
+export async function openStore(config: DatabaseConfig, logging: Logging, keys?: KeyRing, options: StoreOptions = {}): Promise<Store> {
   const logger = logging.child("store");
   const db = await openDb(config, logger);
   try {
@@ -90,7 +95,7 @@ export async function openStore(config: DatabaseConfig, logging: Logging, keys?:
     await db.close().catch(() => undefined);
     throw err;
   }
-  return createStore(db, keys);
+  return createStore(db, keys, options);
 }
 
 export { isUniqueViolation, MISSED_NOTIFICATIONS } from "./db.js";
@@ -108,5 +113,6 @@ export type { MessageRepository } from "./messages.js";
 export { OUTBOX_CHANNEL } from "./outbox.js";
 export type { ClaimOptions, DeadLetter, EnqueuedItem, NewOutboxItem, OutboxItem, OutboxRepository, OutboxTarget } from "./outbox.js";
 export type { RateLimitRepository, RateLimitResult } from "./rate-limits.js";
-export type { AttachmentRepository, NewAttachment, StoredAttachment } from "./attachments.js";
+export type { AttachmentRepository, AttachmentStorage, NewAttachment, StoredAttachment } from "./attachments.js";
+export { attachmentFiles, type AttachmentFiles } from "./attachment-files.js";
 export type { Step, StepRepository, StepResult } from "./steps.js";

@@ -257,8 +257,13 @@ describe("rich replies", () => {
       },
     });
     expect(text).toMatchObject({ type: "chat_text", payload: { text: "Ecco un'immagine:" } });
-    expect(image).toMatchObject({ type: "chat_dynamic", payload: { data: { image: `${bot.baseUrl}/static/sample.png` } } });
-    expect(image!.body).toBe(`\n${bot.baseUrl}/static/sample.png`);
+    // The bot's image is at a loopback address the user cannot reach: the router's copy, at its signed URL (protocol.md section 10).
+    expect(image).toMatchObject({ type: "chat_dynamic", payload: { text: "" } });
+    const url = (image!.payload.data as { image: string }).image;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/attachments\/[\w-]+\?u=/);
+    expect(image!.body).toBe(`\n${url}`);
+    const [mine, original] = await Promise.all([fetch(url), fetch(`${bot.baseUrl}/static/sample.png`)]);
+    expect(Buffer.from(await mine.arrayBuffer())).toEqual(Buffer.from(await original.arrayBuffer()));
   });
 
   it("resetSession starts a new bot session (the bot sees session_reset and a new sender)", async () => {

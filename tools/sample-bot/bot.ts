@@ -13,7 +13,8 @@
 //
 // Other routes: `GET /` ("Hello from the sample bot", like Rasa's root),
 // `GET /webhooks/rest/` ({"status":"ok"}, Rasa's REST channel health) and
-// `GET /static/sample.png` (the image the bot sends).
+// `GET /static/sample.png` (the image the bot sends) and `GET /static/echo.txt?text=…`
+// (the text file it sends for "file <text>", after `setFileDelay(ms)`).
 //
 // Idempotency: an answered `metadata.messageId` (per sender) is answered again
 // with the same reply and is not counted twice in `handled`; `requests` still
@@ -91,6 +92,10 @@ export interface SampleBot {
   readonly handled: number;
   readonly mode: BotMode;
   setMode(mode: BotMode): Promise<void>;
+  /** How long /static/echo.txt takes to answer (a slow file server); default 0. */
+  setFileDelay(ms: number): void;
+  /** GET /static/echo.txt requests received (reset() clears them). */
+  readonly fileRequests: number;
   /** Forgets requests, handled count and the idempotency cache. */
   reset(): void;
   stop(): Promise<void>;
@@ -116,6 +121,7 @@ function describe(reply: RasaMessage[]): string {
   const parts = reply.map((m) => {
     if (m.custom) return `custom(${JSON.stringify(m.custom)})`;
     if (m.image) return `image`;
+    if (m.attachment) return `attachment`;
     return `text${m.buttons ? `+${m.buttons.length}buttons` : ""}`;
   });
   return `[${parts.join(", ")}]`;
@@ -134,6 +140,8 @@ export async function startSampleBot(opts: SampleBotOptions = {}): Promise<Sampl
   const answered = new Map<string, RasaMessage[]>();
   const log = opts.log ?? (() => {});
   let random = prng(1);
+  let fileDelayMs = 0;
+  let fileRequests = 0;
   /** Calls seen per `${sender}\u0000${messageId}`, for { hangCalls }. */
   const calls = new Map<string, number>();
   const plan = (m: BotMode, key: string | undefined, event: string): CallPlan => {
@@ -158,6 +166,11 @@ export async function startSampleBot(opts: SampleBotOptions = {}): Promise<Sampl
     a.get("/", async (_req, reply) => reply.type("text/plain").send("Hello from the sample bot"));
     a.get("/webhooks/rest/", async () => ({ status: "ok" }));
     a.get("/static/sample.png", async (_req, reply) => reply.type("image/png").send(SAMPLE_PNG));
+    a.get<{ Querystring: { text?: string } }>("/static/echo.txt", async (req, reply) => {
+      fileRequests += 1;
+      if (fileDelayMs > 0) await sleep(fileDelayMs);
+      return reply.type("text/plain; charset=utf-8").send(req.query.text ?? "");
+    });
     a.post(WEBHOOK_PATH, async (req, reply) => {
       const body = req.body as BotRequest;
       requests.push(body);
@@ -185,7 +198,7 @@ export async function startSampleBot(opts: SampleBotOptions = {}): Promise<Sampl
       let out = key === undefined ? undefined : answered.get(key);
       const repeat = out !== undefined;
       if (out === undefined) {
-        out = botReply(body, { imageUrl: opts.imageUrl ?? `${baseUrl()}/static/sample.png` });
+        out = botReply(body, { imageUrl: opts.imageUrl ?? `${baseUrl()}/static/sample.png`, echoFileUrl: `${baseUrl()}/static/echo.txt` });
         handled += 1;
         if (key !== undefined) answered.set(key, out);
       }
@@ -241,7 +254,14 @@ export async function startSampleBot(opts: SampleBotOptions = {}): Promise<Sampl
       return mode;
     },
     setMode,
+    setFileDelay(ms) {
+      fileDelayMs = ms;
+    },
+    get fileRequests() {
+      return fileRequests;
+    },
     reset() {
+      fileRequests = 0;
       requests.length = 0;
       handled = 0;
       answered.clear();

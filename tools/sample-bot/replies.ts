@@ -39,6 +39,8 @@ export interface RasaMessage {
   text?: string;
   buttons?: RasaButton[];
   image?: string;
+  /** Rasa's send_attachment: here `{url, name, mediaType}`. */
+  attachment?: { url: string; name: string; mediaType: string };
   custom?: Record<string, unknown>;
 }
 
@@ -91,6 +93,8 @@ export const HANDOFF_REASON = "user asked for a human";
 export interface ReplyOptions {
   /** Absolute URL of the image the bot sends for "immagine"/"image". */
   imageUrl: string;
+  /** Base of the text files the bot sends for "file …" (`{base}?text=…` answers the text). */
+  echoFileUrl?: string;
 }
 
 /** The bot's answer to one webhook request. */
@@ -147,6 +151,12 @@ export function botReply(req: BotRequest, opts: ReplyOptions): RasaMessage[] {
   if (words.startsWith("/")) return payload(words);
   if (words === "menu" || words === "help" || words === "aiuto") return payload("/menu");
   if (words === "immagine" || words === "image") return payload("/image");
+  // "file <text>": the text back as a text file (protocol.md section 10; the fault suite's files in flight).
+  const file = /^file\s+(.+)$/isu.exec(message.trim())?.[1];
+  if (file && opts.echoFileUrl) {
+    const url = `${opts.echoFileUrl}?text=${encodeURIComponent(file)}`;
+    return [{ recipient_id: to, attachment: { url, name: file, mediaType: "text/plain" } }];
+  }
   if (/operator/iu.test(message)) return handoff(); // "operatore" and "operator"
   if (words === "ciao" || words === "bye") return payload("/bye");
   return [text(t.echo + message)];

@@ -39,9 +39,23 @@ export interface ProsodyOptions extends ServerOptions {
    * see a message to an offline user bounce.
    */
   offline?: boolean;
+  /**
+   * Prosody's built-in XEP-0363 file share (mod_http_file_share) as the
+   * component `upload.{userDomain}`, served over http on a loopback port of
+   * its own; its URLs are `http://127.0.0.1:{port}/file_share/…`.
+   */
+  fileShare?: boolean;
 }
 
-export type Prosody = PrivateServer;
+/** The file share of a Prosody started with `fileShare`. */
+export interface FileShare {
+  /** The XEP-0363 service's JID, `upload.{userDomain}`. */
+  jid: string;
+  /** `127.0.0.1:{port}`: the host:port its URLs have (for attachments.allowedHosts). */
+  host: string;
+}
+
+export type Prosody = PrivateServer & { fileShare?: FileShare };
 
 /** Runs a command as the prosody user (Prosody refuses to run as root and then hangs half-started). */
 const AS_PROSODY = asUser("prosody");
@@ -52,7 +66,9 @@ function lua(s: string): string {
 }
 
 /** The private config; exported so docs/prosody.md can be checked against what the tests run. */
-export function configText(o: ConfigValues & { baseDir: string; extraHosts?: string[]; offline?: boolean }): string {
+export function configText(
+  o: ConfigValues & { baseDir: string; extraHosts?: string[]; offline?: boolean; fileSharePort?: number },
+): string {
   const p = (name: string) => lua(join(o.baseDir, name));
   const privilegeHost = o.privilege
     ? `  modules_enabled = { "privilege" }
@@ -60,6 +76,16 @@ export function configText(o: ConfigValues & { baseDir: string; extraHosts?: str
 `
     : "";
   const privilegeComponent = o.privilege ? `  modules_enabled = { "privilege" }\n` : "";
+  // XEP-0363 on loopback http; http_host makes the share answer requests to 127.0.0.1, the host its URLs name.
+  const share = o.fileSharePort
+    ? {
+        global: `http_ports = { ${o.fileSharePort} }\nhttp_interfaces = { "${HOST}" }\nhttps_ports = { }\n`,
+        component: `\nComponent ${lua(`upload.${o.userDomain}`)} "http_file_share"
+  http_host = "${HOST}"
+  http_external_url = "http://${HOST}:${o.fileSharePort}/"
+`,
+      }
+    : { global: "", component: "" };
   return `-- Private Prosody for eime-router tests, written by test/e2e/harness/prosody.ts.
 pidfile = ${p("prosody.pid")}
 data_path = ${p("data")}
@@ -78,12 +104,12 @@ allow_unencrypted_plain_auth = true
 -- no mod_limits: Debian's default config throttles c2s to 10 kB/s
 modules_enabled = { "saslauth"; "disco"; "roster"; "ping"; "posix" }
 modules_disabled = { "s2s"${o.offline ? "" : '; "offline"'} }
-
+${share.global}
 VirtualHost ${lua(o.userDomain)}
 ${privilegeHost}
 ${(o.extraHosts ?? []).map((h) => `VirtualHost ${lua(h)}\n\n`).join("")}Component ${lua(o.componentDomain)}
   component_secret = ${lua(o.secret)}
-${privilegeComponent}`;
+${privilegeComponent}${share.component}`;
 }
 
 export function startProsody(opts: ProsodyOptions = {}): Promise<Prosody> {
@@ -96,7 +122,8 @@ async function startOnce(opts: ProsodyOptions): Promise<Prosody> {
   const logLevel = opts.logLevel ?? (process.env.PROSODY_LOG_LEVEL as ProsodyOptions["logLevel"]) ?? "info";
 
   const preferred = opts.preferredC2sPort !== undefined && (await isPortFree(opts.preferredC2sPort)) ? opts.preferredC2sPort : undefined;
-  const [picked, componentPort] = (await freePorts(2, preferred === undefined ? [] : [preferred])) as [number, number];
+  const [picked, componentPort, sharePort] = (await freePorts(3, preferred === undefined ? [] : [preferred])) as [number, number, number];
+  const fileSharePort = opts.fileShare ? sharePort : undefined;
   const c2sPort = preferred ?? picked;
   const baseDir = ownedTempDir("eime-prosody-", ["data", "certs"], owner);
   const configFile = join(baseDir, "prosody.cfg.lua");
@@ -114,6 +141,7 @@ async function startOnce(opts: ProsodyOptions): Promise<Prosody> {
         logLevel,
         extraHosts: opts.extraHosts,
         offline: opts.offline,
+        fileSharePort,
       }),
       owner,
     );
@@ -141,7 +169,7 @@ async function startOnce(opts: ProsodyOptions): Promise<Prosody> {
     // A SIGKILLed Prosody leaves its pidfile behind.
     afterExit: () => rmSync(join(baseDir, "prosody.pid"), { force: true }),
   });
-  const prosody = server.handle({});
+  const prosody = server.handle(fileSharePort ? { fileShare: { jid: `upload.${userDomain}`, host: `${HOST}:${fileSharePort}` } } : {});
   await server.start(opts.users);
   return prosody;
 }

@@ -96,6 +96,23 @@ describe("sample bot: behaviour", () => {
     expect(en[1]?.image).toBe(img);
   });
 
+  it('answers "file <text>" with an attachment that serves the text, as slowly as setFileDelay says', async () => {
+    const [m, ...rest] = await post(body("file fault k.1 ."));
+    expect(rest).toEqual([]);
+    expect(m?.attachment).toEqual({
+      url: `${bot.baseUrl}/static/echo.txt?text=fault%20k.1%20.`,
+      name: "fault k.1 .",
+      mediaType: "text/plain",
+    });
+    bot.setFileDelay(300);
+    const started = Date.now();
+    const file = await axios.get<string>(m!.attachment!.url, { responseType: "text" });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+    expect(file.data).toBe("fault k.1 .");
+    expect(String(file.headers["content-type"])).toMatch(/^text\/plain/);
+    expect(bot.fileRequests).toBe(1);
+  });
+
   it("hands off to an operator when asked (text, typed payload, button), text first", async () => {
     const handoff = { recipient_id: "conv-1", custom: { router: { handoff: { reason: "user asked for a human" } } } };
     const byText = await post(body("Vorrei parlare con un OPERATORE"));

@@ -102,4 +102,23 @@ describe("loadConfig", () => {
       (c.xmpp as { domain: string }).domain = "x";
     }).toThrow();
   });
+
+  it("attachments.storage: database by default; directory from the environment, and then a directory is required", () => {
+    expect(loadConfig({ env: base, argv: [] }).attachments).toMatchObject({
+      storage: "database",
+      proxyBotFiles: "private",
+      fetchTimeoutMs: 10_000,
+    });
+    const dir = loadConfig({
+      env: { ...base, EIME_ATTACHMENTS_STORAGE: "directory", EIME_ATTACHMENTS_DIRECTORY: "/var/lib/eime/files" },
+      argv: [],
+    });
+    expect(dir.attachments).toMatchObject({ storage: "directory", directory: "/var/lib/eime/files" });
+    expect(problemsOf(() => loadConfig({ env: { ...base, EIME_ATTACHMENTS_STORAGE: "directory" }, argv: [] })).join("\n")).toMatch(
+      /attachments\.directory.*required when attachments\.storage is "directory"/,
+    );
+    expect(problemsOf(() => loadConfig({ env: { ...base, EIME_ATTACHMENTS_STORAGE: "s3" }, argv: [] })).join("\n")).toMatch(
+      /attachments\.storage.*must be database or directory/,
+    );
+  });
 });

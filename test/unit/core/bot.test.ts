@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { matchOption, readBotReplies } from "../../../src/core/bot.js";
 
 describe("reading a bot answer (backends.md section 1)", () => {
-  it("texts become text messages; buttons, images and other custom data become rich ones", () => {
+  it("texts become text messages; buttons and other custom data rich ones; an image a file message of its own", () => {
     const out = readBotReplies([
       { recipient_id: "c", text: "Ciao" },
       { text: "Scegli", buttons: [{ title: "A", payload: "/a" }] },
@@ -12,7 +12,11 @@ describe("reading a bot answer (backends.md section 1)", () => {
     expect(out.messages).toEqual([
       { kind: "text", text: "Ciao", conversationType: "bot" },
       { kind: "rich", text: "Scegli", buttons: [{ title: "A", payload: "/a" }] },
-      { kind: "rich", text: "", image: "https://x/i.png" },
+      {
+        kind: "attachment",
+        conversationType: "bot",
+        file: { name: null, mediaType: "image/png", image: true, at: { url: "https://x/i.png" } },
+      },
       { kind: "rich", text: "", custom: { card: 1 } },
     ]);
     expect(out.options).toEqual([{ title: "A", payload: "/a" }]);
@@ -44,7 +48,39 @@ describe("reading a bot answer (backends.md section 1)", () => {
       { kind: "text", text: "js", conversationType: "bot" },
     ]);
     const allowed = readBotReplies([{ text: "img", image: "http://cdn.example/i.png" }], { allowHttpImages: true });
-    expect(allowed.messages).toEqual([{ kind: "rich", text: "img", image: "http://cdn.example/i.png" }]);
+    expect(allowed.messages).toEqual([
+      { kind: "text", text: "img", conversationType: "bot" },
+      {
+        kind: "attachment",
+        conversationType: "bot",
+        file: { name: null, mediaType: "image/png", image: true, at: { url: "http://cdn.example/i.png" } },
+      },
+    ]);
+  });
+
+  it("protocol.md section 10: Rasa's attachment, a URL or an object with one, is a file message; anything else is dropped", () => {
+    const out = readBotReplies([
+      { attachment: "https://files.example.com/bolletta.pdf" },
+      {
+        text: "Il contratto",
+        attachment: { url: "https://files.example.com/c", name: "<b>contratto</b>.pdf", mediaType: "application/pdf" },
+      },
+      { attachment: { type: "file", payload: { url: "https://files.example.com/m.txt" } } },
+      { attachment: { name: "no url" } },
+      { attachment: 42 },
+      { attachment: "ftp://files.example.com/x.pdf" },
+    ]);
+    const file = (url: string, mediaType: string, name: string | null = null) => ({
+      kind: "attachment",
+      conversationType: "bot",
+      file: { name, mediaType, image: false, at: { url } },
+    });
+    expect(out.messages).toEqual([
+      file("https://files.example.com/bolletta.pdf", "application/pdf"),
+      { kind: "text", text: "Il contratto", conversationType: "bot" },
+      file("https://files.example.com/c", "application/pdf", "contratto.pdf"),
+      file("https://files.example.com/m.txt", "text/plain"),
+    ]);
   });
 
   it("matches a numbered or titled reply to the options offered", () => {

@@ -1,6 +1,6 @@
 // The core for plain XMPP clients (protocol.md section 9): the "operator"
-// command hands over without the bot; a bot's text-and-image reply is two
-// messages for a plain client and one for an EiMe client.
+// command hands over without the bot; a bot's text-and-image reply is the
+// text, then the file.
 import { describe, expect, it } from "vitest";
 import { decide, newConversation, type DecideContext } from "../../../src/core/conversation.js";
 import type { ConversationEvent } from "../../../src/core/events.js";
@@ -40,13 +40,23 @@ describe("plain clients in the core", () => {
     ]);
   });
 
-  it("a bot reply with text and image: two messages for a plain client, one for an EiMe client", () => {
-    const replied: ConversationEvent = { type: "bot_replied", cause: "message", replies: [{ text: "La mappa", image: "https://i/a.png" }] };
-    const sent = (c: Conversation) => decide(c, replied, ctx()).effects.map((e) => (e.type === "send_client" ? e.message : e.type));
-    expect(sent(conv(true))).toEqual([
-      { kind: "rich", text: "La mappa" },
-      { kind: "rich", text: "", image: "https://i/a.png" },
-    ]);
-    expect(sent(conv(false))).toEqual([{ kind: "rich", text: "La mappa", image: "https://i/a.png" }]);
+  it("a bot reply with text and image: the text, then the file (plain and EiMe clients alike)", () => {
+    const replied: ConversationEvent = {
+      type: "bot_replied",
+      cause: "message",
+      replies: [{ text: "La mappa", image: "https://img.example.com/a.png" }],
+    };
+    const direct = { ...ctx(), botFiles: { allowedHosts: [], proxy: "private" as const } };
+    const sent = (c: Conversation) => decide(c, replied, direct).effects.map((e) => (e.type === "send_client" ? e.message : e.type));
+    const both = [
+      { kind: "text", text: "La mappa", conversationType: "bot" },
+      {
+        kind: "attachment",
+        conversationType: "bot",
+        file: { name: null, mediaType: "image/png", image: true, at: { url: "https://img.example.com/a.png" } },
+      },
+    ];
+    expect(sent(conv(true))).toEqual(both);
+    expect(sent(conv(false))).toEqual(both);
   });
 });

@@ -96,6 +96,15 @@ describe("chat_text and the other conversation types (protocol.md §4)", () => {
     expect(err(decodePayload(x("chat_text", { text: 5 }), LIMITS))).toMatchObject({ code: "BAD_REQUEST", field: "payload.text" });
   });
 
+  it("protocol.md §10: a chat_text with data.attachment may have no text", () => {
+    const attachment = { url: "https://upload.localhost/a.png" };
+    const empty = decodePayload(x("chat_text", { text: "", data: { apiVersion: "2", attachment } }), LIMITS);
+    expect(empty.ok && empty.value).toMatchObject({ type: "chat_text", text: "", data: { attachment } });
+    const absent = decodePayload(x("chat_text", { data: { apiVersion: "2", attachment } }), LIMITS);
+    expect(absent.ok && absent.value).toMatchObject({ type: "chat_text", text: "" });
+    expect(err(decodePayload(x("chat_text", { text: "", data: { apiVersion: "2" } }), LIMITS))).toMatchObject({ field: "payload.text" });
+  });
+
   it("the limit is the configured one", () => {
     expect(err(decodePayload(x("chat_text", { text: "abcd" }), { ...LIMITS, maxTextLength: 3 }))?.code).toBe("PAYLOAD_TOO_LARGE");
   });
