@@ -77,8 +77,12 @@ function idValue(text: string, name: string): Result<string> {
 }
 
 function jidValue(text: string): Result<string> {
+  const t = text.trim();
   try {
-    return ok(jid(text.trim()).toString());
+    const j = jid(t);
+    // @xmpp/jid reads some malformed JIDs leniently (a second "@").
+    if (!j.domain || t.split("@").length > 2) return bad("with", "must be a JID");
+    return ok(j.toString());
   } catch {
     return bad("with", "must be a JID");
   }
