@@ -59,6 +59,7 @@ export function mamHandlers(deps: MamDeps): Record<string, IqHandler> {
     [iqKey("get", NS_MAM, "query")]: async ({ to }) => ((await archiveOf(to)) ? archiveForm(ns) : undefined),
 
     [iqKey("set", NS_MAM, "query")]: async ({ child, from, to }): Promise<Element | void> => {
+      if (to.local === "") return; // the service JID keeps no archive: service-unavailable
       const archive = await archiveOf(to);
       if (!archive) return refuse("NO_CHANNEL_FOUND", `to: no channel ${to.local} keeps an archive`, to);
       const parsed = parseArchiveQuery(child, { namespace: ns, maxPageSize });
