@@ -294,7 +294,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
             plain: () => plainInbound,
           }),
           // XEP-0313: the user's history at channel and server-address JIDs (issue 17).
-          ...mamHandlers({ config, directory, archive: () => s.archive, send }),
+          ...mamHandlers({ config, directory, archive: () => s.archive, send, archiveIds: keys.archiveId }),
         };
         presence = presenceHandler({ config, directory, send });
 

@@ -30,11 +30,29 @@ export interface MamDeps {
   directory: DirectoryCache;
   archive: () => ArchiveRepository;
   send: (stanza: Element) => Promise<void>;
+  /** Message ids ↔ the opaque archive ids clients see (XEP-0313 §3; security/keyring.ts). */
+  archiveIds: { encode(messageId: string): string; decode(archiveId: string): string | null };
 }
 
 export const DEFAULT_MAM_MAX_PAGE_SIZE = 100;
 
 const bareOf = (value: string) => jid(value).bare().toString();
+
+/** The query with the archive ids it names as message ids (each was checked to decode). */
+function messageIdsOf(q: ArchiveQuery, decode: (id: string) => string | null): ArchiveQuery {
+  const id = (v: string | undefined) => (v === undefined || v === "" ? v : (decode(v) ?? undefined));
+  const page = {
+    ...q.page,
+    ...(q.page.after !== undefined ? { after: id(q.page.after)! } : {}),
+    ...(q.page.before !== undefined ? { before: id(q.page.before)! } : {}),
+  };
+  return {
+    ...q,
+    ...(q.afterId !== undefined ? { afterId: id(q.afterId)! } : {}),
+    ...(q.beforeId !== undefined ? { beforeId: id(q.beforeId)! } : {}),
+    page,
+  };
+}
 
 export function mamHandlers(deps: MamDeps): Record<string, IqHandler> {
   const { config } = deps;
@@ -64,11 +82,18 @@ export function mamHandlers(deps: MamDeps): Record<string, IqHandler> {
       if (!archive) return refuse("NO_CHANNEL_FOUND", `to: no channel ${to.local} keeps an archive`, to);
       const parsed = parseArchiveQuery(child, { namespace: ns, maxPageSize });
       if (!parsed.ok) return refuse(parsed.error.code, protocolErrorText(parsed.error), to);
-      const q = parsed.value;
+      const given = parsed.value;
       const own = { userJid: from.bare, archive };
+      const wire = [given.afterId, given.beforeId, given.page.after, given.page.before].filter(
+        (id): id is string => id !== undefined && id !== "",
+      );
+      const forged = wire.find((id) => deps.archiveIds.decode(id) === null);
+      if (forged !== undefined) return refuse("ARCHIVE_ITEM_NOT_FOUND", `id: ${forged} is not in this archive`, to);
+      const q = messageIdsOf(given, (id) => deps.archiveIds.decode(id));
       const ids = [q.afterId, q.beforeId, q.page.after, q.page.before].filter((id): id is string => id !== undefined && id !== "");
       const unknown = ids.length > 0 ? await deps.archive().unknownIds(own, ids) : [];
-      if (unknown.length > 0) return refuse("ARCHIVE_ITEM_NOT_FOUND", `id: ${unknown[0]} is not in this archive`, to);
+      if (unknown.length > 0)
+        return refuse("ARCHIVE_ITEM_NOT_FOUND", `id: ${deps.archiveIds.encode(unknown[0]!)} is not in this archive`, to);
       if (!withMatches(q, from, to)) return archiveFin({ count: 0, complete: true });
 
       const result = await deps.archive().page(
@@ -94,14 +119,16 @@ export function mamHandlers(deps: MamDeps): Record<string, IqHandler> {
             to: from.full,
             from: to.bare,
             ...(q.queryId !== undefined ? { queryId: q.queryId } : {}),
-            archiveId: row.archiveId,
+            archiveId: deps.archiveIds.encode(row.archiveId),
             stamp: row.createdAt,
             message,
           }),
         );
       }
-      const first = result.rows[0]?.archiveId;
-      const last = result.rows[result.rows.length - 1]?.archiveId;
+      const firstRow = result.rows[0];
+      const lastRow = result.rows[result.rows.length - 1];
+      const first = firstRow && deps.archiveIds.encode(firstRow.archiveId);
+      const last = lastRow && deps.archiveIds.encode(lastRow.archiveId);
       return archiveFin({
         ...(first !== undefined && last !== undefined ? { first, last } : {}),
         count: result.count,
