@@ -250,6 +250,20 @@ describe("MAM at the channel JID", () => {
     expect(other).toMatchObject({ count: 0, results: [] });
   }, 30_000);
 
+  it("a server-address JID keeps the generic form's messages (protocol.md §1); the channel JID's archive does not hold them", async () => {
+    const MYTICKET = `myticket@${prosody.componentDomain}`;
+    await alice.send(chatText("biglietto", data, { to: MYTICKET, thread: "atm_milano", id: "srv-1" }));
+    await alice.waitFor((s) => isX("chat_text")(s) && readX(s)!.payload.text === "Hai scritto: biglietto", 10_000);
+    const there = await mam(alice, {}, {}, MYTICKET);
+    const bodies = there.results.map((r) => r.body);
+    expect(bodies.filter((b) => b === "biglietto" || b === "Hai scritto: biglietto")).toEqual(["biglietto", "Hai scritto: biglietto"]);
+    const mine = there.results.find((r) => r.body === "biglietto")!;
+    expect(mine.message.attrs).toMatchObject({ to: MYTICKET, id: "srv-1" });
+    expect(mine.message.getChildText("thread")).toBe("atm_milano");
+    expect(there.results.filter((r) => r.from !== mine.from).every((r) => r.from === MYTICKET)).toBe(true);
+    expect((await mam(alice)).results.map((r) => r.body)).not.toContain("biglietto");
+  }, 30_000);
+
   it("a field the archive does not know is feature-not-implemented, a bad date bad-request", async () => {
     expect(await mam(alice, { "{urn:example}nope": "x" }).catch((e: { condition?: string }) => e)).toMatchObject({
       condition: "feature-not-implemented",
