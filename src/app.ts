@@ -47,6 +47,7 @@ import { senderDomainRule, userDomainsOf } from "./security/sender-domain.js";
 import { keyRingFrom } from "./security/keyring.js";
 import { configTargets, targetProblem } from "./security/targets.js";
 import { withAdHocCommands } from "./xmpp/adhoc.js";
+import { mamHandlers } from "./xmpp/mam.js";
 import { PlainInbound } from "./xmpp/plain-inbound.js";
 
 export interface AppOptions {
@@ -311,11 +312,15 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         });
         inbound = new ChannelInbound({ config, directory, service, tokens, send, deliver, log: logging.child("inbound"), metrics });
         plainInbound = new PlainInbound({ config, directory, service, send, deliver, log: logging.child("plain"), metrics });
-        iqRoutes = withAdHocCommands(directoryHandlers({ config, directory, latestOs: (jid) => s.conversations.latestOs(jid) }), {
-          config,
-          directory,
-          plain: () => plainInbound,
-        });
+        iqRoutes = {
+          ...withAdHocCommands(directoryHandlers({ config, directory, latestOs: (jid) => s.conversations.latestOs(jid) }), {
+            config,
+            directory,
+            plain: () => plainInbound,
+          }),
+          // XEP-0313: the user's history at channel and server-address JIDs (issue 17).
+          ...mamHandlers({ config, directory, archive: () => s.archive, send, archiveIds: keys.archiveId }),
+        };
         presence = presenceHandler({ config, directory, send });
 
         // --- Contacts (protocol.md section 7): roster port and commands ---

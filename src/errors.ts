@@ -90,6 +90,21 @@ export const ERRORS = {
     http: 404,
     description: "No channel of the directory has this address.",
   },
+  ARCHIVE_ITEM_NOT_FOUND: {
+    condition: "item-not-found",
+    type: "cancel",
+    app: "archive-item-not-found",
+    http: 404,
+    description:
+      "A MAM query (XEP-0313) named an archive id (RSM after/before, after-id, before-id) that is not in the requester's archive.",
+  },
+  ARCHIVE_FIELD_UNKNOWN: {
+    condition: "feature-not-implemented",
+    type: "cancel",
+    app: "archive-field-unknown",
+    http: 400,
+    description: "A MAM query form (XEP-0313) holds a field the archive does not support.",
+  },
   NO_USER_FOUND: {
     condition: "item-not-found",
     type: "cancel",

@@ -117,6 +117,8 @@ const ConfigObject = z.strictObject({
     maxListEntries: count,
     /** Leave out directory items not published on the requester's platform. */
     platformFilter: z.boolean(),
+    /** XEP-0313 archive queries: the most messages one page holds, and the page size when the client asks none. Unset: 100. */
+    mamMaxPageSize: z.number().int().min(1).max(1000).optional(),
   }),
   /** Plain XMPP clients, no `x` element (protocol.md section 9). */
   plain: z.strictObject({

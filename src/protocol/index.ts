@@ -17,3 +17,6 @@ export * from "./xml-chars.js";
 export * from "./plain-render.js";
 export * from "./plain-message.js";
 export * from "./adhoc.js";
+export * from "./mam-query.js";
+export * from "./mam-result.js";
+export * from "./archived-message.js";

@@ -37,3 +37,21 @@ export const NS_RECEIPTS = "urn:xmpp:receipts";
 
 /** XEP-0050 Ad-Hoc Commands. https://xmpp.org/extensions/xep-0050.html */
 export const NS_COMMANDS = "http://jabber.org/protocol/commands";
+
+/** XEP-0313 Message Archive Management. https://xmpp.org/extensions/xep-0313.html */
+export const NS_MAM = "urn:xmpp:mam:2";
+
+/** XEP-0059 Result Set Management. https://xmpp.org/extensions/xep-0059.html */
+export const NS_RSM = "http://jabber.org/protocol/rsm";
+
+/** XEP-0004 Data Forms. https://xmpp.org/extensions/xep-0004.html */
+export const NS_DATA_FORMS = "jabber:x:data";
+
+/** XEP-0297 Stanza Forwarding. https://xmpp.org/extensions/xep-0297.html */
+export const NS_FORWARD = "urn:xmpp:forward:0";
+
+/** XEP-0203 Delayed Delivery. https://xmpp.org/extensions/xep-0203.html */
+export const NS_DELAY = "urn:xmpp:delay";
+
+/** RFC 6120 §4.8.3: the namespace of stanzas between a client and its server (forwarded messages carry it). */
+export const NS_CLIENT = "jabber:client";

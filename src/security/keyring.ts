@@ -5,6 +5,9 @@
 //   - secrets at rest: AES-256-GCM (NIST SP 800-38D), a fresh 96-bit IV per
 //     value, the value's place (e.g. the channel address) as additional data so
 //     a sealed value cannot be moved to another row;
+//   - archive ids (XEP-0313 §3: unpredictable): a message id as one AES-256
+//     block (8 bytes of marker, 8 of the id), so ids are not counted or guessed
+//     and a forged one opens to no marker;
 //   - keyed MSISDN hashes: HMAC-SHA256, one key for log tags and one for the
 //     hashes sent to back-ends (Genesys userData), so neither can be reversed
 //     by enumerating the numbering plan without the key.
@@ -36,6 +39,8 @@ export interface KeyRing {
   readonly msisdnTag: (msisdn: string) => string;
   /** The hash of an MSISDN sent to back-ends (Genesys userData.msisdnHash): lowercase hex HMAC-SHA256. */
   readonly backendMsisdnHash: (msisdn: string) => string;
+  /** A message id (decimal) as the opaque archive id of XEP-0313, under the current key; and back (any key), null when forged. */
+  readonly archiveId: { encode(messageId: string): string; decode(archiveId: string): string | null };
 }
 
 /** Why `value` is not a usable EIME_SECRET_KEY, or null when it is. */
@@ -96,6 +101,35 @@ function buildRing(secretKey: string | undefined): KeyRing {
     isCurrent: (sealed) => sealed.split(".")[1] === current.id,
     msisdnTag: (msisdn) => "msisdn#" + createHmac("sha256", tagKey).update(msisdn, "utf8").digest("hex").slice(0, 12),
     backendMsisdnHash: (msisdn) => createHmac("sha256", hashKey).update(msisdn, "utf8").digest("hex"),
+    archiveId: archiveIds(masters),
+  };
+}
+
+const ARCHIVE_MARKER = Buffer.from("eime-mam", "latin1");
+
+function archiveIds(masters: Buffer[]): KeyRing["archiveId"] {
+  const keys = masters.map((m) => derive(m, "mam-archive-id"));
+  const block = (key: Buffer, data: Buffer, encrypt: boolean) => {
+    const c = encrypt ? createCipheriv("aes-256-ecb", key, null) : createDecipheriv("aes-256-ecb", key, null);
+    c.setAutoPadding(false);
+    return Buffer.concat([c.update(data), c.final()]);
+  };
+  return {
+    encode(messageId) {
+      const plain = Buffer.alloc(16);
+      ARCHIVE_MARKER.copy(plain, 0);
+      plain.writeBigUInt64BE(BigInt(messageId), 8);
+      return block(keys[0]!, plain, true).toString("base64url");
+    },
+    decode(archiveId) {
+      if (!/^[A-Za-z0-9_-]{22}$/.test(archiveId)) return null;
+      const data = Buffer.from(archiveId, "base64url");
+      for (const key of keys) {
+        const plain = block(key, data, false);
+        if (plain.subarray(0, 8).equals(ARCHIVE_MARKER)) return plain.readBigUInt64BE(8).toString();
+      }
+      return null;
+    },
   };
 }
 

@@ -3,6 +3,7 @@
 import type { Logging } from "../log.js";
 import { keyRingFrom, type KeyRing } from "../security/keyring.js";
 import type { DatabaseConfig, Db } from "./db.js";
+import { archiveRepository, type ArchiveRepository } from "./archive.js";
 import { attachmentRepository, type AttachmentRepository, type AttachmentStorage } from "./attachments.js";
 import { directoryRepository, type DirectoryRepository } from "./directory.js";
 import { conversationRepository, type ConversationRepository } from "./conversations.js";
@@ -24,6 +25,7 @@ export interface Repositories {
   rateLimits: RateLimitRepository;
   steps: StepRepository;
   attachments: AttachmentRepository;
+  archive: ArchiveRepository;
 }
 
 /** Repositories bound to one open transaction. */
@@ -59,6 +61,7 @@ function repositories(ctx: RepoContext, keys: KeyRing, options: StoreOptions): R
     rateLimits: rateLimitRepository(ctx),
     steps: stepRepository(ctx),
     attachments: attachmentRepository(ctx, options.attachments),
+    archive: archiveRepository(ctx),
   };
 }
 

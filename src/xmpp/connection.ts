@@ -508,7 +508,8 @@ class Connection extends EventEmitter<ConnectionEvents> implements ComponentConn
   /** Keeps a written message for the resend window (the oldest ones fall out as new ones come). */
   private remember(stanza: Element): void {
     const window = this.opts.resendWindowMs;
-    if (window <= 0 || stanza.name !== "message") return;
+    // An archive result (XEP-0313) answers one query; written again after a reconnect it answers none.
+    if (window <= 0 || stanza.name !== "message" || stanza.getChild("result", "urn:xmpp:mam:2")) return;
     const now = Date.now();
     this.written.push({ at: now, stanza });
     while (this.written.length > 0 && this.written[0]!.at < now - window) this.written.shift();

@@ -48,12 +48,13 @@ describe("disco (protocol.md §6, XEP-0030)", () => {
     );
   });
 
-  it("a channel JID: chat states, receipts and ad-hoc commands for plain clients (protocol.md section 9)", () => {
+  it("a channel JID: chat states, receipts and ad-hoc commands for plain clients (protocol.md section 9), MAM (XEP-0313)", () => {
     expect(channelDiscoInfo("Supporto", "urn:eime:x:0").toString()).toBe(
       `<query xmlns="http://jabber.org/protocol/disco#info"><identity category="client" type="bot" name="Supporto"/>` +
         `<feature var="http://jabber.org/protocol/disco#info"/><feature var="http://jabber.org/protocol/disco#items"/>` +
         `<feature var="vcard-temp"/><feature var="http://jabber.org/protocol/chatstates"/>` +
-        `<feature var="urn:xmpp:receipts"/><feature var="http://jabber.org/protocol/commands"/><feature var="urn:eime:x:0"/></query>`,
+        `<feature var="urn:xmpp:receipts"/><feature var="http://jabber.org/protocol/commands"/><feature var="urn:xmpp:mam:2"/>` +
+        `<feature var="urn:eime:x:0"/></query>`,
     );
   });
 

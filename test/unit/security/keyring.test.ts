@@ -61,3 +61,27 @@ describe("key ring (EIME_SECRET_KEY)", () => {
     expect(secretKeyProblem(randomBytes(16).toString("base64"))).toMatch(/32 bytes/);
   });
 });
+
+describe("archive ids (XEP-0313 §3: unpredictable)", () => {
+  const a = randomBytes(32).toString("base64");
+  const b = randomBytes(32).toString("base64");
+
+  it("a message id becomes an opaque 22-character id and back; neighbours look unrelated", () => {
+    const ring = keyRingFrom(a);
+    const one = ring.archiveId.encode("1");
+    const two = ring.archiveId.encode("2");
+    expect(one).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(one).not.toContain("1");
+    expect(one.slice(0, 8)).not.toBe(two.slice(0, 8));
+    expect(ring.archiveId.decode(one)).toBe("1");
+    expect(ring.archiveId.decode(ring.archiveId.encode("9223372036854775807"))).toBe("9223372036854775807");
+  });
+
+  it("a forged or foreign id decodes to nothing; after a rotation old ids still decode", () => {
+    const ring = keyRingFrom(a);
+    expect(ring.archiveId.decode("AAAAAAAAAAAAAAAAAAAAAA")).toBeNull();
+    expect(ring.archiveId.decode("42")).toBeNull();
+    expect(keyRingFrom(b).archiveId.decode(ring.archiveId.encode("7"))).toBeNull();
+    expect(keyRingFrom(`${b},${a}`).archiveId.decode(ring.archiveId.encode("7"))).toBe("7");
+  });
+});
