@@ -357,7 +357,8 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           );
           poller.start();
           // Push mode: a push reaching any instance wakes the episode here (router/push-wake.ts).
-          if (gms && config.genesys.push) stopPushes = await listenForPushes(s.db, (e) => void poller?.wake(e.conversationId, e.episodeUuid));
+          if (gms && config.genesys.push)
+            stopPushes = await listenForPushes(s.db, (e) => void poller?.wake(e.conversationId, e.episodeUuid));
         }
 
         accepting = true;
@@ -421,7 +422,10 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         }
         if (gms && config.genesys.push) {
           // operations.md "Genesys push": GMS' [push] customhttp.url must name this.
-          log.info({ customhttpUrl: `${(config.http.publicUrl ?? baseUrl(httpServer)).replace(/\/+$/, "")}${PUSH_PATH}` }, "Genesys push mode on");
+          log.info(
+            { customhttpUrl: `${(config.http.publicUrl ?? baseUrl(httpServer)).replace(/\/+$/, "")}${PUSH_PATH}` },
+            "Genesys push mode on",
+          );
         }
         if (config.http.metricsPort !== undefined) {
           metricsHttp = await listenMetrics(config.http.metricsHost ?? config.http.host, config.http.metricsPort);

@@ -146,7 +146,10 @@ describe("push on, keep-alive far away", () => {
     // Right ids, wrong token; a token of another key; a token of another episode; no device id.
     expect(await push(router, `${target.conversationId}.${target.episodeUuid}.${"A".repeat(43)}`)).toBe(401);
     expect(await push(router, pushDeviceId(keyRingFrom("b".repeat(43) + "="), target))).toBe(401);
-    const other = pushDeviceId(keyRingFrom(router.config.security.secretKey), { ...target, episodeUuid: "00000000-0000-0000-0000-000000000000" });
+    const other = pushDeviceId(keyRingFrom(router.config.security.secretKey), {
+      ...target,
+      episodeUuid: "00000000-0000-0000-0000-000000000000",
+    });
     expect(await push(router, `${target.conversationId}.${target.episodeUuid}.${other.split(".")[2]}`)).toBe(401);
     expect(await push(router, "")).toBe(400);
     await sleep(1500);

@@ -163,16 +163,7 @@ export interface ChatRequestInfo {
 export type ScriptSource = AgentScript | ((info: ChatRequestInfo) => AgentScript | undefined);
 
 export type GmsOp =
-  | "request"
-  | "send"
-  | "refresh"
-  | "startTyping"
-  | "stopTyping"
-  | "disconnect"
-  | "updateData"
-  | "customNotice"
-  | "pushUrl"
-  | FileOp;
+  "request" | "send" | "refresh" | "startTyping" | "stopTyping" | "disconnect" | "updateData" | "customNotice" | "pushUrl" | FileOp;
 
 /** The file calls (files.ts): …/file/limits, …/file, …/file/{fileId}/download, …/file/{fileId}/delete. */
 export type FileOp = "fileLimits" | "fileUpload" | "fileDownload" | "fileDelete";

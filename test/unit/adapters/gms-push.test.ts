@@ -2,7 +2,13 @@
 // the device id a chat is requested with names its episode and carries an HMAC
 // under the router's key; GMS gives it back with every push.
 import { describe, expect, it } from "vitest";
-import { PUSH_DEVICE_ID_KEY, PUSH_DEVICE_TYPE_KEY, pushDeviceId, pushUserData, readPushDeviceId } from "../../../src/adapters/genesys/gms-push.js";
+import {
+  PUSH_DEVICE_ID_KEY,
+  PUSH_DEVICE_TYPE_KEY,
+  pushDeviceId,
+  pushUserData,
+  readPushDeviceId,
+} from "../../../src/adapters/genesys/gms-push.js";
 import { keyRingFrom } from "../../../src/security/keyring.js";
 
 const KEY_A = Buffer.alloc(32, 1).toString("base64");
@@ -22,7 +28,9 @@ describe("Genesys push device ids", () => {
     const id = pushDeviceId(keys, target);
     const token = id.split(".")[2]!;
     expect(readPushDeviceId(keys, `${target.conversationId}.${target.episodeUuid}.${"A".repeat(43)}`)).toBeNull();
-    expect(readPushDeviceId(keys, `${target.conversationId}.${target.episodeUuid}.${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`)).toBeNull();
+    expect(
+      readPushDeviceId(keys, `${target.conversationId}.${target.episodeUuid}.${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`),
+    ).toBeNull();
     expect(readPushDeviceId(keys, `${target.conversationId}.0b9e6c2a-0000-4e5a-8b7c-6d5e4f3a2b1c.${token}`)).toBeNull();
     expect(readPushDeviceId(keys, pushDeviceId(keyRingFrom(KEY_B), target))).toBeNull();
     for (const bad of [undefined, 42, "", "a.b", `${id}.x`, `${id} `]) expect(readPushDeviceId(keys, bad)).toBeNull();
