@@ -11,7 +11,7 @@ import type { Element } from "@xmpp/xml";
 import type { Job } from "./delivery/job.js";
 import { createWebhookBot } from "./adapters/bot/webhook-bot.js";
 import { createContacts } from "./contacts/index.js";
-import { createGmsFiles, createGmsOperator } from "./adapters/genesys/index.js";
+import { createGmsCallback, createGmsFiles, createGmsOperator } from "./adapters/genesys/index.js";
 import {
   cloudOperatorFrom,
   cloudWebhookHandler,
@@ -151,6 +151,17 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
   // backends.md section 2 file calls (protocol.md section 10): GMS episodes exchange files.
   const gmsFiles = config.genesys.url
     ? createGmsFiles(
+        {
+          baseUrl: config.genesys.url,
+          requestTimeoutMs: config.genesys.requestTimeoutMs,
+          onCall: (op, outcome, seconds) => metrics.genesysLatency.observe({ op, outcome }, seconds),
+        },
+        logging.child("genesys"),
+      )
+    : null;
+  // backends.md section 2c: callbacks at a full queue, booked with the GMS Callback Services API.
+  const gmsCallback = config.genesys.url
+    ? createGmsCallback(
         {
           baseUrl: config.genesys.url,
           requestTimeoutMs: config.genesys.requestTimeoutMs,
@@ -303,6 +314,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           bot,
           operator,
           operatorFiles: gmsFiles,
+          callbacks: gmsCallback,
           attachmentUrlKey: urlSigningKey(config.security.secretKey),
           publicUrl: () => config.http.publicUrl ?? (http ? baseUrl(http) : `http://${config.http.host}:${config.http.port}`),
           config,

@@ -51,10 +51,14 @@
 //   POST   /sim/script                             {serviceName?, ...AgentScript} (replies: "echo" or a list): script of chats requested from now on
 //   POST   /sim/reset                              forget every chat, injection and recorded request
 //   GET    /sim/requests                           every GMS call received
+//   GET    /sim/callbacks                          every callback booked (callback.ts: the Callback Services API)
+//   POST   /sim/callbacks/inject                   {kind: "http500"|"refuse"|"delay", delayMs?, times?}: next start-callback calls
+//   DELETE /sim/callbacks                          forget bookings and their injections
 // Chat routes answer {ok: true, chat: detail}; 404 for an unknown chat, 409
 // when the chat has ended (or has no agent for say/typing/leave), 400 for bad input.
 import { fastify } from "fastify";
 import type { FastifyInstance, FastifyReply } from "fastify";
+import { CallbackService, registerCallbackRoutes } from "./callback.js";
 import { CHAT_OPS, ChatEndedError, FILE_OPS, GmsEngine, fileSummary } from "./simulator.js";
 import type {
   AgentScript,
@@ -69,6 +73,7 @@ import type {
 } from "./simulator.js";
 
 export * from "./simulator.js";
+export { CallbackService, type CallbackInjection, type SimCallback } from "./callback.js";
 
 export interface GmsSimulatorOptions {
   /** 0 (default) picks a free port. */
@@ -112,6 +117,8 @@ export interface GmsSimulator {
   readonly requests: GmsRequestRecord[];
   reset(): void;
   readonly engine: GmsEngine;
+  /** The Callback Services API (callback.ts): bookings, injections. */
+  readonly callbacks: CallbackService;
   stop(): Promise<void>;
 }
 
@@ -225,7 +232,7 @@ interface MultipartBody {
 
 const isMultipart = (body: unknown): body is MultipartBody => typeof body === "object" && body !== null && "form" in body;
 
-function buildApp(engine: GmsEngine): FastifyInstance {
+function buildApp(engine: GmsEngine, callbacks: CallbackService): FastifyInstance {
   const app = fastify({ logger: false, forceCloseConnections: true, bodyLimit: 64 * 1024 * 1024 });
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
     done(null, parseForm(typeof body === "string" ? body : body.toString("utf8")));
@@ -404,11 +411,13 @@ function buildApp(engine: GmsEngine): FastifyInstance {
 
   app.post("/sim/reset", async () => {
     engine.reset();
+    callbacks.reset();
     return { ok: true };
   });
 
   app.get("/sim/requests", async () => engine.requests);
 
+  registerCallbackRoutes(app, callbacks);
   return app;
 }
 
@@ -424,16 +433,22 @@ export async function startGmsSimulator(opts: GmsSimulatorOptions = {}): Promise
   const engine = new GmsEngine(engineOpts);
 
   const host = opts.host ?? "127.0.0.1";
-  const app = buildApp(engine);
+  let url = "";
+  const callbacks = new CallbackService({
+    ...(opts.log ? { log: opts.log } : {}),
+    baseUrl: () => url,
+  });
+  const app = buildApp(engine, callbacks);
   await app.listen({ port: opts.port ?? 0, host });
   const addr = app.server.address();
   const port = addr !== null && typeof addr === "object" ? addr.port : (opts.port ?? 0);
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 
   return {
     url,
     port,
     engine,
+    callbacks,
     requests: engine.requests,
     chat: (chatId) => engine.chat(chatId),
     chats: () => engine.chats(),
@@ -445,7 +460,10 @@ export async function startGmsSimulator(opts: GmsSimulatorOptions = {}): Promise
     setScript: (script) => engine.setScript(script),
     setServiceScript: (serviceName, script) => engine.setServiceScript(serviceName, script),
     setFileLimits: (limits) => engine.setFileLimits(limits),
-    reset: () => engine.reset(),
+    reset: () => {
+      engine.reset();
+      callbacks.reset();
+    },
     async stop() {
       engine.dispose();
       await app.close();
