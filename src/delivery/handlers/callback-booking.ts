@@ -48,9 +48,13 @@ export function callbackBookingHandler(deps: CallbackBookingDeps): JobHandler {
     budgetMs: 2 * config.genesys.requestTimeoutMs + BUDGET_MARGIN_MS,
   };
 
-  /** The booking is made (now or before): tell the conversation, completing the job in that step. */
-  async function booked(job: Job, b: BookedCallback): Promise<Outcome> {
-    const event = { type: "callback_booked", id: b.id, at: b.at } as const;
+  /**
+   * The booking is made (now or before): tell the conversation, completing the
+   * job in that step. An immediate callback has no time to tell (GMS gives one
+   * for it too: the time it was queued).
+   */
+  async function booked(job: Job, p: BookJob, b: BookedCallback): Promise<Outcome> {
+    const event = { type: "callback_booked", id: b.id, at: p.desiredTime === null ? null : (b.at ?? p.desiredTime) } as const;
     const { jobs } = await steps.apply(job.conversationId!, event, `cb:${job.idempotencyKey}`, { completeJob: job.id });
     return { status: "done", completed: true, jobs };
   }
@@ -68,7 +72,7 @@ export function callbackBookingHandler(deps: CallbackBookingDeps): JobHandler {
     const found = await earlier(job, p, requestId);
     if (found) {
       await store.callbackBookings.booked(job.idempotencyKey, found.id, found.at);
-      return booked(job, found);
+      return booked(job, p, found);
     }
     // Durable before the call: a crash from here on leaves the row that makes the next attempt look first.
     await store.callbackBookings.attempt({
@@ -79,7 +83,7 @@ export function callbackBookingHandler(deps: CallbackBookingDeps): JobHandler {
     });
     const made = await deps.callbacks!.book(p.serviceName, { customerNumber: msisdn, desiredTime: p.desiredTime, requestId });
     await store.callbackBookings.booked(job.idempotencyKey, made.id, made.at);
-    return booked(job, made);
+    return booked(job, p, made);
   }
 
   return {
