@@ -58,8 +58,9 @@ describe("the offer at a full queue", () => {
     expect(d.conversation.episode).toBeNull();
   });
 
-  it("no offer without a callback on the route, without GMS to book with, or without an MSISDN to call", () => {
-    for (const d of [full(NONE), full(GMS, conv(GMS), { gmsCallbacks: false }), full(GMS, conv(GMS, null))]) {
+  it("no offer without a callback on the route, without GMS to book with, without an MSISDN to call, or to a plain client", () => {
+    const plain = { ...conv(GMS), plain: true };
+    for (const d of [full(NONE), full(GMS, conv(GMS), { gmsCallbacks: false }), full(GMS, conv(GMS, null)), full(GMS, plain)]) {
       expect(notices(d.effects)).toEqual([{ code: "ROUTER_QUEUE_FULL#0001", data: { callbackOffered: false } }]);
       expect(d.conversation.callback ?? null).toBeNull();
     }
