@@ -11,7 +11,14 @@ import type { Element } from "@xmpp/xml";
 import type { Job } from "./delivery/job.js";
 import { createWebhookBot } from "./adapters/bot/webhook-bot.js";
 import { createContacts } from "./contacts/index.js";
-import { PUSH_PATH, createGmsFiles, createGmsOperator, pushUserData, readPushDeviceId } from "./adapters/genesys/index.js";
+import {
+  PUSH_PATH,
+  createGmsCallback,
+  createGmsFiles,
+  createGmsOperator,
+  pushUserData,
+  readPushDeviceId,
+} from "./adapters/genesys/index.js";
 import {
   cloudOperatorFrom,
   cloudWebhookHandler,
@@ -164,6 +171,17 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         logging.child("genesys"),
       )
     : null;
+  // backends.md section 2c: callbacks at a full queue, booked with the GMS Callback Services API.
+  const gmsCallback = config.genesys.url
+    ? createGmsCallback(
+        {
+          baseUrl: config.genesys.url,
+          requestTimeoutMs: config.genesys.requestTimeoutMs,
+          onCall: (op, outcome, seconds) => metrics.genesysLatency.observe({ op, outcome }, seconds),
+        },
+        logging.child("genesys"),
+      )
+    : null;
   // backends.md 2b: Genesys Cloud beside GMS; each episode's serviceName picks one.
   const cloud = cloudOperatorFrom(config, logging.child("genesys"));
   const operator = operatorSwitch(gms, cloud);
@@ -308,6 +326,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           bot,
           operator,
           operatorFiles: gmsFiles,
+          callbacks: gmsCallback,
           attachmentUrlKey: urlSigningKey(config.security.secretKey),
           publicUrl: () => config.http.publicUrl ?? (http ? baseUrl(http) : `http://${config.http.host}:${config.http.port}`),
           config,

@@ -126,6 +126,13 @@ export const ERRORS = {
     http: 409,
     description: "The notice needs an operator episode, and none is open.",
   },
+  NO_CALLBACK_OFFER: {
+    condition: "unexpected-request",
+    type: "cancel",
+    app: "no-callback-offer",
+    http: 409,
+    description: "ROUTER_CALLBACK_REQUEST#0001 without a callback on offer (none offered, already accepted, or older than 30 minutes).",
+  },
   VOTING_CLOSED: {
     condition: "not-allowed",
     type: "cancel",

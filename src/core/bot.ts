@@ -6,7 +6,15 @@ import { mediaTypeOf } from "./attachment-policy.js";
 import type { ClientMessage } from "./client-message.js";
 import type { BotOption } from "./model.js";
 
-export type BotEvent = "message" | "session_start" | "session_reset" | "button" | "operator_returned" | "operator_closed";
+export type BotEvent =
+  | "message"
+  | "session_start"
+  | "session_reset"
+  | "button"
+  | "operator_returned"
+  | "operator_closed"
+  /** backends.md section 2c: the user accepted a callback offer on a route whose `callback` is "bot". */
+  | "operator_callback";
 
 export interface BotRequest {
   /** Rasa's tracker id: the conversation id, with the session number after a reset. */

@@ -15,6 +15,7 @@ import type { ErrorCode } from "../errors.js";
 import type { Attachment } from "../protocol/attachment.js";
 import { checkAttachments, displayName, type AttachmentPolicy } from "./attachment-policy.js";
 import { placeBotFile, type BotFilePolicy } from "./bot-files.js";
+import { CALLBACK_REQUEST, callbackOffer, offerStands, readDesiredTime } from "./callback.js";
 
 export interface Timing {
   idleTimeoutMs: number;
@@ -37,6 +38,8 @@ export interface DecideContext {
   queued?: (serviceName: string) => number | undefined;
   /** ROUTER_QUEUED#0001 `estimatedWaitSeconds` of a service, when one can be estimated (issue 17). */
   estimatedWaitSeconds?: (serviceName: string) => number | undefined;
+  /** backends.md section 2c: a GMS is configured, so a route's callback service can book (EIME_GENESYS_URL). */
+  gmsCallbacks?: boolean;
   /** Bot images may be http: (security.allowPrivateTargets: tests, demos); otherwise https only. */
   allowHttpImages?: boolean;
   /** protocol.md section 10; unset: no attachment is accepted. */
@@ -168,6 +171,9 @@ export function decide(conversation: Conversation, event: ConversationEvent, ctx
     }
     case "operator_update":
       return onOperatorUpdate(conversation, event.episodeUuid, event.events, ctx);
+    case "callback_booked":
+    case "callback_failed":
+      return onCallbackOutcome(conversation, event, ctx);
     case "tick":
       return onTick(conversation, ctx);
   }
@@ -310,6 +316,7 @@ function onUserNotice(
     return d.done();
   }
   if (event.code === ASK_OPERATOR) return askOperator(d);
+  if (event.code === CALLBACK_REQUEST) return onCallbackRequest(conversation, d, event);
   if (event.code === OPEN_FOR_VOTING) {
     const ep = c.episode;
     const until = ep?.endedAt ? new Date(ep.endedAt.getTime() + ctx.timing.votingWindowMs) : null;
@@ -381,10 +388,11 @@ function startEpisode(d: Draft, handoff: HandoffRequest): boolean {
   }
   const max = ctx.route?.maxQueued;
   if (max !== undefined && (ctx.queued?.(serviceName) ?? 0) >= max) {
-    // backends.md section 2c: beyond maxQueued no handover; the conversation stays where it is (no callback service is built).
-    d.notice("ROUTER_QUEUE_FULL#0001", { callbackOffered: false });
+    // backends.md section 2c: beyond maxQueued no handover; the conversation stays where it is, a callback offered where the route has one.
+    queueFull(d);
     return false;
   }
+  if (c.callback?.state === "offered") c.callback = null; // an operator now: the offer is void
   const episode: OperatorEpisode = {
     uuid: ctx.newUuid(),
     serviceName,
@@ -408,6 +416,66 @@ function startEpisode(d: Draft, handoff: HandoffRequest): boolean {
   d.effects.push({ type: "request_operator", episodeUuid: episode.uuid, serviceName, handoff });
   d.notice("ROUTER_QUEUED#0001", waitData(ctx, serviceName), episode.uuid);
   return true;
+}
+
+/** ROUTER_QUEUE_FULL#0001, with a callback offer (remembered until accepted or void) where the route has one. */
+function queueFull(d: Draft): void {
+  const { c, ctx } = d;
+  const offer = callbackOffer(ctx.route, c, { gmsCallbacks: ctx.gmsCallbacks === true, hasBot: routeHasBot(ctx.route) });
+  if (offer !== undefined) c.callback = { state: "offered", serviceName: offer, since: ctx.now.toISOString(), at: null };
+  d.notice("ROUTER_QUEUE_FULL#0001", { callbackOffered: offer !== undefined });
+}
+
+/**
+ * ROUTER_CALLBACK_REQUEST#0001 (docs/protocol.md): the user accepts the
+ * standing offer, once. A GMS service books it (a book_callback job; the user
+ * hears ROUTER_CALLBACK_REGISTERED#0001 when it is booked); on a "bot" route
+ * the bot gets `operator_callback` (the desired time, if any, as its message)
+ * and the user sees what it answers.
+ */
+function onCallbackRequest(conversation: Conversation, d: Draft, event: { messageId: string; data?: Record<string, unknown> }): Decision {
+  const { c, ctx } = d;
+  if (!offerStands(c.callback, ctx.now)) {
+    return refuse(
+      conversation,
+      "NO_CALLBACK_OFFER",
+      "payload.code",
+      "no callback is on offer: it is offered when the operator queue is full",
+    );
+  }
+  const desired = readDesiredTime(event.data, ctx.now);
+  if (!desired.ok) return refuse(conversation, "BAD_REQUEST", "payload.data.desiredTime", desired.message);
+  const serviceName = c.callback.serviceName;
+  if (serviceName === null) {
+    c.callback = null;
+    c.botSessionOpen = true;
+    const text = desired.value ?? "";
+    d.effects.push({ type: "call_bot", event: "operator_callback", text, messageId: event.messageId, session: c.botSession });
+    return d.done();
+  }
+  c.callback = { state: "requested", serviceName, since: ctx.now.toISOString(), at: desired.value };
+  d.effects.push({ type: "book_callback", serviceName, desiredTime: desired.value });
+  return d.done();
+}
+
+/** The book_callback job's outcome; one for a request no longer under way (late, repeated) changes nothing. */
+function onCallbackOutcome(
+  conversation: Conversation,
+  event: Extract<ConversationEvent, { type: "callback_booked" | "callback_failed" }>,
+  ctx: DecideContext,
+): Decision {
+  const d = new Draft(conversation, ctx);
+  const c = d.c;
+  if (c.callback?.state !== "requested") return d.done();
+  if (event.type === "callback_failed") {
+    c.callback = null;
+    d.notice("ROUTER_CALLBACK_FAILED#0001");
+    return d.done();
+  }
+  const at = event.at ?? c.callback.at;
+  c.callback = { ...c.callback, state: "booked", since: ctx.now.toISOString(), at };
+  d.notice("ROUTER_CALLBACK_REGISTERED#0001", at ? { at } : undefined);
+  return d.done();
 }
 
 /** Ends the open episode with a notice; the conversation goes back to the bot if the channel has one. */

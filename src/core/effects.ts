@@ -30,6 +30,11 @@ export type Effect =
     }
   | { type: "operator_typing"; episodeUuid: string; typing: boolean }
   | { type: "disconnect_operator"; episodeUuid: string }
+  /**
+   * backends.md section 2c: book a callback with the GMS Callback service.
+   * No MSISDN here: the job reads it from the conversation when it runs.
+   */
+  | { type: "book_callback"; serviceName: string; desiredTime: string | null }
   /** The post-chat vote (protocol.md section 5): Genesys updateData, or the survey webhook. */
   | { type: "submit_vote"; episodeUuid: string; text: string; messageId: string };
 

@@ -41,11 +41,16 @@ export type ConversationEvent =
       /** As the user named them, not yet checked (protocol.md section 10; the core checks them). */
       attachments?: Attachment[];
     }
-  | { type: "user_notice"; code: string; messageId: string }
+  /** `data`: the notice's payload.data without the token (ROUTER_CALLBACK_REQUEST#0001 reads `desiredTime`). */
+  | { type: "user_notice"; code: string; messageId: string; data?: Record<string, unknown> }
   | { type: "user_chat_state"; state: ChatState }
   | { type: "bot_replied"; replies: BotReply[]; cause: BotEvent }
   | { type: "operator_accepted"; episodeUuid: string; chat: GenesysChatIds }
   | { type: "operator_request_failed"; episodeUuid: string; reason: string }
   | { type: "operator_update"; episodeUuid: string; events: OperatorEvent[] }
+  /** backends.md section 2c: the GMS Callback service booked the request (`_id`); `at`: the time booked, null for as soon as possible. */
+  | { type: "callback_booked"; id: string; at: string | null }
+  /** The booking failed for good (refused, or retries exhausted). */
+  | { type: "callback_failed"; reason: string }
   /** Time passed: timeouts and delayed notices are checked. */
   | { type: "tick" };

@@ -55,6 +55,21 @@ export interface OperatorEpisode {
   endCode: string | null;
 }
 
+/**
+ * A callback offered with ROUTER_QUEUE_FULL#0001 (backends.md section 2c) and
+ * what became of it. ISO 8601 strings, as they travel (the row keeps it as JSON).
+ */
+export interface CallbackRequest {
+  /** offered: the user may accept; requested: being booked (book_callback job); booked: ROUTER_CALLBACK_REGISTERED#0001 sent. */
+  state: "offered" | "requested" | "booked";
+  /** The GMS Callback service that books it; null: the bot takes the request (`operator_callback`). */
+  serviceName: string | null;
+  /** When the state was entered. */
+  since: string;
+  /** The time the user asked for (requested) or the one booked; null: as soon as possible. */
+  at: string | null;
+}
+
 export interface GenesysChatIds {
   chatId: string;
   userId: string;
@@ -96,6 +111,8 @@ export interface Conversation {
   /** The open episode, or the last closed one (kept for voting). */
   episode: OperatorEpisode | null;
   votingUntil: Date | null;
+  /** backends.md section 2c: the callback offered at a full queue, and its request (absent or null: none). */
+  callback?: CallbackRequest | null;
   /** Optimistic concurrency: bumped by every save. */
   version: number;
   createdAt: Date;
@@ -138,6 +155,12 @@ export interface ChannelRoute {
   genesysCloud?: { integrationId: string; queueId?: string };
   /** Episodes waiting in the queue of a service (all instances) beyond which a handover is refused (ROUTER_QUEUE_FULL#0001). */
   maxQueued?: number;
+  /**
+   * backends.md section 2c: what a full queue offers. `{serviceName}`: a GMS
+   * Callback service books a call to the user's MSISDN; "bot": the request
+   * goes to the bot as `operator_callback`. Unset: no callback is offered.
+   */
+  callback?: "bot" | { serviceName: string };
 }
 
 export interface ItemInfo {

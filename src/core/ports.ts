@@ -93,3 +93,22 @@ export interface RosterPort {
   get(userBareJid: string): Promise<RosterItem[]>;
   set(userBareJid: string, item: Omit<RosterItem, "subscription">): Promise<void>;
 }
+
+/** A callback as the back-end booked it. */
+export interface BookedCallback {
+  /** The back-end's id (GMS `_id`). */
+  id: string;
+  /** ISO 8601 time it is booked for, when the back-end says; null: as soon as possible. */
+  at: string | null;
+}
+
+/** backends.md section 2c: the GMS Callback Services API (adapters/genesys/gms-callback.ts). */
+export interface CallbackPort {
+  /**
+   * Books a call to `customerNumber` (the normalised MSISDN; it goes nowhere
+   * else). `requestId` marks the booking so find() can tell it was made.
+   */
+  book(serviceName: string, request: { customerNumber: string; desiredTime: string | null; requestId: string }): Promise<BookedCallback>;
+  /** The booking marked `requestId`, or null when the service has none. */
+  find(serviceName: string, requestId: string): Promise<BookedCallback | null>;
+}

@@ -24,7 +24,9 @@ export type JobPayload =
       file: { fileId: string; nickname: string; name?: string; mediaType?: string; size?: number };
     }
   | { type: "disconnect_operator"; episodeUuid: string }
-  | { type: "submit_vote"; episodeUuid: string; text: string };
+  | { type: "submit_vote"; episodeUuid: string; text: string }
+  /** backends.md section 2c (handlers/callback-booking.ts); the MSISDN is read from the conversation when it runs, never stored here. */
+  | { type: "book_callback"; serviceName: string; desiredTime: string | null };
 
 export type JobTarget = "client" | "bot" | "genesys";
 

@@ -47,6 +47,7 @@ const routeView = obj(
     bot: obj({ url: str, timeoutMs: int, hasSecret: bool }, ["url"]),
     genesys: obj({ serviceName: str, premiumServiceName: str, queues: { type: "array", items: str } }, ["serviceName"]),
     genesysCloud: obj({ integrationId: str, queueId: str }, ["integrationId"]),
+    callback: { anyOf: [{ type: "string", enum: ["bot"] }, obj({ serviceName: str }, ["serviceName"])] },
   },
   ["mode"],
 );

@@ -73,6 +73,12 @@ export const ChannelRouteSchema = z
       .optional(),
     /** Episodes waiting in the queue of a service (all instances) beyond which a handover is refused. */
     maxQueued: z.number().int().min(0).max(1_000_000).optional(),
+    /** backends.md section 2c: a GMS Callback service (its execution name) books callbacks at a full queue, or "bot" asks the bot. */
+    callback: z
+      .union([z.literal("bot"), z.strictObject({ serviceName: z.string().min(1, "must not be empty").max(200) })], {
+        error: 'must be "bot" or {"serviceName": "<GMS callback service>"}',
+      })
+      .optional(),
   })
   .superRefine((r, ctx) => {
     if (r.mode !== "operator" && r.bot === undefined) {
@@ -80,6 +86,16 @@ export const ChannelRouteSchema = z
     }
     if (r.mode !== "bot" && r.genesys === undefined && r.genesysCloud === undefined) {
       ctx.addIssue({ code: "custom", path: ["genesys", "serviceName"], message: `route mode ${r.mode} needs genesys.serviceName` });
+    }
+    if (r.callback === "bot" && r.bot === undefined) {
+      ctx.addIssue({ code: "custom", path: ["callback"], message: 'callback "bot" needs bot.url' });
+    }
+    if (typeof r.callback === "object" && r.genesys === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["callback", "serviceName"],
+        message: "a GMS callback service needs genesys (GMS) on the route",
+      });
     }
   });
 

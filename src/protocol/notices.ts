@@ -23,6 +23,10 @@ export interface NoticeData {
   reason?: string;
   /** ROUTER_ATTACHMENT_REFUSED#0001: the file's name or URL. */
   name?: string;
+  /** ROUTER_QUEUE_FULL#0001: the user may ask for a callback (ROUTER_CALLBACK_REQUEST#0001). */
+  callbackOffered?: boolean;
+  /** ROUTER_CALLBACK_REGISTERED#0001: ISO 8601 date-time of the call; absent: as soon as possible. */
+  at?: string;
   [key: string]: unknown;
 }
 
@@ -36,6 +40,8 @@ interface Fields {
   closesAt?: string;
   reason?: string;
   name?: string;
+  callbackOffered?: true;
+  at?: string;
 }
 
 interface NoticeSpec {
@@ -188,8 +194,12 @@ export const NOTICES = {
     direction: "toClient",
     meaning: "the operator queue is at its limit: {callbackOffered?}; the conversation stays with the bot",
     text: {
-      it: () => "Tutti gli operatori sono occupati e la coda è piena. Riprova più tardi.",
-      en: () => "All operators are busy and the queue is full. Please try again later.",
+      it: (f) =>
+        "Tutti gli operatori sono occupati e la coda è piena. " +
+        (f.callbackOffered ? "Se vuoi, puoi chiedere di essere richiamato." : "Riprova più tardi."),
+      en: (f) =>
+        "All operators are busy and the queue is full. " +
+        (f.callbackOffered ? "You can ask to be called back." : "Please try again later."),
     },
   },
   "ROUTER_INACTIVITY_WARNING#0001": {
@@ -230,6 +240,37 @@ export const NOTICES = {
         `Il file${f.name !== undefined ? ` ${f.name}` : ""} non è stato inoltrato: ${REFUSAL_REASONS.it[f.reason ?? ""] ?? "non è ammesso"}.`,
       en: (f) =>
         `The file${f.name !== undefined ? ` ${f.name}` : ""} was not passed on: it ${REFUSAL_REASONS.en[f.reason ?? ""] ?? "is not allowed"}.`,
+    },
+  },
+  // backends.md section 2c: the callback offered with ROUTER_QUEUE_FULL#0001 (docs/protocol.md "Callbacks").
+  "ROUTER_CALLBACK_REQUEST#0001": {
+    direction: "toRouter",
+    meaning: "call me back (accepts the offer of ROUTER_QUEUE_FULL#0001): {desiredTime?}",
+    text: {
+      it: () => "Richiamami.",
+      en: () => "Call me back.",
+    },
+  },
+  "ROUTER_CALLBACK_REGISTERED#0001": {
+    direction: "toClient",
+    meaning: "a callback was booked: {at?}",
+    text: {
+      it: (f) =>
+        f.at !== undefined
+          ? `La richiamata è prenotata per il ${f.at}.`
+          : "La richiamata è prenotata: un operatore ti chiamerà appena possibile.",
+      en: (f) =>
+        f.at !== undefined
+          ? `Your callback is booked for ${f.at}.`
+          : "Your callback is booked: an operator will call you as soon as possible.",
+    },
+  },
+  "ROUTER_CALLBACK_FAILED#0001": {
+    direction: "toClient",
+    meaning: "the callback could not be booked; nothing was booked",
+    text: {
+      it: () => "Non è stato possibile prenotare la richiamata. Riprova più tardi.",
+      en: () => "The callback could not be booked. Please try again later.",
     },
   },
 } as const satisfies Record<string, NoticeSpec>;
@@ -300,6 +341,9 @@ function fieldsOf(data: NoticeData, lang: NoticeLang, timeZone: string): Fields 
   if (reason !== undefined) f.reason = reason;
   const name = nonEmptyText(data.name);
   if (name !== undefined) f.name = name;
+  if (data.callbackOffered === true) f.callbackOffered = true;
+  const when = nonEmptyText(data.at);
+  if (when !== undefined) f.at = formatWhen(when, lang, timeZone);
   return f;
 }
 

@@ -211,6 +211,7 @@ export class ConversationService implements ConversationSteps {
       now: clock.now(),
       route,
       operatorsAvailable: !!config.genesys.url || !!config.genesysCloud.apiUrl,
+      gmsCallbacks: !!config.genesys.url,
       allowHttpImages: config.security.allowPrivateTargets,
       attachments: this.attachmentPolicy,
       // protocol.md section 10: GMS episodes take files (its file API); Genesys Cloud ones not yet.
@@ -550,6 +551,8 @@ export class ConversationService implements ConversationSteps {
         return job(c.id, key, { type: "disconnect_operator", episodeUuid: effect.episodeUuid });
       case "submit_vote":
         return job(c.id, key, { type: "submit_vote", episodeUuid: effect.episodeUuid, text: effect.text });
+      case "book_callback":
+        return job(c.id, key, { type: "book_callback", serviceName: effect.serviceName, desiredTime: effect.desiredTime });
     }
   }
 

@@ -157,7 +157,7 @@ export class ChannelInbound {
               ...(resolved.threadEpisode !== undefined ? { threadEpisode: resolved.threadEpisode } : {}),
               ...attachments,
             }
-          : { type: "user_notice", code: p.code, messageId },
+          : { type: "user_notice", code: p.code, messageId, data },
       message: {
         sender: from.bare,
         dedupeKey: message.dedupeKey ?? null,

@@ -2,7 +2,16 @@
 // chat title), the operator episode inline, optimistic versioning for saves
 // and a lease so one instance polls Genesys for a conversation (design.md rule 4).
 import { randomUUID } from "node:crypto";
-import type { Addressing, ApiVersion, BotOption, Conversation, ConversationState, OperatorEpisode, Platform } from "../core/model.js";
+import type {
+  Addressing,
+  ApiVersion,
+  BotOption,
+  CallbackRequest,
+  Conversation,
+  ConversationState,
+  OperatorEpisode,
+  Platform,
+} from "../core/model.js";
 import { CONVERSATION_STATES } from "../core/model.js";
 import { RouterError } from "../errors.js";
 import { at, json, run, type RepoContext } from "./sql.js";
@@ -51,6 +60,7 @@ export interface NewConversation {
   botOptions?: BotOption[] | null;
   episode?: OperatorEpisode | null;
   votingUntil?: Date | null;
+  callback?: CallbackRequest | null;
   /** createdAt and updatedAt; default: now. */
   now?: Date;
 }
@@ -138,6 +148,7 @@ interface ConversationRow {
   episode_ended_at: Date | null;
   episode_end_code: string | null;
   episode_idle_warned_at?: Date | null;
+  callback?: CallbackRequest | null;
   voting_until: Date | null;
   version: number;
   created_at: Date;
@@ -184,6 +195,8 @@ const MUTABLE: readonly [string, string, (c: Fields) => unknown][] = [
   ["attachments_sent", "int", (c) => c.attachmentsSent ?? 0],
   // Migration 6 (issue 17: warn, then close for inactivity).
   ["episode_idle_warned_at", "timestamptz", (c) => c.episode?.idleWarnedAt ?? null],
+  // Migration 8 (backends.md section 2c: callbacks).
+  ["callback", "jsonb", (c) => json(c.callback ?? null)],
 ];
 
 const COLUMNS = `id, user_jid, channel, chat_title, version, created_at, updated_at, ${MUTABLE.map(([n]) => n).join(", ")}`;
@@ -240,6 +253,7 @@ export function toConversation(row: ConversationRow): Conversation {
     botOptions: row.bot_options,
     episode: toEpisode(row),
     votingUntil: row.voting_until,
+    ...(row.callback ? { callback: row.callback } : {}),
     version: row.version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -265,6 +279,7 @@ function fieldsOf(c: NewConversation): Fields {
     botOptions: c.botOptions ?? null,
     episode: c.episode ?? null,
     votingUntil: c.votingUntil ?? null,
+    callback: c.callback ?? null,
   };
 }
 

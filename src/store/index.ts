@@ -5,6 +5,7 @@ import { keyRingFrom, type KeyRing } from "../security/keyring.js";
 import type { DatabaseConfig, Db } from "./db.js";
 import { archiveRepository, type ArchiveRepository } from "./archive.js";
 import { attachmentRepository, type AttachmentRepository, type AttachmentStorage } from "./attachments.js";
+import { callbackBookingRepository, type CallbackBookingRepository } from "./callback-bookings.js";
 import { directoryRepository, type DirectoryRepository } from "./directory.js";
 import { conversationRepository, type ConversationRepository } from "./conversations.js";
 import { messageRepository, type MessageRepository } from "./messages.js";
@@ -26,6 +27,7 @@ export interface Repositories {
   steps: StepRepository;
   attachments: AttachmentRepository;
   archive: ArchiveRepository;
+  callbackBookings: CallbackBookingRepository;
 }
 
 /** Repositories bound to one open transaction. */
@@ -62,6 +64,7 @@ function repositories(ctx: RepoContext, keys: KeyRing, options: StoreOptions): R
     steps: stepRepository(ctx),
     attachments: attachmentRepository(ctx, options.attachments),
     archive: archiveRepository(ctx),
+    callbackBookings: callbackBookingRepository(ctx),
   };
 }
 
@@ -119,3 +122,4 @@ export type { RateLimitRepository, RateLimitResult } from "./rate-limits.js";
 export type { AttachmentRepository, AttachmentStorage, NewAttachment, StoredAttachment } from "./attachments.js";
 export { attachmentFiles, type AttachmentFiles } from "./attachment-files.js";
 export type { Step, StepRepository, StepResult } from "./steps.js";
+export type { CallbackBooking, CallbackBookingRepository } from "./callback-bookings.js";

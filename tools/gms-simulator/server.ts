@@ -52,12 +52,16 @@
 //   POST   /sim/script                             {serviceName?, ...AgentScript} (replies: "echo" or a list): script of chats requested from now on
 //   POST   /sim/reset                              forget every chat, injection and recorded request
 //   GET    /sim/requests                           every GMS call received
+//   GET    /sim/callbacks                          every callback booked (callback.ts: the Callback Services API)
+//   POST   /sim/callbacks/inject                   {kind: "http500"|"refuse"|"delay", delayMs?, times?}: next start-callback calls
+//   DELETE /sim/callbacks                          forget bookings and their injections
 //   POST   /sim/push                               {url?}: GMS' [push] customhttp.url from now on (unset: no pushes; push.ts)
 //   GET    /sim/pushes                             every push made: [{at, chatId, deviceId, url, index, status?, error?}]
 // Chat routes answer {ok: true, chat: detail}; 404 for an unknown chat, 409
 // when the chat has ended (or has no agent for say/typing/leave), 400 for bad input.
 import { fastify } from "fastify";
 import type { FastifyInstance, FastifyReply } from "fastify";
+import { CallbackService, registerCallbackRoutes } from "./callback.js";
 import { PushNotifier, type PushRecord } from "./push.js";
 import { CHAT_OPS, ChatEndedError, FILE_OPS, GmsEngine, fileSummary } from "./simulator.js";
 import type {
@@ -73,6 +77,7 @@ import type {
 } from "./simulator.js";
 
 export * from "./simulator.js";
+export { CallbackService, type CallbackInjection, type SimCallback } from "./callback.js";
 export * from "./push.js";
 
 export interface GmsSimulatorOptions {
@@ -123,6 +128,8 @@ export interface GmsSimulator {
   readonly pushes: PushRecord[];
   reset(): void;
   readonly engine: GmsEngine;
+  /** The Callback Services API (callback.ts): bookings, injections. */
+  readonly callbacks: CallbackService;
   stop(): Promise<void>;
 }
 
@@ -236,7 +243,7 @@ interface MultipartBody {
 
 const isMultipart = (body: unknown): body is MultipartBody => typeof body === "object" && body !== null && "form" in body;
 
-function buildApp(engine: GmsEngine, pushes: PushNotifier): FastifyInstance {
+function buildApp(engine: GmsEngine, pushes: PushNotifier, callbacks: CallbackService): FastifyInstance {
   const app = fastify({ logger: false, forceCloseConnections: true, bodyLimit: 64 * 1024 * 1024 });
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
     done(null, parseForm(typeof body === "string" ? body : body.toString("utf8")));
@@ -415,6 +422,7 @@ function buildApp(engine: GmsEngine, pushes: PushNotifier): FastifyInstance {
 
   app.post("/sim/reset", async () => {
     engine.reset();
+    callbacks.reset();
     return { ok: true };
   });
 
@@ -428,6 +436,7 @@ function buildApp(engine: GmsEngine, pushes: PushNotifier): FastifyInstance {
   });
   app.get("/sim/pushes", async () => pushes.sent);
 
+  registerCallbackRoutes(app, callbacks);
   return app;
 }
 
@@ -444,16 +453,22 @@ export async function startGmsSimulator(opts: GmsSimulatorOptions = {}): Promise
   const pushes = new PushNotifier(engine, opts.pushUrl);
 
   const host = opts.host ?? "127.0.0.1";
-  const app = buildApp(engine, pushes);
+  let url = "";
+  const callbacks = new CallbackService({
+    ...(opts.log ? { log: opts.log } : {}),
+    baseUrl: () => url,
+  });
+  const app = buildApp(engine, pushes, callbacks);
   await app.listen({ port: opts.port ?? 0, host });
   const addr = app.server.address();
   const port = addr !== null && typeof addr === "object" ? addr.port : (opts.port ?? 0);
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 
   return {
     url,
     port,
     engine,
+    callbacks,
     requests: engine.requests,
     chat: (chatId) => engine.chat(chatId),
     chats: () => engine.chats(),
@@ -465,7 +480,10 @@ export async function startGmsSimulator(opts: GmsSimulatorOptions = {}): Promise
     setScript: (script) => engine.setScript(script),
     setServiceScript: (serviceName, script) => engine.setServiceScript(serviceName, script),
     setFileLimits: (limits) => engine.setFileLimits(limits),
-    reset: () => engine.reset(),
+    reset: () => {
+      engine.reset();
+      callbacks.reset();
+    },
     setPushUrl: (u) => pushes.setUrl(u),
     pushes: pushes.sent,
     async stop() {

@@ -5,7 +5,15 @@
 // https://rasa.com/docs/rasa/connectors/your-own-website/#rest-channels
 
 /** `metadata.event` values of the webhook contract. */
-export type BotEvent = "message" | "session_start" | "session_reset" | "operator_returned" | "operator_closed" | "button";
+export type BotEvent =
+  | "message"
+  | "session_start"
+  | "session_reset"
+  | "operator_returned"
+  | "operator_closed"
+  /** backends.md section 2c: the user accepted a callback at a full queue; `message` is the time asked for, or empty. */
+  | "operator_callback"
+  | "button";
 
 export interface BotMetadata {
   conversationId?: string;
@@ -57,6 +65,7 @@ const STRINGS = {
     newSession: "Nuova sessione: ciao di nuovo! Come posso aiutarti?",
     operatorReturned: "Bentornato! Posso aiutarti ancora?",
     operatorClosed: "Gli operatori non sono disponibili in questo momento: intanto posso aiutarti io.",
+    callback: "Va bene: ho preso nota, un operatore ti richiamerà appena possibile.",
     menu: "Ecco cosa posso fare per te:",
     offers: "Le offerte di oggi: 10 GB a 5 €/mese, 50 GB a 9 €/mese.",
     image: "Ecco un'immagine:",
@@ -74,6 +83,7 @@ const STRINGS = {
     newSession: "New session: hello again! How can I help you?",
     operatorReturned: "Welcome back! Can I help you with anything else?",
     operatorClosed: "Our operators are not available right now: meanwhile I can help you.",
+    callback: "All right: noted, an operator will call you back as soon as possible.",
     menu: "Here is what I can do for you:",
     offers: "Today's offers: 10 GB for €5/month, 50 GB for €9/month.",
     image: "Here is an image:",
@@ -136,6 +146,8 @@ export function botReply(req: BotRequest, opts: ReplyOptions): RasaMessage[] {
       return [text(t.operatorReturned, menuButtons)];
     case "operator_closed":
       return [text(t.operatorClosed, menuButtons)];
+    case "operator_callback":
+      return [text(t.callback)];
     case "button":
       return payload(message);
     default:

@@ -35,7 +35,10 @@ export type GmsOp =
   /** The file calls (gms-files.ts): `…/file/limits`, `…/file`, `…/file/{fileId}/download`. */
   | "fileLimits"
   | "fileUpload"
-  | "fileDownload";
+  | "fileDownload"
+  /** The Callback Services API (gms-callback.ts): start a callback, query callbacks by properties. */
+  | "callbackStart"
+  | "callbackQuery";
 
 /** One `errors[]` item of a GMS answer. */
 export interface GmsErrorItem {

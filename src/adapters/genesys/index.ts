@@ -4,6 +4,8 @@ export { PUSH_PATH, pushDeviceId, pushUserData, readPushDeviceId } from "./gms-p
 export type { PushTarget } from "./gms-push.js";
 export { CHAT_SERVER_FILE_DEFAULTS, UPLOAD_KEY_FIELD, createGmsFiles, readFileLimits } from "./gms-files.js";
 export type { GmsFilesOptions } from "./gms-files.js";
+export { CALLBACK_REQUEST_FIELD, createGmsCallback } from "./gms-callback.js";
+export type { GmsCallbackOptions } from "./gms-callback.js";
 export type { GmsCallOutcome, GmsOperator, GmsOperatorOptions } from "./gms-operator.js";
 export { GenesysError, describeGenesysError, isGenesysError, redact } from "./errors.js";
 export type { GenesysFailureKind, GmsErrorItem, GmsOp } from "./errors.js";

@@ -1,7 +1,7 @@
 // One handler per kind of job, registered with the executor by payload type.
 import type { Element } from "@xmpp/xml";
 import type { Config } from "../../config/schema.js";
-import type { BotPort, Clock, OperatorFilesPort, OperatorPort } from "../../core/ports.js";
+import type { BotPort, CallbackPort, Clock, OperatorFilesPort, OperatorPort } from "../../core/ports.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../metrics.js";
 import type { DirectoryCache } from "../../router/directory-cache.js";
@@ -9,6 +9,7 @@ import type { Store } from "../../store/index.js";
 import type { ConversationSteps } from "../conversation-port.js";
 import type { Executor } from "../executor.js";
 import { botCallHandler } from "./bot-call.js";
+import { callbackBookingHandler, CALLBACK_JOB_TYPES } from "./callback-booking.js";
 import { clientStanzaHandler } from "./client-stanza.js";
 import { operatorCallHandler, OPERATOR_JOB_TYPES } from "./operator-call.js";
 import { operatorFilesHandler, OPERATOR_FILE_JOB_TYPES } from "./operator-files.js";
@@ -24,6 +25,8 @@ export interface HandlerDeps {
   operator: OperatorPort | null;
   /** GMS file calls (protocol.md section 10); null without GMS. */
   operatorFiles?: OperatorFilesPort | null;
+  /** The GMS Callback Services API (backends.md section 2c); null without GMS. */
+  callbacks?: CallbackPort | null;
   /** Signing key and base of attachment URLs. */
   attachmentUrlKey?: Buffer;
   publicUrl?: () => string;
@@ -47,6 +50,7 @@ export function registerHandlers(executor: Pick<Executor, "register">, deps: Han
       publicUrl: deps.publicUrl ?? (() => config.http.publicUrl ?? `http://${config.http.host}:${config.http.port}`),
     }),
   );
+  executor.register(CALLBACK_JOB_TYPES, callbackBookingHandler({ callbacks: deps.callbacks ?? null, steps, store: deps.store, config }));
   const surveyUrl = config.voting.surveyUrl;
   if (surveyUrl) executor.register(["submit_vote"], surveyHandler({ surveyUrl, steps, config, clock: deps.clock }));
 }

@@ -734,3 +734,37 @@ describe("GMS simulator: file management (files.ts)", () => {
     expect(listed.data).toMatchObject([{ name: "bill.pdf", from: "Agent", size: bytes.length }]);
   });
 });
+
+describe("the Callback Services API (callback.ts)", () => {
+  it("start (form or JSON), query by properties, mandatory fields, and the control API", async () => {
+    const sim = await start({ clientTimeoutMs: 0 });
+    const base = `${sim.url}/genesys/1/service/callback/cb-mobile`;
+    const when = new Date(Date.now() + 3_600_000).toISOString();
+    const a = await postRaw(base, { _customer_number: "393471111111", _desired_time: when, product: "fibra" });
+    expect(a.status).toBe(200);
+    const id = (JSON.parse(a.data) as { _id: string })._id;
+    const b = await axios.post<{ _id: string }>(base, { _customer_number: "393472222222" });
+    expect(b.data._id).toMatch(/^[0-9a-f]{32}$/);
+    expect((await postRaw(base, { _desired_time: when })).status).toBe(400);
+    expect((await postRaw(base, { _customer_number: "1", _desired_time: "domani" })).status).toBe(400);
+
+    const found = await axios.get<Record<string, string>[]>(base, { params: { product: "fibra" } });
+    expect(found.data).toEqual([
+      expect.objectContaining({
+        _id: id,
+        _customer_number: "393471111111",
+        _desired_time: when,
+        _callback_state: "SCHEDULED",
+        product: "fibra",
+      }),
+    ]);
+    expect((await axios.get<unknown[]>(base, { params: { product: "rame" } })).data).toEqual([]);
+
+    const listed = await axios.get<{ _id: string; _callback_state: string }[]>(`${sim.url}/sim/callbacks`);
+    expect(listed.data.map((c) => c._callback_state)).toEqual(["SCHEDULED", "QUEUED"]);
+    await axios.post(`${sim.url}/sim/callbacks/inject`, { kind: "http500" });
+    expect((await postRaw(base, { _customer_number: "393473333333" })).status).toBe(500);
+    await axios.delete(`${sim.url}/sim/callbacks`);
+    expect((await axios.get<unknown[]>(`${sim.url}/sim/callbacks`)).data).toEqual([]);
+  });
+});

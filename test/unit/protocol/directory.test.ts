@@ -191,6 +191,24 @@ describe("DirectoryTreeSchema (admin format, protocol.md §6)", () => {
     expect(r.ok && (r.value.items[0] as { route: { hours: unknown } }).route.hours).toEqual(hours);
   });
 
+  it('route.callback (backends.md section 2c): a GMS service needs genesys, "bot" needs a bot, nothing else', () => {
+    const gms = { mode: "bot+operator", bot: bot.bot, genesys: { serviceName: "s" } };
+    const ok = mutate((t) => (first(t)["route"] = { ...gms, maxQueued: 3, callback: { serviceName: "callback-s" } }));
+    expect(ok.ok && (ok.value.items[0] as { route: { callback: unknown } }).route.callback).toEqual({ serviceName: "callback-s" });
+    expect(mutate((t) => (first(t)["route"] = { ...gms, callback: "bot" })).ok).toBe(true);
+    expect(mutate((t) => (first(t)["route"] = { ...bot, callback: { serviceName: "callback-s" } }))).toMatchObject({
+      ok: false,
+      error: { field: "items.0.route.callback.serviceName" },
+    });
+    expect(mutate((t) => (first(t)["route"] = { mode: "operator", genesys: { serviceName: "s" }, callback: "bot" }))).toMatchObject({
+      ok: false,
+      error: { field: "items.0.route.callback" },
+    });
+    for (const callback of ["human", { serviceName: "" }, { name: "x" }]) {
+      expect(mutate((t) => (first(t)["route"] = { ...gms, callback })).ok).toBe(false);
+    }
+  });
+
   it("rejects a non-object, naming the whole directory", () => {
     expect(parseDirectoryTree("x")).toMatchObject({ ok: false, error: { code: "BAD_REQUEST", field: "directory" } });
     expect(parseDirectoryTree({})).toMatchObject({ ok: false, error: { field: "items" } });

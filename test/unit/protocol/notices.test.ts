@@ -22,10 +22,14 @@ describe("notice table (protocol.md §4)", () => {
       "ROUTER_VOTING_OPEN#0001",
       "ROUTER_VOTE_RECORDED#0001",
       "ROUTER_ATTACHMENT_REFUSED#0001",
+      "ROUTER_CALLBACK_REQUEST#0001",
+      "ROUTER_CALLBACK_REGISTERED#0001",
+      "ROUTER_CALLBACK_FAILED#0001",
     ]);
     expect(NOTICE_CODES.filter((c) => noticeDirection(c) === "toRouter")).toEqual([
       "GENESYS_CLOSE_BY_USER#0001",
       "GENESYS_OPEN_FOR_VOTING#0001",
+      "ROUTER_CALLBACK_REQUEST#0001",
     ]);
   });
 
