@@ -8,6 +8,7 @@ import { migration004 } from "./004_plain_clients.js";
 import { migration005 } from "./005_attachments.js";
 import { migration006 } from "./006_idle_warning.js";
 import { migration007 } from "./007_genesys_cloud_webhooks.js";
+import { migration008 } from "./008_gms_receipts.js";
 import type { Migration } from "./migration.js";
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration005,
   migration006,
   migration007,
+  migration008,
 ];
