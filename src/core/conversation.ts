@@ -469,7 +469,12 @@ function onOperatorUpdate(
         ep.lastActivityAt = ctx.now;
         ep.idleWarnedAt = null;
         const message: ClientMessage = { kind: "text", text: e.text, conversationType: "operator", operator: { nickname: e.nickname } };
-        d.effects.push({ type: "send_client", message, episodeUuid: ep.uuid, ...(e.index !== undefined ? { transcriptIndex: e.index } : {}) });
+        d.effects.push({
+          type: "send_client",
+          message,
+          episodeUuid: ep.uuid,
+          ...(e.index !== undefined ? { transcriptIndex: e.index } : {}),
+        });
         break;
       }
       case "file":

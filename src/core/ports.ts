@@ -39,7 +39,13 @@ export interface OperatorPort {
    * `transcriptPosition`: where the back-end, if it can (GMS), answers with the transcript from
    * there on, as a refresh would; then the answer is that poll.
    */
-  send(serviceName: string, chat: GenesysChatIds, text: string, messageId?: string, transcriptPosition?: number): Promise<OperatorPoll | void>;
+  send(
+    serviceName: string,
+    chat: GenesysChatIds,
+    text: string,
+    messageId?: string,
+    transcriptPosition?: number,
+  ): Promise<OperatorPoll | void>;
   refresh(serviceName: string, chat: GenesysChatIds, transcriptPosition: number): Promise<OperatorPoll>;
   typing(serviceName: string, chat: GenesysChatIds, typing: boolean): Promise<void>;
   disconnect(serviceName: string, chat: GenesysChatIds): Promise<void>;

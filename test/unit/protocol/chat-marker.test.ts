@@ -10,7 +10,12 @@ const NS_MARKERS = "urn:xmpp:chat-markers:0";
 describe("XEP-0333 displayed markers", () => {
   it("reads the marked id and the thread; anything else is no marker", () => {
     const marker = (attrs: Record<string, string>, ...more: ReturnType<typeof xml>[]) =>
-      xml("message", { from: "mario@eime.local/gajim", to: "supporto@r", id: "d1" }, xml("displayed", { xmlns: NS_MARKERS, ...attrs }), ...more);
+      xml(
+        "message",
+        { from: "mario@eime.local/gajim", to: "supporto@r", id: "d1" },
+        xml("displayed", { xmlns: NS_MARKERS, ...attrs }),
+        ...more,
+      );
     expect(readDisplayedMarker(marker({ id: "eime-abc" }))).toEqual({ id: "eime-abc" });
     expect(readDisplayedMarker(marker({ id: "eime-abc" }, xml("thread", {}, " t-1 ")))).toEqual({ id: "eime-abc", thread: "t-1" });
     expect(readDisplayedMarker(marker({}))).toBeNull();
