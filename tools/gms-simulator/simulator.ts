@@ -72,6 +72,12 @@
 // the one the client's later transcript events carry. Neither adds an event
 // to the transcript.
 //
+// ## pushUrl and push notifications (push.ts)
+// `…/{chatId}/pushUrl` (field `pushUrl`) sends a URL into the chat: a
+// `PushUrl` event from the client, as the eServices Web API's SendUrl it
+// replaces. GMS never calls that URL. Pushes to an HTTP server are another
+// mechanism (GMS custom HTTP notifications): push.ts.
+//
 // ## Client timeout
 // A chat whose client makes no authenticated call (refresh, send, ...) for
 // `clientTimeoutMs` (default 30 s, 0 = never) is dropped like Genesys drops a
@@ -174,6 +180,7 @@ export type GmsOp =
   | "customNotice"
   | "readReceipt"
   | "updateNickname"
+  | "pushUrl"
   | FileOp;
 
 /** The file calls (files.ts): …/file/limits, …/file, …/file/{fileId}/download, …/file/{fileId}/delete. */
@@ -190,6 +197,7 @@ export const CHAT_OPS: readonly GmsOp[] = [
   "customNotice",
   "readReceipt",
   "updateNickname",
+  "pushUrl",
 ];
 
 /** A failure to inject into the next matching GMS calls; injections are consumed in order. */
@@ -677,6 +685,12 @@ export class SimChat {
     this.#engine.changed();
   }
 
+  /** The client shares a page: a PushUrl event with the URL as its text (the agent sees it). */
+  clientPushUrl(url: string): void {
+    this.#assertOpen();
+    this.#append(this.#client, "PushUrl", url);
+  }
+
   clientCustomNotice(text: string): void {
     this.#assertOpen();
     this.#customNotices.push(text);
@@ -703,6 +717,7 @@ export class SimChat {
     if (text !== undefined) e.text = text;
     if (userData !== undefined) e.userData = { ...userData };
     this.#transcript.push(e);
+    this.#engine.appended(this, e);
     this.#engine.log(
       `chat ${this.chatId} #${e.index} ${type} from ${from.type}:${from.nickname}${text !== undefined ? ` ${JSON.stringify(text)}` : ""}`,
     );
@@ -901,6 +916,17 @@ export class GmsEngine {
   /** @internal something changed: wake the waiters. */
   changed(): void {
     this.#emitter.emit("change");
+  }
+
+  /** @internal a chat's transcript got an event. */
+  appended(chat: SimChat, event: TranscriptEvent): void {
+    this.#emitter.emit("event", chat, event);
+  }
+
+  /** Calls `listener` with every transcript event appended from now on (push.ts); returns the function that stops it. */
+  onTranscriptEvent(listener: (chat: SimChat, event: TranscriptEvent) => void): () => void {
+    this.#emitter.on("event", listener);
+    return () => this.#emitter.off("event", listener);
   }
 
   // ---- control -----------------------------------------------------------
@@ -1193,6 +1219,13 @@ export class GmsEngine {
         const nickname = str(form, "nickname");
         if (!nickname) return errorAnswer(2, ERROR.badRequest, "nickname is required.", false, chat);
         chat.clientUpdateNickname(nickname);
+        break;
+      }
+      case "pushUrl": {
+        // GMS Chat API v2 …/pushUrl, as the eServices Web API's SendUrl (field pushUrl): a URL sent into the chat.
+        const url = str(form, "pushUrl");
+        if (!url) return errorAnswer(2, ERROR.badRequest, "pushUrl is required.", false, chat);
+        chat.clientPushUrl(url);
         break;
       }
       default:

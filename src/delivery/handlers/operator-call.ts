@@ -163,7 +163,8 @@ export function operatorCallHandler(deps: OperatorCallDeps): JobHandler {
     if (!episode.chat) return { status: "retry", error: "chat not accepted yet" };
     const renamed = await renameJobs(job, c, episode);
     const poll = await operator.send(episode.serviceName, episode.chat, p.text, job.idempotencyKey, episode.transcriptPosition);
-    if (!poll) return { status: "done", jobs: renamed };
+    // Only our own message came back (the common case): the position may wait for the next poll, no step needed.
+    if (!poll || (poll.events.length === 0 && poll.alias === undefined)) return { status: "done", jobs: renamed };
     const event = {
       type: "operator_update",
       episodeUuid: episode.uuid,
