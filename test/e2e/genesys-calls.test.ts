@@ -43,7 +43,7 @@ function routerPolling(pollIntervalMs: number): { get: () => App } {
   let router: App | undefined;
   beforeAll(async () => {
     router = await startRouter(
-      routerConfig(prosody, { genesys: { url: sim.url, pollIntervalMs } }),
+      routerConfig(prosody, { genesys: { url: sim.url, pollIntervalMs, pushKeepAliveMs: Math.max(pollIntervalMs, 30_000) } }),
       testDirectory(bot.url, { genesysService: SERVICE }),
     );
   });
