@@ -567,6 +567,27 @@ describe("GMS calls beyond the table (backends.md section 2)", () => {
     expect(await gms.send(service, chat, "ancora")).toBeUndefined();
   });
 
+  it("after a restart, a send from the persisted position replays nothing before it", async () => {
+    const before = operator();
+    const service = newService();
+    const { chat, sim: sc } = await openChat(before, service);
+    sc.agentJoin("Giulia");
+    sc.agentSay("prima");
+    const p = new Poller(before, service, chat);
+    await p.poll();
+    sc.agentSay("dopo");
+    // A new adapter (the router restarted) knows nobody in the chat: it asks from 1 and gives only what is new.
+    const after = operator();
+    const answer = (await after.send(service, chat, "ci sei?", undefined, p.position))!;
+    const asked = sim.requests.filter((r) => r.op === "send" && r.chatId === chat.chatId).at(-1)!;
+    expect(asked.form["transcriptPosition"]).toBe("1");
+    expect(answer.events.map(withoutIndex)).toEqual([{ kind: "message", text: "dopo", nickname: "Giulia" }]);
+    // And the track it rebuilt knows Giulia: her leaving ends it with nobody left.
+    sc.agentLeave();
+    const resumed = new Poller(after, service, chat, answer.nextPosition);
+    expect(await resumed.poll()).toEqual([{ kind: "left", nickname: "Giulia", remaining: 0 }, { kind: "ended" }]);
+  });
+
   it("readReceipt and updateNickname carry the ids with transcriptPosition and nickname; a refusal throws", async () => {
     const gms = operator();
     const service = newService();
