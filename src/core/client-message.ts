@@ -19,6 +19,8 @@ export type ClientMessage =
       operator?: { nickname: string };
       /** A file: EiMe clients get `data.attachment`, plain clients the URL as body with XEP-0066 OOB. */
       attachment?: OutgoingAttachment;
+      /** Plain clients are asked for an XEP-0333 displayed marker (`<markable/>`): it becomes GMS readReceipt. */
+      markable?: boolean;
     }
   /** Buttons, images or custom data: chat_dynamic, or chat_interactive text for clients without it. */
   | { kind: "rich"; text: string; buttons?: BotOption[]; image?: string; custom?: Record<string, unknown> }

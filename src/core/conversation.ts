@@ -170,10 +170,14 @@ export function decide(conversation: Conversation, event: ConversationEvent, ctx
       return d.done();
     }
     case "operator_update":
-      return onOperatorUpdate(conversation, event.episodeUuid, event.events, ctx);
+      return onOperatorUpdate(conversation, event, ctx);
     case "callback_booked":
     case "callback_failed":
       return onCallbackOutcome(conversation, event, ctx);
+    case "user_displayed":
+      return onDisplayed(conversation, event.transcriptIndex, ctx);
+    case "user_renamed":
+      return onRenamed(conversation, event, ctx);
     case "tick":
       return onTick(conversation, ctx);
   }
@@ -493,12 +497,24 @@ function endEpisode(d: Draft, code: string, disconnect: boolean): void {
   }
 }
 
-function onOperatorUpdate(conversation: Conversation, episodeUuid: string, events: OperatorEvent[], ctx: DecideContext): Decision {
+/**
+ * A back-end answer's events (backends.md section 2). Each GMS index is
+ * handled once: an index below the episode's position came in an answer
+ * applied before (a poll's and a send's answers overlap), so it is skipped;
+ * the position then moves to the answer's nextPosition, never back.
+ */
+function onOperatorUpdate(
+  conversation: Conversation,
+  { episodeUuid, events, nextPosition, alias }: Extract<ConversationEvent, { type: "operator_update" }>,
+  ctx: DecideContext,
+): Decision {
   const d = new Draft(conversation, ctx);
   const c = d.c;
+  const handledBelow = c.episode?.uuid === episodeUuid ? c.episode.transcriptPosition : Infinity;
   for (const e of events) {
     // Events of an ended or replaced episode are late: nothing to tell the user.
     if (!episodeIsOpen(c) || c.episode!.uuid !== episodeUuid) break;
+    if (e.index !== undefined && e.index < handledBelow) continue;
     const ep = c.episode!;
     switch (e.kind) {
       case "queue":
@@ -517,11 +533,18 @@ function onOperatorUpdate(conversation: Conversation, episodeUuid: string, event
           d.notice("FOREGROUND_CONVERSATION#0001", undefined, ep.uuid);
         }
         break;
-      case "message":
+      case "message": {
         ep.lastActivityAt = ctx.now;
         ep.idleWarnedAt = null;
-        d.send({ kind: "text", text: e.text, conversationType: "operator", operator: { nickname: e.nickname } }, ep.uuid);
+        const message: ClientMessage = { kind: "text", text: e.text, conversationType: "operator", operator: { nickname: e.nickname } };
+        d.effects.push({
+          type: "send_client",
+          message,
+          episodeUuid: ep.uuid,
+          ...(e.index !== undefined ? { transcriptIndex: e.index } : {}),
+        });
         break;
+      }
       case "file":
         ep.lastActivityAt = ctx.now;
         ep.idleWarnedAt = null;
@@ -549,10 +572,39 @@ function onOperatorUpdate(conversation: Conversation, episodeUuid: string, event
         break;
     }
   }
+  const ep = c.episode;
+  if (ep?.uuid !== episodeUuid) return d.done();
+  if (nextPosition !== undefined) ep.transcriptPosition = Math.max(ep.transcriptPosition, nextPosition);
+  // backends.md section 2: the alias GMS answered last is the one later calls carry.
+  if (alias !== undefined && ep.chat) ep.chat = { ...ep.chat, alias };
   return d.done();
 }
 
-const withoutKind = ({ kind: _kind, ...file }: Extract<OperatorEvent, { kind: "file" }>) => file;
+/** GMS updateNickname (issue 17) when the user's name changed; an episode that did not know its nickname (older ones) only learns it. */
+function onRenamed(conversation: Conversation, e: Extract<ConversationEvent, { type: "user_renamed" }>, ctx: DecideContext): Decision {
+  const d = new Draft(conversation, ctx);
+  const ep = d.c.episode;
+  if (!episodeIsOpen(d.c) || ep?.uuid !== e.episodeUuid || ep.nickname === e.nickname) return d.done();
+  if (ep.nickname) d.effects.push({ type: "operator_nickname", episodeUuid: ep.uuid, nickname: e.nickname });
+  ep.nickname = e.nickname;
+  return d.done();
+}
+
+/**
+ * XEP-0333 (protocol.md section 9): the client displayed the operator's
+ * messages up to this index. GMS hears it as readReceipt; markers only move
+ * forward (XEP-0333 section 7), and only to an index the episode has handled.
+ */
+function onDisplayed(conversation: Conversation, index: number, ctx: DecideContext): Decision {
+  const d = new Draft(conversation, ctx);
+  const ep = d.c.episode;
+  if (!episodeIsOpen(d.c) || !ep?.chat || index >= ep.transcriptPosition || index <= (ep.readPosition ?? 0)) return d.done();
+  ep.readPosition = index;
+  d.effects.push({ type: "operator_read_receipt", episodeUuid: ep.uuid, position: index });
+  return d.done();
+}
+
+const withoutKind = ({ kind: _kind, index: _index, ...file }: Extract<OperatorEvent, { kind: "file" }>) => file;
 
 /** `estimatedWaitSeconds` when the service has an estimate. */
 function waitData(ctx: DecideContext, serviceName: string): { estimatedWaitSeconds?: number } {

@@ -8,8 +8,12 @@ import type { ClientMessage } from "./client-message.js";
 import type { Attachment } from "../protocol/attachment.js";
 
 export type Effect =
-  /** `episodeUuid` is set for messages of an operator episode (the v2.1 thread carries it). */
-  | { type: "send_client"; message: ClientMessage; episodeUuid: string | null }
+  /**
+   * `episodeUuid` is set for messages of an operator episode (the v2.1 thread carries it);
+   * `transcriptIndex` for an operator's message with a GMS index: its stanza id names it, so
+   * a client's XEP-0333 marker maps back to it.
+   */
+  | { type: "send_client"; message: ClientMessage; episodeUuid: string | null; transcriptIndex?: number }
   /** `attachments`: the user's, checked (protocol.md section 10), for the webhook's metadata. */
   | { type: "call_bot"; event: BotEvent; text: string; messageId: string; session: number; attachments?: Attachment[] }
   | {
@@ -35,6 +39,10 @@ export type Effect =
    * No MSISDN here: the job reads it from the conversation when it runs.
    */
   | { type: "book_callback"; serviceName: string; desiredTime: string | null }
+  /** GMS readReceipt: the user has seen the transcript up to `position` (backends.md section 2). */
+  | { type: "operator_read_receipt"; episodeUuid: string; position: number }
+  /** GMS updateNickname: the user's name changed while the episode is open. */
+  | { type: "operator_nickname"; episodeUuid: string; nickname: string }
   /** The post-chat vote (protocol.md section 5): Genesys updateData, or the survey webhook. */
   | { type: "submit_vote"; episodeUuid: string; text: string; messageId: string };
 

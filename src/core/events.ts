@@ -7,8 +7,15 @@ import type { Attachment } from "../protocol/attachment.js";
 
 export type ChatState = "active" | "composing" | "paused" | "inactive" | "gone";
 
-/** One item of an operator transcript, already translated from GMS (backends.md section 2). */
-export type OperatorEvent =
+/**
+ * One item of an operator transcript, already translated from GMS (backends.md
+ * section 2). `index`: its GMS transcript index, when the back-end has one
+ * (GMS; not Genesys Cloud, nor the poller's own `error`): the core handles
+ * each index once, whichever answer (a poll's, a send's) brought it.
+ */
+export type OperatorEvent = OperatorEventBody & { index?: number };
+
+type OperatorEventBody =
   | { kind: "queue"; position: number }
   | { kind: "joined"; nickname: string }
   | { kind: "message"; text: string; nickname: string }
@@ -47,10 +54,19 @@ export type ConversationEvent =
   | { type: "bot_replied"; replies: BotReply[]; cause: BotEvent }
   | { type: "operator_accepted"; episodeUuid: string; chat: GenesysChatIds }
   | { type: "operator_request_failed"; episodeUuid: string; reason: string }
-  | { type: "operator_update"; episodeUuid: string; events: OperatorEvent[] }
   /** backends.md section 2c: the GMS Callback service booked the request (`_id`); `at`: the time booked, null for as soon as possible. */
   | { type: "callback_booked"; id: string; at: string | null }
   /** The booking failed for good (refused, or retries exhausted). */
   | { type: "callback_failed"; reason: string }
+  /**
+   * Events of one back-end answer. `nextPosition`: the transcript position
+   * after them (GMS): the episode's position moves to it, never back.
+   * `alias`: the chat's alias when the answer changed it (backends.md section 2).
+   */
+  | { type: "operator_update"; episodeUuid: string; events: OperatorEvent[]; nextPosition?: number; alias?: string }
+  /** XEP-0333: the user's client displayed the episode's messages up to this transcript index (protocol.md section 9). */
+  | { type: "user_displayed"; transcriptIndex: number }
+  /** The name the router gives Genesys for the user (`nickname`) is now this one (the user's record changed). */
+  | { type: "user_renamed"; episodeUuid: string; nickname: string }
   /** Time passed: timeouts and delayed notices are checked. */
   | { type: "tick" };

@@ -50,6 +50,10 @@ export interface OperatorEpisode {
   lastQueuedNoticeAt: Date | null;
   /** When ROUTER_INACTIVITY_WARNING#0001 was sent; cleared by activity. Absent means never. */
   idleWarnedAt?: Date | null;
+  /** The highest transcript index the user's client marked displayed (XEP-0333), told to GMS as readReceipt. Absent: none. */
+  readPosition?: number | null;
+  /** The `nickname` Genesys knows the user by (request chat, then updateNickname). Absent: not known (older episodes). */
+  nickname?: string | null;
   endedAt: Date | null;
   /** Notice code sent when it ended, e.g. "GENESYS#0002". */
   endCode: string | null;

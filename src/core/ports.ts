@@ -34,13 +34,27 @@ export interface OperatorPoll {
 /** backends.md sections 2 and 2b: a human-operator service (Genesys GMS Chat API v2, Genesys Cloud Open Messaging). */
 export interface OperatorPort {
   requestChat(req: OperatorChatRequest): Promise<GenesysChatIds & { nextPosition: number }>;
-  /** `messageId`: a stable id of this message across retries, where the back-end takes one (Genesys Cloud). */
-  send(serviceName: string, chat: GenesysChatIds, text: string, messageId?: string): Promise<void>;
+  /**
+   * `messageId`: a stable id of this message across retries, where the back-end takes one (Genesys Cloud).
+   * `transcriptPosition`: where the back-end, if it can (GMS), answers with the transcript from
+   * there on, as a refresh would; then the answer is that poll.
+   */
+  send(
+    serviceName: string,
+    chat: GenesysChatIds,
+    text: string,
+    messageId?: string,
+    transcriptPosition?: number,
+  ): Promise<OperatorPoll | void>;
   refresh(serviceName: string, chat: GenesysChatIds, transcriptPosition: number): Promise<OperatorPoll>;
   typing(serviceName: string, chat: GenesysChatIds, typing: boolean): Promise<void>;
   disconnect(serviceName: string, chat: GenesysChatIds): Promise<void>;
   updateData(serviceName: string, chat: GenesysChatIds, data: Record<string, string>): Promise<void>;
   customNotice(serviceName: string, chat: GenesysChatIds, text: string): Promise<void>;
+  /** GMS readReceipt: the user has seen the transcript up to this index. Absent: the back-end has none (Genesys Cloud). */
+  readReceipt?(serviceName: string, chat: GenesysChatIds, transcriptPosition: number): Promise<void>;
+  /** GMS updateNickname: the user goes by another name from now on. Absent: the back-end has none. */
+  updateNickname?(serviceName: string, chat: GenesysChatIds, nickname: string): Promise<void>;
 }
 
 /** backends.md section 2, GMS `…/file/limits` (Chat Server client-file-transfer options). */

@@ -26,7 +26,11 @@ export type JobPayload =
   | { type: "disconnect_operator"; episodeUuid: string }
   | { type: "submit_vote"; episodeUuid: string; text: string }
   /** backends.md section 2c (handlers/callback-booking.ts); the MSISDN is read from the conversation when it runs, never stored here. */
-  | { type: "book_callback"; serviceName: string; desiredTime: string | null };
+  | { type: "book_callback"; serviceName: string; desiredTime: string | null }
+  /** GMS readReceipt up to `position` (a newer marker's job makes an older one's call needless). */
+  | { type: "read_receipt"; episodeUuid: string; position: number }
+  /** GMS updateNickname (a newer rename's job makes an older one's call needless). */
+  | { type: "update_nickname"; episodeUuid: string; nickname: string };
 
 export type JobTarget = "client" | "bot" | "genesys";
 
@@ -44,6 +48,29 @@ export function targetOf(payload: JobPayload): JobTarget {
 /** A stable stanza id for a client message: the same job always sends the same id. */
 export function stanzaIdFor(idempotencyKey: string): string {
   return "eime-" + createHash("sha256").update(idempotencyKey).digest("base64url").slice(0, 22);
+}
+
+/**
+ * The key of an operator's message with a GMS transcript index: one per index
+ * of the episode, so its stanza id (stanzaIdFor) names the index, and a
+ * client's XEP-0333 marker maps back to it (operatorMessageIndex).
+ */
+export const operatorMessageKey = (episodeUuid: string, index: number) => `opmsg:${episodeUuid}:${index}`;
+
+/** How many indexes below the episode's position a marker is looked for: a bound on the hashing one marker costs. */
+export const MARKER_LOOKBACK = 500;
+
+/**
+ * The transcript index of the operator's message a client marked (XEP-0333
+ * `id` = our stanza id), among the episode's indexes in [from, below); null
+ * when it names none of them (not ours, older, or another episode's).
+ */
+export function operatorMessageIndex(stanzaId: string, episodeUuid: string, from: number, below: number): number | null {
+  if (!stanzaId.startsWith("eime-")) return null;
+  for (let i = below - 1; i >= Math.max(from, below - MARKER_LOOKBACK, 1); i--) {
+    if (stanzaIdFor(operatorMessageKey(episodeUuid, i)) === stanzaId) return i;
+  }
+  return null;
 }
 
 /** Rasa's tracker id: a reset or closed session gets a new one. */

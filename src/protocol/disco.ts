@@ -4,7 +4,7 @@
 import xml, { type Element } from "@xmpp/xml";
 import type { DirectoryTree } from "../core/model.js";
 import { visibleItems } from "./directory.js";
-import { NS_CHAT_STATES, NS_COMMANDS, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_MAM, NS_RECEIPTS, NS_VCARD } from "./ns.js";
+import { NS_CHAT_MARKERS, NS_CHAT_STATES, NS_COMMANDS, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_MAM, NS_RECEIPTS, NS_VCARD } from "./ns.js";
 
 /** XEP-0030 §3.1 identity; categories and types from the Service Discovery Identities registry. */
 export interface DiscoIdentity {
@@ -44,11 +44,23 @@ export function serviceDiscoInfo(serviceName: string, namespace: string): Elemen
  * A channel JID (and a server-address JID): a bot-like client that understands
  * chat states, receipts, ad-hoc commands (protocol.md section 9), the x
  * namespace, and keeps the user's history (XEP-0313 MAM, §6: feature urn:xmpp:mam:2).
+ * `chatMarkers`: its operators hear of displayed markers (XEP-0333 section 2:
+ * feature urn:xmpp:chat-markers:0), true where a GMS service answers it.
  */
-export function channelDiscoInfo(name: string, namespace: string): Element {
+export function channelDiscoInfo(name: string, namespace: string, opts: { chatMarkers?: boolean } = {}): Element {
   return discoInfo({
     identities: [{ category: "client", type: "bot", name }],
-    features: [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_VCARD, NS_CHAT_STATES, NS_RECEIPTS, NS_COMMANDS, NS_MAM, namespace],
+    features: [
+      NS_DISCO_INFO,
+      NS_DISCO_ITEMS,
+      NS_VCARD,
+      NS_CHAT_STATES,
+      NS_RECEIPTS,
+      ...(opts.chatMarkers ? [NS_CHAT_MARKERS] : []),
+      NS_COMMANDS,
+      NS_MAM,
+      namespace,
+    ],
   });
 }
 

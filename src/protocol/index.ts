@@ -16,6 +16,7 @@ export * from "./stanza-error.js";
 export * from "./xml-chars.js";
 export * from "./plain-render.js";
 export * from "./plain-message.js";
+export * from "./chat-marker.js";
 export * from "./adhoc.js";
 export * from "./mam-query.js";
 export * from "./mam-result.js";

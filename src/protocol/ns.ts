@@ -35,6 +35,9 @@ export const NS_QUICK_RESPONSE = "urn:xmpp:tmp:quick-response";
 /** XEP-0184 Message Delivery Receipts. https://xmpp.org/extensions/xep-0184.html */
 export const NS_RECEIPTS = "urn:xmpp:receipts";
 
+/** XEP-0333 Displayed Markers (chat markers). https://xmpp.org/extensions/xep-0333.html */
+export const NS_CHAT_MARKERS = "urn:xmpp:chat-markers:0";
+
 /** XEP-0050 Ad-Hoc Commands. https://xmpp.org/extensions/xep-0050.html */
 export const NS_COMMANDS = "http://jabber.org/protocol/commands";
 

@@ -11,11 +11,14 @@
 // - a notice as its localised sentence, no code;
 // - operator typing as a standalone XEP-0085 notification; every message with
 //   a body carries <active/> (XEP-0085 section 5.1: once chat states are used);
-// - the client's <thread> echoed when it sent one.
+// - the client's <thread> echoed when it sent one;
+// - an operator's message the router can tell GMS was read carries
+//   XEP-0333 <markable/>: the client answers <displayed id="…"/> when the
+//   user saw it (https://xmpp.org/extensions/xep-0333.html).
 import xml, { type Element } from "@xmpp/xml";
 import type { ClientMessage } from "../core/client-message.js";
 import type { Conversation } from "../core/model.js";
-import { NS_CHAT_STATES, NS_OOB, NS_QUICK_RESPONSE } from "./ns.js";
+import { NS_CHAT_MARKERS, NS_CHAT_STATES, NS_OOB, NS_QUICK_RESPONSE } from "./ns.js";
 import { isNoticeCode, noticeLang, noticeText, type NoticeData } from "./notices.js";
 import { flattenRich } from "./outbound.js";
 
@@ -63,7 +66,7 @@ export function renderPlain(env: PlainEnvelope, m: ClientMessage): Element {
         const oob = xml("x", { xmlns: NS_OOB }, xml("url", {}, url), ...(name ? [xml("desc", {}, name)] : []));
         return message(env, [xml("body", {}, url), oob]);
       }
-      return message(env, [xml("body", {}, m.text)]);
+      return message(env, [xml("body", {}, m.text), ...(m.markable ? [xml("markable", { xmlns: NS_CHAT_MARKERS })] : [])]);
     case "rich": {
       if (m.image && m.text === "" && !m.buttons?.length) {
         return message(env, [xml("body", {}, m.image), xml("x", { xmlns: NS_OOB }, xml("url", {}, m.image))]);

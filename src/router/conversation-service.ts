@@ -43,7 +43,7 @@ import type { ConversationSteps, StepHooks } from "../delivery/conversation-port
 import type { DeliveredRows } from "../delivery/delivered.js";
 import type { GroupCommit } from "../delivery/group-commit.js";
 import type { Job } from "../delivery/job.js";
-import { botRequest, job, stanzaIdFor } from "../delivery/jobs.js";
+import { botRequest, job, operatorMessageKey, stanzaIdFor } from "../delivery/jobs.js";
 import { serializeOnce } from "../protocol/serialized.js";
 import { encodeClientMessage } from "./client-encoder.js";
 import type { DirectoryCache } from "./directory-cache.js";
@@ -524,8 +524,15 @@ export class ConversationService implements ConversationSteps {
     outbound: Step["outbound"],
   ): NewOutboxItem | null {
     switch (effect.type) {
-      case "send_client":
-        return isEphemeral(effect) ? null : this.clientJob(c, effect.message, effect.episodeUuid, key, stanzas, outbound);
+      case "send_client": {
+        if (isEphemeral(effect)) return null;
+        if (effect.transcriptIndex === undefined || !effect.episodeUuid)
+          return this.clientJob(c, effect.message, effect.episodeUuid, key, stanzas, outbound);
+        // An operator's message with a GMS index: keyed by it, and markable (XEP-0333) so the client's marker maps back.
+        const markable = effect.message.kind === "text" ? { ...effect.message, markable: true } : effect.message;
+        const indexKey = operatorMessageKey(effect.episodeUuid, effect.transcriptIndex);
+        return this.clientJob(c, markable, effect.episodeUuid, indexKey, stanzas, outbound);
+      }
       case "operator_typing":
         return null;
       case "call_bot":
@@ -553,6 +560,10 @@ export class ConversationService implements ConversationSteps {
         return job(c.id, key, { type: "submit_vote", episodeUuid: effect.episodeUuid, text: effect.text });
       case "book_callback":
         return job(c.id, key, { type: "book_callback", serviceName: effect.serviceName, desiredTime: effect.desiredTime });
+      case "operator_read_receipt":
+        return job(c.id, key, { type: "read_receipt", episodeUuid: effect.episodeUuid, position: effect.position });
+      case "operator_nickname":
+        return job(c.id, key, { type: "update_nickname", episodeUuid: effect.episodeUuid, nickname: effect.nickname });
     }
   }
 

@@ -2,7 +2,8 @@
 // section 2): polls Genesys for each one, at least every pollIntervalMs, on
 // exactly one instance (a lease in the database, design.md rule 4). The
 // transcript position is saved in the same transaction as what its events
-// caused, so a restart neither replays nor skips an index (rule 2). Each
+// caused, so a restart neither replays nor skips an index (rule 2); the core
+// handles each index once, also one a send's answer brought first. Each
 // round also ticks the conversations it holds, for the idle and queue
 // timeouts and the delayed queue notices.
 //
@@ -224,16 +225,9 @@ export class OperatorPoller {
       if (events.length > 0 || nextPosition !== ep.transcriptPosition || alias !== undefined) {
         const { jobs } = await this.service.apply(
           c.id,
-          { type: "operator_update", episodeUuid: ep.uuid, events },
+          // The core skips the indexes a send's answer brought meanwhile and moves the position (never back).
+          { type: "operator_update", episodeUuid: ep.uuid, events, nextPosition, ...(alias !== undefined ? { alias } : {}) },
           `op:${ep.uuid}:${ep.transcriptPosition}:${this.failures.get(c.id) ?? 0}`,
-          {
-            patch: (next) => {
-              if (next.episode?.uuid !== ep.uuid) return;
-              next.episode.transcriptPosition = Math.max(next.episode.transcriptPosition, nextPosition);
-              // backends.md section 2: the alias GMS answered last is the one later calls carry.
-              if (alias !== undefined && next.episode.chat) next.episode.chat.alias = alias;
-            },
-          },
         );
         this.deliver(jobs);
       }

@@ -149,6 +149,8 @@ interface ConversationRow {
   episode_end_code: string | null;
   episode_idle_warned_at?: Date | null;
   callback?: CallbackRequest | null;
+  episode_read_position?: number | null;
+  episode_nickname?: string | null;
   voting_until: Date | null;
   version: number;
   created_at: Date;
@@ -197,6 +199,9 @@ const MUTABLE: readonly [string, string, (c: Fields) => unknown][] = [
   ["episode_idle_warned_at", "timestamptz", (c) => c.episode?.idleWarnedAt ?? null],
   // Migration 8 (backends.md section 2c: callbacks).
   ["callback", "jsonb", (c) => json(c.callback ?? null)],
+  // Migration 9 (issue 17: GMS readReceipt and updateNickname).
+  ["episode_read_position", "int", (c) => c.episode?.readPosition ?? null],
+  ["episode_nickname", "text", (c) => c.episode?.nickname ?? null],
 ];
 
 const COLUMNS = `id, user_jid, channel, chat_title, version, created_at, updated_at, ${MUTABLE.map(([n]) => n).join(", ")}`;
@@ -225,6 +230,8 @@ function toEpisode(row: ConversationRow): OperatorEpisode | null {
     lastActivityAt: row.episode_last_activity_at ?? requestedAt,
     lastQueuedNoticeAt: row.last_queued_notice_at,
     ...(row.episode_idle_warned_at ? { idleWarnedAt: row.episode_idle_warned_at } : {}),
+    ...(typeof row.episode_read_position === "number" ? { readPosition: row.episode_read_position } : {}),
+    ...(typeof row.episode_nickname === "string" ? { nickname: row.episode_nickname } : {}),
     endedAt: row.episode_ended_at,
     endCode: row.episode_end_code,
   };

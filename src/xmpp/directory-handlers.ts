@@ -3,7 +3,7 @@
 // vCards of channel JIDs, and disco#info / disco#items (XEP-0030).
 import type { Element } from "@xmpp/xml";
 import type { Config } from "../config/schema.js";
-import type { Platform } from "../core/model.js";
+import type { DirectoryItem, Platform } from "../core/model.js";
 import {
   NS_DISCO_INFO,
   NS_DISCO_ITEMS,
@@ -54,8 +54,13 @@ export function directoryHandlers(deps: DirectoryHandlerDeps): Record<string, Iq
       if (to.local === "") return serviceDiscoInfo(config.xmpp.serviceName, ns);
       const view = await directory.get();
       const channel = view.channels.get(to.local);
-      if (channel) return channelDiscoInfo(channel.info.name, ns);
-      if (view.serverAddresses.has(to.local)) return channelDiscoInfo(to.local, ns);
+      // XEP-0333 markers become GMS readReceipts: advertised where plain clients reach a GMS service.
+      const gms = (c: DirectoryItem) => config.plain.enabled && !!config.genesys.url && !!c.route?.genesys;
+      if (channel) return channelDiscoInfo(channel.info.name, ns, { chatMarkers: gms(channel) });
+      if (view.serverAddresses.has(to.local)) {
+        const sharing = [...view.channels.values()].filter((c) => c.serverAddress === to.local);
+        return channelDiscoInfo(to.local, ns, { chatMarkers: sharing.some(gms) });
+      }
       return notFound(to);
     },
     [iqKey("get", NS_DISCO_ITEMS, "query")]: async ({ to }): Promise<Element> => {

@@ -5,7 +5,8 @@
 // the identity (the XMPP server authenticated it; no thread codec, no token),
 // the body is the text, xml:lang or the default the language. The
 // conversation is marked plain, so replies are rendered for such a client
-// (protocol/plain-render.ts). Everything else goes on to the EiMe pipeline.
+// (protocol/plain-render.ts). XEP-0333 displayed markers for the operator's
+// messages become GMS read receipts. Everything else goes on to the EiMe pipeline.
 import { readOob, textWithoutUrls } from "../protocol/attachment.js";
 import { randomUUID } from "node:crypto";
 import xml, { type Element } from "@xmpp/xml";
@@ -25,10 +26,13 @@ import {
   parseChatState,
   parsePlainCommand,
   protocolErrorText,
+  readDisplayedMarker,
+  type DisplayedMarker,
   type PlainCommand,
   type ProtocolError,
 } from "../protocol/index.js";
 import type { Job } from "../delivery/job.js";
+import { operatorMessageIndex } from "../delivery/jobs.js";
 import type { ConversationService, InboundInput } from "../router/conversation-service.js";
 import type { DirectoryCache } from "../router/directory-cache.js";
 import type { Address } from "./dispatch.js";
@@ -79,10 +83,13 @@ export class PlainInbound {
   async handle(stanza: Element, to: Address, from: Address, eime: () => Promise<void>): Promise<void> {
     const ns = this.deps.config.protocol.namespace;
     if (isPlainMessage(stanza, ns)) return this.message(stanza, to, from);
+    const bodiless = stanza.getChild("x", ns) === undefined && stanza.getChild("body") === undefined;
+    const marker = bodiless ? readDisplayedMarker(stanza) : null;
+    if (marker) await this.displayed(marker, to, from);
     if (isStandaloneChatState(stanza, ns) && (await this.chatState(stanza, to, from))) return;
-    if (stanza.getChild("x", ns) === undefined && stanza.getChild("body") === undefined && !isStandaloneChatState(stanza, ns)) {
-      // No body and no x: a receipt, a chat marker... nothing to answer (it asks nothing).
-      this.deps.log.debug({ channel: to.local }, "bodiless message without x ignored");
+    if (bodiless && !isStandaloneChatState(stanza, ns)) {
+      // No body and no x: a receipt, a chat marker (handled above)... nothing to answer (it asks nothing).
+      if (!marker) this.deps.log.debug({ channel: to.local }, "bodiless message without x ignored");
       return;
     }
     return eime();
@@ -190,6 +197,26 @@ export class PlainInbound {
     });
     this.deps.deliver(result.jobs);
     return result.status === "refused" ? result.refusal : null;
+  }
+
+  /**
+   * XEP-0333 from a plain client: the user saw the operator's messages up to
+   * the one marked. Its id is the stanza id the router gave it, which names
+   * its GMS transcript index (delivery/jobs.ts operatorMessageKey): the core
+   * turns it into a readReceipt. A marker for anything else is ignored
+   * (XEP-0333 section 7: unknown or older messages).
+   */
+  private async displayed(marker: DisplayedMarker, to: Address, from: Address): Promise<void> {
+    const target = await this.target(to, marker.thread);
+    if ("code" in target) return;
+    const c = await this.deps.service.find({ userJid: from.bare, channel: target.channel.address, chatTitle: target.channel.info.name });
+    const ep = c?.episode;
+    if (!c?.plain || !ep?.chat || ep.endedAt) return;
+    const index = operatorMessageIndex(marker.id, ep.uuid, (ep.readPosition ?? 0) + 1, ep.transcriptPosition);
+    if (index === null) return;
+    this.deps.metrics.stanzasIn.inc({ type: "chat_marker" });
+    const applied = await this.deps.service.apply(c.id, { type: "user_displayed", transcriptIndex: index }, `mark:${ep.uuid}:${index}`);
+    this.deps.deliver(applied.jobs);
   }
 
   /** XEP-0085 from a plain client to the operator; true when it belonged to a plain conversation. */

@@ -22,6 +22,8 @@
 //   POST /genesys/2/chat/{serviceName}/{chatId}/disconnect   userId, secureKey, alias
 //   POST /genesys/2/chat/{serviceName}/{chatId}/updateData   userId, secureKey, alias, userData[key]
 //   POST /genesys/2/chat/{serviceName}/{chatId}/customNotice userId, secureKey, alias, message
+//   POST /genesys/2/chat/{serviceName}/{chatId}/readReceipt  userId, secureKey, alias, transcriptPosition
+//   POST /genesys/2/chat/{serviceName}/{chatId}/updateNickname userId, secureKey, alias, nickname
 //   POST /genesys/2/chat/{serviceName}/{chatId}/pushUrl      userId, secureKey, alias, pushUrl: a PushUrl event (a URL shared into the chat)
 //   POST /genesys/2/chat/{serviceName}/{chatId}/file/limits            userId, secureKey, alias
 //   POST /genesys/2/chat/{serviceName}/{chatId}/file                   multipart/form-data: the ids, file, userData[key]
@@ -33,7 +35,7 @@
 //
 // ## Control API (JSON in and out; for the demo and for tests in another process)
 //   GET    /sim/chats                              [summary of every chat]
-//   GET    /sim/chats/{chatId}                     summary + transcript, clientMessages, customNotices, userDataUpdates
+//   GET    /sim/chats/{chatId}                     summary + transcript, clientMessages, customNotices, readReceipts, nicknameUpdates, userDataUpdates
 //   POST   /sim/chats/{chatId}/agent/join          {nickname?}
 //   POST   /sim/chats/{chatId}/agent/say           {text}
 //   POST   /sim/chats/{chatId}/agent/typing        {on?: boolean (default true)}

@@ -65,6 +65,13 @@
 // Request chat answers `nextPosition: 1` and no messages: the first refresh
 // returns the client's own ParticipantJoined.
 //
+// ## Read receipts and nickname
+// readReceipt (`transcriptPosition`: what the client's user has read) and
+// updateNickname (`nickname`) are recorded per chat (readReceipts(),
+// nicknameUpdates(), and in the control API's chat detail); a new nickname is
+// the one the client's later transcript events carry. Neither adds an event
+// to the transcript.
+//
 // ## pushUrl and push notifications (push.ts)
 // `…/{chatId}/pushUrl` (field `pushUrl`) sends a URL into the chat: a
 // `PushUrl` event from the client, as the eServices Web API's SendUrl it
@@ -163,7 +170,18 @@ export interface ChatRequestInfo {
 export type ScriptSource = AgentScript | ((info: ChatRequestInfo) => AgentScript | undefined);
 
 export type GmsOp =
-  "request" | "send" | "refresh" | "startTyping" | "stopTyping" | "disconnect" | "updateData" | "customNotice" | "pushUrl" | FileOp;
+  | "request"
+  | "send"
+  | "refresh"
+  | "startTyping"
+  | "stopTyping"
+  | "disconnect"
+  | "updateData"
+  | "customNotice"
+  | "readReceipt"
+  | "updateNickname"
+  | "pushUrl"
+  | FileOp;
 
 /** The file calls (files.ts): …/file/limits, …/file, …/file/{fileId}/download, …/file/{fileId}/delete. */
 export type FileOp = "fileLimits" | "fileUpload" | "fileDownload" | "fileDelete";
@@ -177,6 +195,8 @@ export const CHAT_OPS: readonly GmsOp[] = [
   "disconnect",
   "updateData",
   "customNotice",
+  "readReceipt",
+  "updateNickname",
   "pushUrl",
 ];
 
@@ -311,7 +331,8 @@ export class SimChat {
   #previousAlias: string | undefined;
   readonly createdAt = Date.now();
   readonly serviceName: string;
-  readonly nickname: string;
+  /** The client's nickname: request chat's, then the last updateNickname's. */
+  nickname: string;
   readonly firstName: string | undefined;
   readonly lastName: string | undefined;
   readonly subject: string | undefined;
@@ -328,6 +349,8 @@ export class SimChat {
   readonly #transcript: TranscriptEvent[] = [];
   readonly #clientMessages: ClientMessage[] = [];
   readonly #customNotices: string[] = [];
+  readonly #readReceipts: number[] = [];
+  readonly #nicknameUpdates: string[] = [];
   readonly #files: SimFile[] = [];
   #downloads = 0;
   readonly #agents = new Map<number, Party>();
@@ -437,6 +460,14 @@ export class SimChat {
   /** The messages of the client's customNotice calls, in order. */
   customNotices(): string[] {
     return [...this.#customNotices];
+  }
+  /** The transcriptPosition of each readReceipt call, in order: what the client said its user has read. */
+  readReceipts(): number[] {
+    return [...this.#readReceipts];
+  }
+  /** The nickname of each updateNickname call, in order. */
+  nicknameUpdates(): string[] {
+    return [...this.#nicknameUpdates];
   }
 
   /** Every file of the chat (the client's and the agents'), oldest first. */
@@ -636,6 +667,22 @@ export class SimChat {
     f.deleted = true;
     this.#append(this.#client, "FileDeleted", undefined, { "file-id": fileId });
     return true;
+  }
+
+  /** readReceipt: the client's user has read the transcript up to `position`. */
+  clientReadReceipt(position: number): void {
+    this.#assertOpen();
+    this.#readReceipts.push(position);
+    this.#engine.changed();
+  }
+
+  /** updateNickname: the client goes by another name from now on (its later events carry it). */
+  clientUpdateNickname(nickname: string): void {
+    this.#assertOpen();
+    this.#nicknameUpdates.push(nickname);
+    this.nickname = nickname;
+    this.#client.nickname = nickname;
+    this.#engine.changed();
   }
 
   /** The client shares a page: a PushUrl event with the URL as its text (the agent sees it). */
@@ -992,6 +1039,8 @@ export class GmsEngine {
       transcript: chat.transcript(),
       clientMessages: chat.clientMessages(),
       customNotices: chat.customNotices(),
+      readReceipts: chat.readReceipts(),
+      nicknameUpdates: chat.nicknameUpdates(),
       userDataUpdates: chat.userDataUpdates.map((u) => ({ ...u })),
       files: chat.files().map(fileSummary),
     };
@@ -1161,6 +1210,17 @@ export class GmsEngine {
       case "customNotice":
         chat.clientCustomNotice(str(form, "message") ?? "");
         break;
+      case "readReceipt":
+        // The position is what was read, not where an answer's messages start.
+        if (position === undefined) return errorAnswer(2, ERROR.badRequest, "transcriptPosition is required.", false, chat);
+        chat.clientReadReceipt(position);
+        return this.#ok(chat, undefined);
+      case "updateNickname": {
+        const nickname = str(form, "nickname");
+        if (!nickname) return errorAnswer(2, ERROR.badRequest, "nickname is required.", false, chat);
+        chat.clientUpdateNickname(nickname);
+        break;
+      }
       case "pushUrl": {
         // GMS Chat API v2 …/pushUrl, as the eServices Web API's SendUrl (field pushUrl): a URL sent into the chat.
         const url = str(form, "pushUrl");
@@ -1245,6 +1305,8 @@ export interface ChatDetail extends Omit<ChatSummary, "clientMessages"> {
   transcript: TranscriptEvent[];
   clientMessages: ClientMessage[];
   customNotices: string[];
+  readReceipts: number[];
+  nicknameUpdates: string[];
   userDataUpdates: Record<string, string>[];
   files: ReturnType<typeof fileSummary>[];
 }

@@ -10,11 +10,14 @@ export function operatorSwitch(gms: OperatorPort | null, cloud: OperatorPort | n
   const pick = (serviceName: string): OperatorPort => (isCloudServiceName(serviceName) ? cloud : gms);
   return {
     requestChat: (req) => pick(req.serviceName).requestChat(req),
-    send: (s, chat, text, messageId) => pick(s).send(s, chat, text, messageId),
+    send: (s, chat, text, messageId, position) => pick(s).send(s, chat, text, messageId, position),
     refresh: (s, chat, position) => pick(s).refresh(s, chat, position),
     typing: (s, chat, typing) => pick(s).typing(s, chat, typing),
     disconnect: (s, chat) => pick(s).disconnect(s, chat),
     updateData: (s, chat, data) => pick(s).updateData(s, chat, data),
     customNotice: (s, chat, text) => pick(s).customNotice(s, chat, text),
+    // GMS only (backends.md section 2); a back-end without them does nothing.
+    readReceipt: async (s, chat, position) => pick(s).readReceipt?.(s, chat, position),
+    updateNickname: async (s, chat, nickname) => pick(s).updateNickname?.(s, chat, nickname),
   };
 }

@@ -32,6 +32,9 @@ export type GmsOp =
   | "disconnect"
   | "updateData"
   | "customNotice"
+  /** backends.md section 2, beyond the table: what the user has seen, and a new name. */
+  | "readReceipt"
+  | "updateNickname"
   /** The file calls (gms-files.ts): `…/file/limits`, `…/file`, `…/file/{fileId}/download`. */
   | "fileLimits"
   | "fileUpload"

@@ -9,10 +9,14 @@
 // idempotent: a retried request chat that had gone through would open a
 // second chat).
 //
-// - Actions (send, typing, disconnect, updateData, customNotice) resolve on
-//   statusCode 0 and throw a GenesysError otherwise (errors.ts has the table of
-//   what is transient). disconnect is idempotent: an answer that says the chat
-//   is over (chatEnded) is success, whatever its statusCode.
+// - Actions (send, typing, disconnect, updateData, customNotice, readReceipt,
+//   updateNickname) resolve on statusCode 0 and throw a GenesysError otherwise
+//   (errors.ts has the table of what is transient). disconnect is idempotent:
+//   an answer that says the chat is over (chatEnded) is success, whatever its
+//   statusCode. A send given a transcriptPosition asks GMS for the transcript
+//   from there (GMS "Send Message") and resolves with it as a poll, read like
+//   refresh's (backends.md section 2: every answer goes through the same
+//   once-per-index handling; the core skips an index an earlier answer brought).
 // - refresh never throws for a GMS answer: a non-zero statusCode becomes an
 //   `error` event (fatal when it ended the chat or is statusCode 2), chatEnded
 //   a final `ended` event. It throws a transient GenesysError when there is no
@@ -20,7 +24,7 @@
 //   those.
 //
 // Who is in a chat (for `left.remaining`) is folded from the transcript and
-// kept per chatId in memory (a bounded LRU). When the poller asks from a
+// kept per chatId in memory (a bounded LRU). When the poller (or a send) asks from a
 // position this instance did not reach itself (after a restart, an eviction,
 // or another instance's turn with the lease), the refresh asks GMS for the
 // whole transcript instead (transcriptPosition=1): the older indexes rebuild
@@ -226,16 +230,51 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
     });
   }
 
-  /** An action: done on statusCode 0, a GenesysError otherwise. */
-  async function act(op: GmsOp, serviceName: string, chat: GenesysChatIds, form: URLSearchParams): Promise<void> {
+  /** An action: its answer on statusCode 0, a GenesysError otherwise. */
+  async function act(op: GmsOp, serviceName: string, chat: GenesysChatIds, form: URLSearchParams): Promise<GmsAnswer> {
     const answer = await call(op, serviceName, chat, form);
-    if (answer.statusCode === 0) return;
+    if (answer.statusCode === 0) return answer;
     const err = rejected(op, serviceName, chat, answer);
     log.warn(
       { op, serviceName, chatId: chat.chatId, statusCode: err.statusCode, chatEnded: err.chatEnded, err: err.message },
       "GMS refused",
     );
     throw err;
+  }
+
+  /** Where to ask a chat's transcript from: `position` when this instance's track of the chat got that far, else the start. */
+  const askFromFor = (chatId: string, position: number) => {
+    const known = tracks.get(chatId);
+    return known !== undefined && known.next >= position ? position : 1;
+  };
+
+  /**
+   * A successful answer's transcript, asked from `askFrom`, as the events from
+   * `position` on (backends.md section 2: every answer that has `messages`,
+   * refresh's or send's, goes through here). The track is read now, not
+   * before the call: another answer may have moved it meanwhile, and what it
+   * folded is not folded again. One that cannot take this answer (it was
+   * forgotten, asked from further on) is left as it is.
+   */
+  function absorb(chat: GenesysChatIds, askFrom: number, position: number, answer: GmsAnswer): OperatorPoll {
+    const known = tracks.get(chat.chatId);
+    const track = known && known.next >= askFrom ? known : askFrom === 1 ? newTrack() : undefined;
+    const scratch = { operators: new Map(known?.operators), next: askFrom };
+    const t = translateTranscript(answer.messages, track ?? scratch, track?.next ?? askFrom, position);
+    const events: OperatorEvent[] = t.events;
+    if (answer.chatEnded && !t.idleClosed) events.push({ kind: "ended" });
+    if (t.ignored.length > 0) log.debug({ chatId: chat.chatId, ignored: t.ignored }, "GMS transcript events ignored");
+
+    // Never backwards: every index below nextPosition has been handled.
+    const nextPosition = Math.max(answer.nextPosition ?? 0, (t.lastIndex ?? 0) + 1, position);
+    if (answer.chatEnded) tracks.delete(chat.chatId);
+    else if (track) {
+      track.next = Math.max(track.next, nextPosition);
+      remember(chat.chatId, track);
+    }
+    // The alias may change within a chat (backends.md section 2): the caller stores the new one.
+    if (answer.alias !== undefined && answer.alias !== chat.alias) return { events, nextPosition, alias: answer.alias };
+    return { events, nextPosition };
   }
 
   return {
@@ -272,10 +311,18 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
       return { chatId, userId, secureKey, alias, nextPosition: 1 };
     },
 
-    async send(serviceName, chat, text) {
+    async send(serviceName, chat, text, _messageId, transcriptPosition) {
       const form = idsForm(chat);
       form.set("message", text);
-      await act("send", serviceName, chat, form);
+      if (transcriptPosition === undefined) {
+        await act("send", serviceName, chat, form);
+        return;
+      }
+      // GMS Chat API v2 "Send Message": with transcriptPosition the answer carries the transcript from there, as refresh does.
+      const position = Math.max(1, Math.floor(transcriptPosition));
+      const askFrom = askFromFor(chat.chatId, position);
+      form.set("transcriptPosition", String(askFrom));
+      return absorb(chat, askFrom, position, await act("send", serviceName, chat, form));
     },
 
     async typing(serviceName, chat, typing) {
@@ -304,14 +351,22 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
       await act("customNotice", serviceName, chat, form);
     },
 
+    async readReceipt(serviceName, chat, transcriptPosition) {
+      const form = idsForm(chat);
+      form.set("transcriptPosition", String(Math.max(1, Math.floor(transcriptPosition))));
+      await act("readReceipt", serviceName, chat, form);
+    },
+
+    async updateNickname(serviceName, chat, nickname) {
+      const form = idsForm(chat);
+      form.set("nickname", nickname);
+      await act("updateNickname", serviceName, chat, form);
+    },
+
     async refresh(serviceName, chat, transcriptPosition): Promise<OperatorPoll> {
       const position = Math.max(1, Math.floor(transcriptPosition));
-      const known = tracks.get(chat.chatId);
-      // Continue from where this instance stopped, or re-read from the start to learn who is present.
-      const incremental = known !== undefined && known.next === position;
-      const track = incremental ? known : newTrack();
-      const askFrom = incremental ? position : 1;
-
+      // Continue from where this instance got, or re-read from the start to learn who is present.
+      const askFrom = askFromFor(chat.chatId, position);
       const form = idsForm(chat);
       form.set("transcriptPosition", String(askFrom));
       const answer = await call("refresh", serviceName, chat, form);
@@ -331,22 +386,7 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
         );
         return { events, nextPosition: position };
       }
-
-      const t = translateTranscript(answer.messages, track, askFrom, position);
-      const events: OperatorEvent[] = t.events;
-      if (answer.chatEnded && !t.idleClosed) events.push({ kind: "ended" });
-      if (t.ignored.length > 0) log.debug({ chatId: chat.chatId, ignored: t.ignored }, "GMS transcript events ignored");
-
-      // Never backwards: every index below nextPosition has been handled.
-      const nextPosition = Math.max(answer.nextPosition ?? 0, (t.lastIndex ?? 0) + 1, position);
-      if (answer.chatEnded) tracks.delete(chat.chatId);
-      else {
-        track.next = nextPosition;
-        remember(chat.chatId, track);
-      }
-      // The alias may change within a chat (backends.md section 2): the caller stores the new one.
-      if (answer.alias !== undefined && answer.alias !== chat.alias) return { events, nextPosition, alias: answer.alias };
-      return { events, nextPosition };
+      return absorb(chat, askFrom, position, answer);
     },
   };
 }

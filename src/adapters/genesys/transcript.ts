@@ -58,10 +58,13 @@ export interface Translation {
 const isOperator = (type: string) => type === "Agent" || type === "Supervisor";
 
 /**
- * Translates `messages` in index order, each index once. Events with
- * index >= foldFrom update `track.operators`; only those with
- * index >= emitFrom produce events (a re-read of older indexes after a
- * restart rebuilds who is present without replaying anything).
+ * Translates `messages` in index order, each index once; every event carries
+ * its `index`. Events with index >= foldFrom update `track.operators`; only
+ * those with index >= emitFrom produce events (a re-read of older indexes
+ * after a restart rebuilds who is present without replaying anything). An
+ * index below foldFrom but not below emitFrom was folded already (by another
+ * answer: a send's and a poll's overlap): it is emitted against a copy of the
+ * track, which it does not change again.
  */
 export function translateTranscript(
   messages: readonly GmsTranscriptEvent[],
@@ -77,12 +80,13 @@ export function translateTranscript(
     previous = e.index;
     out.lastIndex = e.index;
     // Our own actions (Client) are skipped silently: they are not news to us.
-    if (e.index < foldFrom || e.from.type === "Client") continue;
+    const fold = e.index >= foldFrom;
     const emit = e.index >= emitFrom;
-    const event = translateOne(e, track);
+    if ((!fold && !emit) || e.from.type === "Client") continue;
+    const event = translateOne(e, fold ? track : { operators: new Map(track.operators), next: track.next });
     if (!emit) continue;
     if (event) {
-      out.events.push(event);
+      out.events.push({ ...event, index: e.index });
       if (event.kind === "idle_close") out.idleClosed = true;
     } else {
       out.ignored.push({ index: e.index, type: e.type, from: e.from.type });

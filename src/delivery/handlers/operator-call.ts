@@ -1,6 +1,15 @@
 // Operator back-end calls (backends.md section 2, GMS Chat API v2): request a
 // chat (with the bot transcript), send the user's text, disconnect, and the
-// post-chat vote as updateData when no survey webhook is configured. A job of
+// post-chat vote as updateData when no survey webhook is configured; beyond
+// the table, readReceipt and updateNickname.
+//
+// A send asks GMS for the transcript from the episode's position (GMS "Send
+// Message" with transcriptPosition): its answer is applied like a poll's, in
+// the step that completes the job, and the core handles each index once
+// (whichever of the poll and the send brought it first). Before a send, the
+// user's name is compared with the nickname Genesys knows (issue 17): a
+// change queues updateNickname. A read receipt or a rename that a newer one
+// overtook is done without a call (coalesced). A job of
 // an episode that is over, or not the conversation's any more, is done
 // without a call. A refusal a retry will not change (statusCode 2, a 4xx) is
 // final at once; after the last attempt the user is told: a failed request
@@ -10,6 +19,7 @@ import type { Config } from "../../config/schema.js";
 import type { HandoffRequest } from "../../core/bot.js";
 import type { Conversation, OperatorEpisode as Episode } from "../../core/model.js";
 import type { Clock, OperatorChatRequest, OperatorPort } from "../../core/ports.js";
+import { isCloudServiceName } from "../../adapters/genesys-cloud/service-name.js";
 import { keyRingFrom } from "../../security/keyring.js";
 import type { Store } from "../../store/index.js";
 import type { ConversationSteps } from "../conversation-port.js";
@@ -19,13 +29,25 @@ import { doubling, errorText, type Job, type JobHandler, type Outcome } from "..
 const GENESYS_ATTEMPTS = 3;
 const BUDGET_MARGIN_MS = 15_000;
 
-export const OPERATOR_JOB_TYPES = ["request_operator", "send_operator", "disconnect_operator", "submit_vote"] as const;
+export const OPERATOR_JOB_TYPES = [
+  "request_operator",
+  "send_operator",
+  "disconnect_operator",
+  "submit_vote",
+  "read_receipt",
+  "update_nickname",
+] as const;
 
 type OperatorJob =
   | { type: "request_operator"; episodeUuid: string; serviceName: string; handoff: HandoffRequest }
   | { type: "send_operator"; episodeUuid: string; text: string }
   | { type: "disconnect_operator"; episodeUuid: string }
-  | { type: "submit_vote"; episodeUuid: string; text: string };
+  | { type: "submit_vote"; episodeUuid: string; text: string }
+  | { type: "read_receipt"; episodeUuid: string; position: number }
+  | { type: "update_nickname"; episodeUuid: string; nickname: string };
+
+/** Nothing to tell the user when these fail for good: they change nothing the user sees. */
+const SILENT_ON_FAILURE = new Set<OperatorJob["type"]>(["disconnect_operator", "read_receipt", "update_nickname"]);
 
 export interface OperatorCallDeps {
   operator: OperatorPort | null;
@@ -55,17 +77,22 @@ export function operatorCallHandler(deps: OperatorCallDeps): JobHandler {
     return c && episode && episode.uuid === payloadOf(job).episodeUuid ? { c, episode } : null;
   }
 
+  /** The name Genesys knows the user by: the user's, else config genesys.nickname. */
+  async function nicknameOf(c: Conversation): Promise<string> {
+    const user = c.msisdn ? await store.users.get(c.msisdn) : null;
+    return user?.name ?? config.genesys.nickname;
+  }
+
   /** backends.md section 2: nickname, subject and userData, with the bot transcript. No raw MSISDN leaves the router. */
   async function chatRequest(c: Conversation, p: Extract<OperatorJob, { type: "request_operator" }>): Promise<OperatorChatRequest> {
     const transcript = await store.messages.transcript(c.id, 50);
-    const user = c.msisdn ? await store.users.get(c.msisdn) : null;
     const lines = transcript
       .filter((m) => m.text)
       .map((m) => `${m.direction === "in" ? "user" : m.author}: ${m.text}`)
       .join("\n");
     return {
       serviceName: p.serviceName,
-      nickname: user?.name ?? config.genesys.nickname,
+      nickname: await nicknameOf(c),
       subject: p.handoff.reason ?? c.chatTitle,
       userData: {
         ...p.handoff.userData,
@@ -87,7 +114,8 @@ export function operatorCallHandler(deps: OperatorCallDeps): JobHandler {
     switch (p.type) {
       case "request_operator": {
         if (episode.endedAt) return { status: "done" };
-        const { nextPosition, ...chat } = await operator.requestChat(await chatRequest(c, p));
+        const request = await chatRequest(c, p);
+        const { nextPosition, ...chat } = await operator.requestChat(request);
         const { jobs } = await steps.apply(
           c.id,
           { type: "operator_accepted", episodeUuid: episode.uuid, chat },
@@ -95,17 +123,16 @@ export function operatorCallHandler(deps: OperatorCallDeps): JobHandler {
           {
             completeJob: job.id,
             patch: (next) => {
-              if (next.episode?.uuid === episode.uuid) next.episode.transcriptPosition = nextPosition;
+              if (next.episode?.uuid !== episode.uuid) return;
+              next.episode.transcriptPosition = nextPosition;
+              next.episode.nickname = request.nickname;
             },
           },
         );
         return { status: "done", completed: true, jobs };
       }
       case "send_operator":
-        if (episode.endedAt) return { status: "done" };
-        if (!episode.chat) return { status: "retry", error: "chat not accepted yet" };
-        await operator.send(episode.serviceName, episode.chat, p.text, job.idempotencyKey);
-        return { status: "done" };
+        return send(job, operator, c, episode);
       case "disconnect_operator":
         if (episode.chat) await operator.disconnect(episode.serviceName, episode.chat);
         return { status: "done" };
@@ -113,7 +140,49 @@ export function operatorCallHandler(deps: OperatorCallDeps): JobHandler {
         if (!episode.chat) return { status: "failed", error: "the episode has no Genesys chat to vote on" };
         await operator.updateData(episode.serviceName, episode.chat, { vote: p.text, voteAt: deps.clock.now().toISOString() });
         return { status: "done" };
+      case "read_receipt":
+        // A newer marker moved readPosition on: its own job tells GMS.
+        if (episode.endedAt || !episode.chat || p.position < (episode.readPosition ?? 0)) return { status: "done" };
+        await operator.readReceipt?.(episode.serviceName, episode.chat, p.position);
+        return { status: "done" };
+      case "update_nickname":
+        if (episode.endedAt || !episode.chat || p.nickname !== episode.nickname) return { status: "done" };
+        await operator.updateNickname?.(episode.serviceName, episode.chat, p.nickname);
+        return { status: "done" };
     }
+  }
+
+  /**
+   * The user's text, with the transcript from the episode's position in the
+   * answer (GMS): applied in the step that completes the job. A rename of the
+   * user since the chat was requested is queued first (issue 17).
+   */
+  async function send(job: Job, operator: OperatorPort, c: Conversation, episode: Episode): Promise<Outcome> {
+    const p = payloadOf(job) as Extract<OperatorJob, { type: "send_operator" }>;
+    if (episode.endedAt) return { status: "done" };
+    if (!episode.chat) return { status: "retry", error: "chat not accepted yet" };
+    const renamed = await renameJobs(job, c, episode);
+    const poll = await operator.send(episode.serviceName, episode.chat, p.text, job.idempotencyKey, episode.transcriptPosition);
+    // Only our own message came back (the common case): the position may wait for the next poll, no step needed.
+    if (!poll || (poll.events.length === 0 && poll.alias === undefined)) return { status: "done", jobs: renamed };
+    const event = {
+      type: "operator_update",
+      episodeUuid: episode.uuid,
+      events: poll.events,
+      nextPosition: poll.nextPosition,
+      ...(poll.alias !== undefined ? { alias: poll.alias } : {}),
+    } as const;
+    const { jobs } = await steps.apply(c.id, event, `sent:${job.idempotencyKey}`, { completeJob: job.id });
+    return { status: "done", completed: true, jobs: [...renamed, ...jobs] };
+  }
+
+  /** The jobs of a user_renamed step when the user's name is not the one Genesys knows (GMS episodes only). */
+  async function renameJobs(job: Job, c: Conversation, episode: Episode): Promise<readonly Job[]> {
+    if (isCloudServiceName(episode.serviceName)) return [];
+    const nickname = await nicknameOf(c);
+    if (nickname === episode.nickname) return [];
+    const event = { type: "user_renamed", episodeUuid: episode.uuid, nickname } as const;
+    return (await steps.apply(c.id, event, `nick:${job.idempotencyKey}`)).jobs;
   }
 
   return {
@@ -138,7 +207,7 @@ export function operatorCallHandler(deps: OperatorCallDeps): JobHandler {
         const event = { type: "operator_request_failed", episodeUuid: found.episode.uuid, reason: error } as const;
         return (await steps.apply(found.c.id, event, `reqfail:${job.idempotencyKey}`)).jobs;
       }
-      if (p.type === "disconnect_operator") return [];
+      if (SILENT_ON_FAILURE.has(p.type)) return [];
       return steps.tell(found.c.id, { kind: "notice", code: "GENESYS_ERROR#0001" }, `${job.idempotencyKey}/failed`, found.episode.uuid);
     },
   };

@@ -9,6 +9,7 @@ import { migration005 } from "./005_attachments.js";
 import { migration006 } from "./006_idle_warning.js";
 import { migration007 } from "./007_genesys_cloud_webhooks.js";
 import { migration008 } from "./008_callbacks.js";
+import { migration009 } from "./009_gms_receipts.js";
 import type { Migration } from "./migration.js";
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration006,
   migration007,
   migration008,
+  migration009,
 ];

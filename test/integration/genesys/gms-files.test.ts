@@ -84,6 +84,7 @@ describe("GMS file calls against the simulator", () => {
       name: "bill.pdf",
       mediaType: "application/pdf",
       size: 30_000,
+      index: expect.any(Number) as unknown, // its GMS transcript index (backends.md section 2)
     });
     const got = await files.download(serviceName, chat, sent.fileId, 1_000_000);
     expect(got.mediaType).toBe("application/pdf");

@@ -70,13 +70,18 @@ class Poller {
     this.position = position;
   }
   async poll(): Promise<OperatorEvent[]> {
-    const { events, nextPosition } = await this.gms.refresh(this.serviceName, this.chat, this.position);
-    expect(nextPosition).toBeGreaterThanOrEqual(this.position);
-    this.position = nextPosition;
+    const poll = await this.gms.refresh(this.serviceName, this.chat, this.position);
+    expect(poll.nextPosition).toBeGreaterThanOrEqual(this.position);
+    // Every event of a GMS transcript carries its index (asserted in "send with transcriptPosition"); compared without it here.
+    expect(poll.events.filter((e) => e.kind !== "ended" && e.kind !== "error").every((e) => Number.isInteger(e.index))).toBe(true);
+    const events = poll.events.map(withoutIndex);
+    this.position = poll.nextPosition;
     this.seen.push(...events);
     return events;
   }
 }
+
+const withoutIndex = ({ index: _index, ...e }: OperatorEvent): OperatorEvent => e;
 
 /** The error a promise rejects with (fails the test if it resolves). */
 async function failure(p: Promise<unknown>): Promise<GenesysError> {
@@ -531,6 +536,70 @@ describe("GMS operator adapter against the simulator", () => {
       const err404 = await failure(wrongPath.send(service, chat, "x"));
       expect(err404).toMatchObject({ kind: "http", httpStatus: 404, transient: false });
     });
+  });
+});
+
+describe("GMS calls beyond the table (backends.md section 2)", () => {
+  it("send with transcriptPosition answers the transcript from there, each event with its index, as a poll", async () => {
+    const gms = operator();
+    const service = newService();
+    const { chat, sim: sc } = await openChat(gms, service);
+    const p = new Poller(gms, service, chat);
+    await p.poll();
+    sc.agentJoin("Giulia");
+    sc.agentSay("Buongiorno");
+    const from = p.position;
+    const answer = await gms.send(service, chat, "salve", undefined, from);
+    const asked = sim.requests.filter((r) => r.op === "send" && r.chatId === chat.chatId).at(-1)!;
+    expect(asked.form["transcriptPosition"]).toBe(String(from));
+    const joinedAt = sc.transcript().find((e) => e.type === "ParticipantJoined" && e.from.type === "Agent")!.index;
+    expect(answer).toEqual({
+      events: [
+        { kind: "joined", nickname: "Giulia", index: joinedAt },
+        { kind: "message", text: "Buongiorno", nickname: "Giulia", index: joinedAt + 1 },
+      ],
+      nextPosition: sc.nextPosition, // our own message included: it is not news to us
+    });
+    // The poll from the old position (it raced the send) brings the same indexes: the core skips them.
+    const raced = await gms.refresh(service, chat, from);
+    expect(raced.events.map((e) => e.index)).toEqual([joinedAt, joinedAt + 1]);
+    // Without transcriptPosition, a send answers no transcript (and its nextPosition is not taken).
+    expect(await gms.send(service, chat, "ancora")).toBeUndefined();
+  });
+
+  it("after a restart, a send from the persisted position replays nothing before it", async () => {
+    const before = operator();
+    const service = newService();
+    const { chat, sim: sc } = await openChat(before, service);
+    sc.agentJoin("Giulia");
+    sc.agentSay("prima");
+    const p = new Poller(before, service, chat);
+    await p.poll();
+    sc.agentSay("dopo");
+    // A new adapter (the router restarted) knows nobody in the chat: it asks from 1 and gives only what is new.
+    const after = operator();
+    const answer = (await after.send(service, chat, "ci sei?", undefined, p.position))!;
+    const asked = sim.requests.filter((r) => r.op === "send" && r.chatId === chat.chatId).at(-1)!;
+    expect(asked.form["transcriptPosition"]).toBe("1");
+    expect(answer.events.map(withoutIndex)).toEqual([{ kind: "message", text: "dopo", nickname: "Giulia" }]);
+    // And the track it rebuilt knows Giulia: her leaving ends it with nobody left.
+    sc.agentLeave();
+    const resumed = new Poller(after, service, chat, answer.nextPosition);
+    expect(await resumed.poll()).toEqual([{ kind: "left", nickname: "Giulia", remaining: 0 }, { kind: "ended" }]);
+  });
+
+  it("readReceipt and updateNickname carry the ids with transcriptPosition and nickname; a refusal throws", async () => {
+    const gms = operator();
+    const service = newService();
+    const { chat, sim: sc } = await openChat(gms, service);
+    await gms.readReceipt!(service, chat, 3);
+    await gms.updateNickname!(service, chat, "Mario Rossi");
+    expect(sc.readReceipts()).toEqual([3]);
+    expect(sc.nicknameUpdates()).toEqual(["Mario Rossi"]);
+    const receipt = sim.requests.find((r) => r.op === "readReceipt" && r.chatId === chat.chatId)!;
+    expect(receipt.form).toMatchObject({ userId: chat.userId, secureKey: chat.secureKey, alias: chat.alias, transcriptPosition: "3" });
+    sim.inject({ op: "readReceipt", kind: "statusCode", statusCode: 2, code: 100 });
+    expect(await failure(gms.readReceipt!(service, chat, 4))).toMatchObject({ op: "readReceipt", transient: false });
   });
 });
 

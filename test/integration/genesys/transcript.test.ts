@@ -4,9 +4,12 @@ import { describe, expect, it } from "vitest";
 import { parseGmsAnswer } from "../../../src/adapters/genesys/answer.js";
 import type { GmsTranscriptEvent } from "../../../src/adapters/genesys/answer.js";
 import { newTrack, translateTranscript } from "../../../src/adapters/genesys/transcript.js";
+import type { OperatorEvent } from "../../../src/core/events.js";
 
 const party = (type: string, participantId: number, nickname = type) => ({ type, participantId: String(participantId), nickname });
 let n = 0;
+/** Every event carries its index (asserted below); most cases compare without it. */
+const plainEvents = (events: OperatorEvent[]) => events.map(({ index: _index, ...e }) => e);
 const ev = (from: ReturnType<typeof party>, type: string, text?: string, index = ++n): GmsTranscriptEvent =>
   text === undefined ? { from, index, type } : { from, index, type, text };
 
@@ -43,7 +46,7 @@ describe("transcript translation", () => {
     ];
     const track = newTrack();
     const t = translateTranscript(messages, track, 1, 1);
-    expect(t.events).toEqual([
+    expect(plainEvents(t.events)).toEqual([
       { kind: "queue", position: 4 },
       { kind: "message", text: "Tutti gli operatori sono occupati", nickname: "system" },
       { kind: "joined", nickname: "Giulia" },
@@ -71,7 +74,7 @@ describe("transcript translation", () => {
       1,
       1,
     );
-    expect(t.events).toEqual([{ kind: "idle_alert" }, { kind: "idle_close" }]);
+    expect(plainEvents(t.events)).toEqual([{ kind: "idle_alert" }, { kind: "idle_close" }]);
     expect(t.idleClosed).toBe(true);
   });
 
@@ -84,7 +87,7 @@ describe("transcript translation", () => {
     const track = newTrack();
     // Shuffled, with a duplicate: sorted and deduplicated.
     const t = translateTranscript([left, other, hello, joined, hello], track, 1, 3);
-    expect(t.events).toEqual([
+    expect(plainEvents(t.events)).toEqual([
       { kind: "joined", nickname: "Marco" },
       { kind: "left", nickname: "Giulia", remaining: 1 },
     ]);
@@ -94,6 +97,24 @@ describe("transcript translation", () => {
     const again = translateTranscript([joined, hello], track, 3, 3);
     expect(again.events).toEqual([]);
     expect(track.operators.size).toBe(1);
+  });
+
+  it("gives each event its index, and emits an index folded before (another answer's) without folding it again", () => {
+    n = 0;
+    const joined = ev(agent, "ParticipantJoined");
+    const hello = ev(agent, "Message", "uno");
+    const left = ev(agent, "ParticipantLeft");
+    const track = newTrack();
+    translateTranscript([joined, hello, left], track, 1, 1);
+    expect(track.operators.size).toBe(0);
+    // A second answer of the same indexes, emitted from 1 but folded from 4: Giulia is not back in the chat.
+    const t = translateTranscript([joined, hello, left], track, 4, 1);
+    expect(t.events).toEqual([
+      { kind: "joined", nickname: "Giulia", index: 1 },
+      { kind: "message", text: "uno", nickname: "Giulia", index: 2 },
+      { kind: "left", nickname: "Giulia", remaining: 0, index: 3 },
+    ]);
+    expect(track.operators.size).toBe(0);
   });
 });
 

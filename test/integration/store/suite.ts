@@ -520,7 +520,8 @@ export function defineStoreSuite(harness: StoreHarness): void {
           botSession: 2,
           botSessionOpen: true,
           botOptions: [{ title: "Offerte", payload: "/offers" }],
-          episode: episode(t),
+          // Migration 8: what the user read (readReceipt) and the nickname Genesys knows.
+          episode: { ...episode(t), readPosition: 5, nickname: "Mario Rossi" },
           votingUntil: ms(t + 86_400_000),
         };
         const saved = await store.conversations.save(changed, ms(t + 60_000));
