@@ -13,6 +13,7 @@ import { createWebhookBot } from "./adapters/bot/webhook-bot.js";
 import { createContacts } from "./contacts/index.js";
 import { createGmsFiles, createGmsOperator } from "./adapters/genesys/index.js";
 import {
+  cloudFilesFrom,
   cloudOperatorFrom,
   cloudWebhookHandler,
   cloudWebhookRoutes,
@@ -303,6 +304,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           bot,
           operator,
           operatorFiles: gmsFiles,
+          linkFiles: cloudFilesFrom(config, cloud),
           attachmentUrlKey: urlSigningKey(config.security.secretKey),
           publicUrl: () => config.http.publicUrl ?? (http ? baseUrl(http) : `http://${config.http.host}:${config.http.port}`),
           config,

@@ -1,7 +1,7 @@
 // One handler per kind of job, registered with the executor by payload type.
 import type { Element } from "@xmpp/xml";
 import type { Config } from "../../config/schema.js";
-import type { BotPort, Clock, OperatorFilesPort, OperatorPort } from "../../core/ports.js";
+import type { BotPort, Clock, OperatorFilesPort, OperatorLinkFilesPort, OperatorPort } from "../../core/ports.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../metrics.js";
 import type { DirectoryCache } from "../../router/directory-cache.js";
@@ -24,6 +24,8 @@ export interface HandlerDeps {
   operator: OperatorPort | null;
   /** GMS file calls (protocol.md section 10); null without GMS. */
   operatorFiles?: OperatorFilesPort | null;
+  /** Genesys Cloud files by URL (protocol.md section 10); null without Genesys Cloud. */
+  linkFiles?: OperatorLinkFilesPort | null;
   /** Signing key and base of attachment URLs. */
   attachmentUrlKey?: Buffer;
   publicUrl?: () => string;
@@ -43,6 +45,7 @@ export function registerHandlers(executor: Pick<Executor, "register">, deps: Han
     operatorFilesHandler({
       ...deps,
       files: deps.operatorFiles ?? null,
+      linkFiles: deps.linkFiles ?? null,
       urlKey: deps.attachmentUrlKey ?? urlSigningKey(config.security.secretKey),
       publicUrl: deps.publicUrl ?? (() => config.http.publicUrl ?? `http://${config.http.host}:${config.http.port}`),
     }),
