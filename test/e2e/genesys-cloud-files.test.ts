@@ -204,7 +204,7 @@ describe("files with a Genesys Cloud agent", () => {
   }, 60_000);
 
   it("a plain XMPP client: its XEP-0066 file reaches Genesys; the agent's comes back as XEP-0066 at its signed URL", async () => {
-    await paolo.send(xml("message", { to: SUPPORTO, type: "chat", id: "p1" }, xml("body", {}, "!operatore")));
+    await paolo.send(xml("message", { to: SUPPORTO, type: "chat", id: "p1", "xml:lang": "it" }, xml("body", {}, "!operatore")));
     await paolo.waitFor((s) => fromSupporto(s) && (s.getChildText("body") ?? "").includes("coda"), 10_000);
     const c = (await router.store.conversations.findByKey(paolo.bare, "supporto", "Supporto"))!;
     const conv = await sim.waitForConversation((x) => x.fromId === c.id, 10_000);
@@ -214,7 +214,7 @@ describe("files with a Genesys Cloud agent", () => {
 
     const file = put("/share/p1/foto.png", 12_000);
     const oobOut = xml("x", { xmlns: "jabber:x:oob" }, xml("url", {}, file.url));
-    await paolo.send(xml("message", { to: SUPPORTO, type: "chat", id: "p2" }, xml("body", {}, file.url), oobOut));
+    await paolo.send(xml("message", { to: SUPPORTO, type: "chat", id: "p2", "xml:lang": "it" }, xml("body", {}, file.url), oobOut));
     const got = await sim.waitFor(() => conv.received[0], 15_000);
     expect(got).toMatchObject({ status: 200, filename: "foto.png", sha256: sha(file.content) });
 
