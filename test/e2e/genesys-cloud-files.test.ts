@@ -9,18 +9,16 @@
 // URL no longer answers is told as `fetch`; a plain XMPP client gets
 // XEP-0066.
 import { createHash, randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import xml, { type Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app.js";
-import type { DirectoryTree } from "../../src/core/model.js";
 import { startSampleBot, type SampleBot } from "../../tools/sample-bot/bot.js";
 import { GenesysCloudSimulator, type SimConversation } from "../support/genesys-cloud/simulator.js";
 import { connectClient, type TestClient } from "./harness/client.js";
 import { startProsody, type Prosody } from "./harness/prosody.js";
 import { chatText, isNotice, isX, readX, v2Thread } from "./support/eime.js";
-import { routerConfig, startRouter, testDirectory } from "./support/router.js";
+import { startFileShare, type FileShare } from "./support/file-share.js";
+import { cloudDirectory, routerConfig, startRouter } from "./support/router.js";
 
 const ALICE = "393475557777";
 const BOB = "393475558888";
@@ -37,27 +35,12 @@ let bob: TestClient;
 let paolo: TestClient;
 let SUPPORTO: string;
 let webhook: string;
-let share: Server;
+let share: FileShare;
 let shareHost: string;
-const shared = new Map<string, Buffer>();
-
-function cloudDirectory(botUrl: string): DirectoryTree {
-  const tree = testDirectory(botUrl);
-  for (const item of tree.items) {
-    if (item.address === "supporto")
-      item.route = { mode: "bot+operator", bot: { url: botUrl }, genesysCloud: { integrationId: INTEGRATION } };
-  }
-  return tree;
-}
 
 beforeAll(async () => {
-  share = createServer((req, res) => {
-    const body = shared.get(req.url ?? "");
-    if (!body) return void res.writeHead(404).end();
-    res.writeHead(200, { "content-type": "image/png", "content-length": body.length }).end(body);
-  });
-  await new Promise<void>((resolve) => share.listen(0, "127.0.0.1", resolve));
-  shareHost = `127.0.0.1:${(share.address() as AddressInfo).port}`;
+  share = await startFileShare();
+  shareHost = share.host;
   prosody = await startProsody({
     users: [
       { username: ALICE, password: "a" },
@@ -90,7 +73,7 @@ beforeAll(async () => {
       },
       attachments: { allowedHosts: [shareHost] },
     }),
-    cloudDirectory(bot.url),
+    cloudDirectory(bot.url, INTEGRATION),
   );
   webhook = `${router.httpAddress}/genesys-cloud/${INTEGRATION}/webhook`;
   sim.setWebhook(INTEGRATION, webhook);
@@ -108,7 +91,7 @@ afterAll(async () => {
   await sim?.stop();
   await bot?.stop();
   await prosody?.stop();
-  await new Promise((resolve) => share?.close(resolve));
+  await share?.close();
 });
 
 /** Bot, then the Genesys Cloud agent, who joins and writes first. */
@@ -124,12 +107,6 @@ async function withAgent(client: TestClient, msisdn: string, title: string): Pro
   return { conv, thread };
 }
 
-function put(path: string, bytes: number): { url: string; content: Buffer } {
-  const content = randomBytes(bytes);
-  shared.set(path, content);
-  return { url: `http://${shareHost}${path}`, content };
-}
-
 const withAttachment = (s: Element) => isX("chat_text")(s) && readX(s)!.payload.data?.attachment !== undefined;
 const attachmentOf = (s: Element) => readX(s)!.payload.data!.attachment as { url: string; mediaType: string; name: string; size: number };
 const fromSupporto = (s: Element) => s.is("message") && s.attrs.from === SUPPORTO && s.getChild("body") !== undefined;
@@ -137,7 +114,7 @@ const fromSupporto = (s: Element) => s.is("message") && s.attrs.from === SUPPORT
 describe("files with a Genesys Cloud agent", () => {
   it("the user's file reaches Genesys as content at the router's signed URL, byte for byte, after the text", async () => {
     const { conv, thread } = await withAgent(alice, ALICE, "Foto");
-    const file = put("/share/c1/modem.png", 40_000);
+    const file = share.put("/share/c1/modem.png", 40_000);
     const attachment = { url: file.url, mediaType: "image/png", name: "modem.png", size: 40_000 };
     await alice.send(chatText("ecco il modem", data({ attachment }), { to: SUPPORTO, thread }));
 
@@ -212,7 +189,7 @@ describe("files with a Genesys Cloud agent", () => {
     await conv.agentSay("Eccomi");
     await paolo.waitFor((s) => fromSupporto(s) && s.getChildText("body") === "Eccomi", 10_000);
 
-    const file = put("/share/p1/foto.png", 12_000);
+    const file = share.put("/share/p1/foto.png", 12_000);
     const oobOut = xml("x", { xmlns: "jabber:x:oob" }, xml("url", {}, file.url));
     await paolo.send(xml("message", { to: SUPPORTO, type: "chat", id: "p2", "xml:lang": "it" }, xml("body", {}, file.url), oobOut));
     const got = await sim.waitFor(() => conv.received[0], 15_000);

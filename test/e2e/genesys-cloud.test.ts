@@ -7,14 +7,13 @@
 // conversation state) and close by the user.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app.js";
-import type { DirectoryTree } from "../../src/core/model.js";
 import { keyRingFrom } from "../../src/security/keyring.js";
 import { startSampleBot, type SampleBot } from "../../tools/sample-bot/bot.js";
 import { GenesysCloudSimulator, type SimConversation } from "../support/genesys-cloud/simulator.js";
 import { connectClient, type TestClient } from "./harness/client.js";
 import { startProsody, type Prosody } from "./harness/prosody.js";
 import { chatNotice, chatText, isNotice, isX, readX, v2Thread } from "./support/eime.js";
-import { routerConfig, startRouter, testDirectory } from "./support/router.js";
+import { cloudDirectory, routerConfig, startRouter } from "./support/router.js";
 
 const ALICE = "393475551111";
 const BOB = "393475552222";
@@ -29,15 +28,6 @@ let SUPPORTO: string;
 let webhook: string;
 
 const data = () => ({ apiVersion: 2.1, os: "android", appVersion: "0.4.65", premium: false });
-
-function cloudDirectory(botUrl: string): DirectoryTree {
-  const tree = testDirectory(botUrl);
-  for (const item of tree.items) {
-    if (item.address === "supporto")
-      item.route = { mode: "bot+operator", bot: { url: botUrl }, genesysCloud: { integrationId: INTEGRATION } };
-  }
-  return tree;
-}
 
 beforeAll(async () => {
   prosody = await startProsody({
@@ -69,7 +59,7 @@ beforeAll(async () => {
         requestsPerMinute: 6000,
       },
     }),
-    cloudDirectory(bot.url),
+    cloudDirectory(bot.url, INTEGRATION),
   );
   webhook = `${router.httpAddress}/genesys-cloud/${INTEGRATION}/webhook`;
   sim.setWebhook(INTEGRATION, webhook);
