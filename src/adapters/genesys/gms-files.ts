@@ -32,7 +32,7 @@ import {
   type GenesysErrorDetails,
   type GmsOp,
 } from "./errors.js";
-import type { GmsCallOutcome } from "./gms-operator.js";
+import { isTimeout, type GmsCallOutcome } from "./gms-operator.js";
 
 /** Chat Server's defaults (ESChat "File Transfer", section client-file-transfer), when the limits answer leaves one out. */
 export const CHAT_SERVER_FILE_DEFAULTS = { maxFiles: 3, maxFileBytes: 2 * 1024 * 1024, maxTotalBytes: 5 * 1024 * 1024 } as const;
@@ -131,8 +131,7 @@ export function createGmsFiles(options: GmsFilesOptions, log: Logger, http?: Axi
         maxBodyLength: Infinity,
       });
     } catch (err) {
-      const timeout =
-        axios.isCancel(err) || (axios.isAxiosError(err) && ["ETIMEDOUT", "ECONNABORTED", "ERR_CANCELED"].includes(err.code ?? ""));
+      const timeout = isTimeout(err);
       const tooLarge = axios.isAxiosError(err) && /maxContentLength/.test(err.message);
       observe(timeout ? "timeout" : "failed");
       if (tooLarge)
