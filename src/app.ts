@@ -11,7 +11,7 @@ import type { Element } from "@xmpp/xml";
 import type { Job } from "./delivery/job.js";
 import { createWebhookBot } from "./adapters/bot/webhook-bot.js";
 import { createContacts } from "./contacts/index.js";
-import { createGmsFiles, createGmsOperator } from "./adapters/genesys/index.js";
+import { PUSH_PATH, createGmsFiles, createGmsOperator, pushUserData, readPushDeviceId } from "./adapters/genesys/index.js";
 import {
   cloudFilesFrom,
   cloudOperatorFrom,
@@ -22,8 +22,9 @@ import {
 } from "./adapters/genesys-cloud/index.js";
 import { createTokenVerifier } from "./adapters/token/verifiers.js";
 import type { Config } from "./config/schema.js";
-import { systemClock, type Clock, type OperatorPort } from "./core/ports.js";
+import { systemClock, type Clock, type OperatorChatRequest, type OperatorPort } from "./core/ports.js";
 import { baseUrl, buildHttp, buildMetricsHttp } from "./http/index.js";
+import { genesysPushRoutes } from "./http/genesys-push.js";
 import { createLogging, type Logging } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createReadiness, DB_CHECK_TIMEOUT_MS } from "./readiness.js";
@@ -33,6 +34,7 @@ import { ConversationService } from "./router/conversation-service.js";
 import { DirectoryCache } from "./router/directory-cache.js";
 import { ChannelInbound } from "./router/inbound.js";
 import { OperatorPoller } from "./router/operator-poller.js";
+import { announcePush, listenForPushes } from "./router/push-wake.js";
 import { DeliveredRows } from "./delivery/delivered.js";
 import { Executor } from "./delivery/executor.js";
 import { GroupCommit } from "./delivery/group-commit.js";
@@ -89,6 +91,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
   let http: ReturnType<typeof buildHttp> | undefined;
   let metricsHttp: ReturnType<typeof buildMetricsHttp> | undefined;
   let stopRetention: (() => void) | undefined;
+  let stopPushes: (() => Promise<void>) | undefined;
 
   const needStore = (): Store => {
     if (!store) throw new Error("the router is not started");
@@ -145,6 +148,8 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           baseUrl: config.genesys.url,
           requestTimeoutMs: config.genesys.requestTimeoutMs,
           onCall: (op, outcome, seconds) => metrics.genesysLatency.observe({ op, outcome }, seconds),
+          // Push mode: each chat asks GMS for custom HTTP pushes, with its own token (gms-push.ts).
+          ...(config.genesys.push ? { requestUserData: (req: OperatorChatRequest) => pushUserData(keys, req) } : {}),
         },
         logging.child("genesys"),
       )
@@ -341,11 +346,21 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
             service,
             operator,
             clock,
-            { owner, pollIntervalMs: config.genesys.pollIntervalMs, leaseMs: config.genesys.leaseMs, maxFailures: 5, concurrency: 16 },
+            {
+              owner,
+              pollIntervalMs: config.genesys.pollIntervalMs,
+              leaseMs: config.genesys.leaseMs,
+              maxFailures: 5,
+              concurrency: 16,
+              ...(gms && config.genesys.push ? { keepAliveMs: config.genesys.pushKeepAliveMs } : {}),
+            },
             logging.child("genesys"),
             deliver,
           );
           poller.start();
+          // Push mode: a push reaching any instance wakes the episode here (router/push-wake.ts).
+          if (gms && config.genesys.push)
+            stopPushes = await listenForPushes(s.db, (e) => void poller?.wake(e.conversationId, e.episodeUuid));
         }
 
         accepting = true;
@@ -367,8 +382,19 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           readiness,
           logger: logging.child("http"),
           attachmentUrlKey,
-          plugins:
-            cloud && config.genesysCloud.webhookSecret
+          plugins: [
+            ...(gms && config.genesys.push
+              ? [
+                  genesysPushRoutes({
+                    path: PUSH_PATH,
+                    readDeviceId: (deviceId) => readPushDeviceId(keys, deviceId),
+                    announce: (target) => announcePush(s.db, target),
+                    onPush: (outcome) => metrics.genesysPushes.inc({ outcome }),
+                    log: logging.child("genesys"),
+                  }),
+                ]
+              : []),
+            ...(cloud && config.genesysCloud.webhookSecret
               ? [
                   cloudWebhookRoutes({
                     secret: config.genesysCloud.webhookSecret,
@@ -382,7 +408,8 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
                     log: logging.child("genesys"),
                   }),
                 ]
-              : [],
+              : []),
+          ],
         });
         try {
           await httpServer.listen({ host: config.http.host, port: config.http.port });
@@ -394,6 +421,13 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         log.info({ http: baseUrl(httpServer) }, "http listening");
         if (!config.http.publicUrl && !isLoopbackHost(config.http.host)) {
           log.warn("EIME_PUBLIC_URL is unset: signed file URLs name this listener's own address, which users may not reach");
+        }
+        if (gms && config.genesys.push) {
+          // operations.md "Genesys push": GMS' [push] customhttp.url must name this.
+          log.info(
+            { customhttpUrl: `${(config.http.publicUrl ?? baseUrl(httpServer)).replace(/\/+$/, "")}${PUSH_PATH}` },
+            "Genesys push mode on",
+          );
         }
         if (config.http.metricsPort !== undefined) {
           metricsHttp = await listenMetrics(config.http.metricsHost ?? config.http.host, config.http.metricsPort);
@@ -408,6 +442,8 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         await connection.stop().catch(() => undefined);
         await domainLock?.release();
         await executor?.close().catch(() => undefined);
+        await stopPushes?.().catch(() => undefined);
+        stopPushes = undefined;
         await poller?.stop().catch(() => undefined);
         await directory?.stop().catch(() => undefined);
         await s.close().catch(() => undefined);
@@ -433,6 +469,8 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
 
       // Finish what is in flight, within bounds (operations.md: exit within 10 s).
       await within(4_000, Promise.all([dispatcher.idle(), service?.idle()]));
+      await stopPushes?.().catch((err: unknown) => log.warn({ err }, "push listener stop failed"));
+      stopPushes = undefined;
       await poller?.stop();
       await executor?.stopClaiming();
       await within(3_000, executor ? executor.idle() : Promise.resolve());

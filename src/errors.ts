@@ -201,7 +201,7 @@ export const ERRORS = {
     type: "auth",
     app: "unauthorized",
     http: 401,
-    description: "Admin API: missing or wrong bearer token.",
+    description: "Admin API: missing or wrong bearer token. Genesys push: a device id the router did not make.",
   },
   NOT_FOUND: {
     condition: "item-not-found",

@@ -56,6 +56,13 @@ export function createMetrics(sources: MetricsSources = {}) {
       buckets: latencyBuckets,
       registers: [registry],
     }),
+    // Push mode (docs/operations.md "Genesys push"): GMS' posts to /genesys/push.
+    genesysPushes: new Counter({
+      name: "eime_genesys_pushes_total",
+      help: "Pushes GMS posted to /genesys/push, by outcome (accepted: the episode's poller woken; refused: a device id the router did not make; invalid: no device id; failed: could not wake)",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
     conversations: new Gauge({
       name: "eime_conversations",
       help: "Conversations in the database, by state",

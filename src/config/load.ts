@@ -31,6 +31,7 @@ export const ENV_VARIABLES: Record<string, { path: string[]; parse?: (v: string)
   EIME_METRICS_HOST: { path: ["http", "metricsHost"] },
   EIME_METRICS_PORT: { path: ["http", "metricsPort"], parse: toInteger },
   EIME_GENESYS_URL: { path: ["genesys", "url"] },
+  EIME_GENESYS_PUSH: { path: ["genesys", "push"], parse: toBoolean },
   EIME_GCLOUD_API_URL: { path: ["genesysCloud", "apiUrl"] },
   EIME_GCLOUD_LOGIN_URL: { path: ["genesysCloud", "loginUrl"] },
   EIME_GCLOUD_CLIENT_ID: { path: ["genesysCloud", "clientId"] },

@@ -184,6 +184,14 @@ const ConfigObject = z.strictObject({
     /** How long a poller's lease on a conversation lasts before another instance may take it. */
     leaseMs: ms,
     nickname: z.string().min(1),
+    /**
+     * EIME_GENESYS_PUSH: chats ask GMS to push their new transcript events to
+     * POST {http.publicUrl}/genesys/push (adapters/genesys/gms-push.ts); GMS
+     * must be configured for it (operations.md "Genesys push").
+     */
+    push: z.boolean(),
+    /** In push mode, an episode GMS has pushed for is polled only this often (and at once on each push). */
+    pushKeepAliveMs: ms,
   }),
   /** Genesys Cloud Open Messaging (backends.md section 2b, docs/genesys-cloud.md); unset apiUrl: no Genesys Cloud route. */
   genesysCloud: z.strictObject({
@@ -238,6 +246,9 @@ const ConfigObject = z.strictObject({
 export const ConfigSchema = ConfigObject.superRefine((c, ctx) => {
   if (c.attachments.storage === "directory" && c.attachments.directory === undefined) {
     ctx.addIssue({ code: "custom", path: ["attachments", "directory"], message: 'required when attachments.storage is "directory"' });
+  }
+  if (c.genesys.pushKeepAliveMs < c.genesys.pollIntervalMs) {
+    ctx.addIssue({ code: "custom", path: ["genesys", "pushKeepAliveMs"], message: "must be at least genesys.pollIntervalMs" });
   }
   if (c.http.adminToken === undefined && !isLoopbackHost(c.http.host)) {
     ctx.addIssue({

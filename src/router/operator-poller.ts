@@ -11,6 +11,13 @@
 // request timeout) does not lose them, and an instance that died stops
 // renewing: another one takes its episodes over after at most leaseMs (plus
 // one poll interval).
+//
+// Push mode (genesys.push, adapters/genesys/gms-push.ts): GMS' push about an
+// episode only wakes its poll (wake()); what the push said is not used, so
+// every index is still handled once, here. Once a push has come for an
+// episode, its refresh waits for the next push or genesys.pushKeepAliveMs,
+// whichever comes first: a lost push costs at most that delay. The polls of
+// one conversation never overlap (a wake during a round's poll runs after it).
 import type { OperatorEvent } from "../core/events.js";
 import type { Conversation } from "../core/model.js";
 import type { Clock, OperatorPort } from "../core/ports.js";
@@ -27,6 +34,8 @@ export interface OperatorPollerOptions {
   maxFailures: number;
   /** Episodes polled at once. */
   concurrency: number;
+  /** Push mode: an episode GMS has pushed for is refreshed when woken, else this often; unset: every round. */
+  keepAliveMs?: number;
 }
 
 export class OperatorPoller {
@@ -40,6 +49,12 @@ export class OperatorPoller {
   private readonly held = new Set<string>();
   /** Conversation id → when the user was last told of a non-fatal Genesys error. */
   private readonly warnedAt = new Map<string, number>();
+  /** Conversation id → its poll running now; `again`: one more was asked for meanwhile. */
+  private readonly lanes = new Map<string, { again: boolean; done: Promise<void> }>();
+  /** Push mode: conversation id → the episode GMS has pushed for; its last refresh; woken since. */
+  private readonly pushed = new Map<string, string>();
+  private readonly refreshedAt = new Map<string, number>();
+  private readonly woken = new Set<string>();
 
   constructor(
     private readonly store: Store,
@@ -66,7 +81,7 @@ export class OperatorPoller {
     this.timer = null;
     if (this.renewTimer) clearInterval(this.renewTimer);
     this.renewTimer = null;
-    await Promise.all([this.round, this.renewing]);
+    await Promise.all([this.round, this.renewing, ...[...this.lanes.values()].map((l) => l.done)]);
     for (const id of this.held) await this.store.conversations.releaseLease(id, this.opts.owner).catch(() => undefined);
     this.held.clear();
   }
@@ -75,6 +90,18 @@ export class OperatorPoller {
   pollNow(): Promise<void> {
     if (!this.round) this.round = this.pollAll().finally(() => (this.round = null));
     return this.round;
+  }
+
+  /**
+   * GMS pushed for this episode (push mode): refresh it now, on whichever
+   * instance holds it (each gets the wake: router/push-wake.ts), and from now
+   * on at the keep-alive pace between pushes.
+   */
+  wake(conversationId: string, episodeUuid: string): Promise<void> {
+    if (this.stopped || this.opts.keepAliveMs === undefined) return Promise.resolve();
+    this.pushed.set(conversationId, episodeUuid);
+    this.woken.add(conversationId);
+    return this.pollSerial(conversationId);
   }
 
   /** Extends every lease held; one another instance took meanwhile (ours had lapsed) is no longer ours. */
@@ -110,13 +137,61 @@ export class OperatorPoller {
     }
     const openIds = new Set(open.map((c) => c.id));
     for (const id of this.held) if (!openIds.has(id)) this.held.delete(id); // episode over: let its lease lapse
+    for (const id of this.pushed.keys()) if (!openIds.has(id)) this.forgetPush(id);
     const queue = [...open];
     const worker = async () => {
-      for (let c = queue.shift(); c && !this.stopped; c = queue.shift()) {
-        await this.pollOne(c).catch((err: unknown) => this.log.error({ err, conversationId: c.id }, "operator poll failed"));
-      }
+      for (let c = queue.shift(); c && !this.stopped; c = queue.shift()) await this.pollSerial(c.id, c);
     };
     await Promise.all(Array.from({ length: this.opts.concurrency }, worker));
+  }
+
+  /**
+   * Polls one conversation, never two polls of it at once: asked while one
+   * runs, it polls once more after it, on a fresh read (the first one moved
+   * the transcript position); asks made meanwhile share that one.
+   */
+  private pollSerial(id: string, c?: Conversation): Promise<void> {
+    const running = this.lanes.get(id);
+    if (running) {
+      running.again = true;
+      return running.done;
+    }
+    const lane = { again: false, done: Promise.resolve() };
+    this.lanes.set(id, lane);
+    lane.done = (async () => {
+      let next: Conversation | null | undefined = c;
+      try {
+        do {
+          lane.again = false;
+          next ??= await this.store.conversations.get(id);
+          if (!next || this.stopped) return;
+          await this.pollOne(next);
+          next = undefined;
+        } while (lane.again && !this.stopped);
+      } catch (err) {
+        this.log.error({ err, conversationId: id }, "operator poll failed");
+      } finally {
+        this.lanes.delete(id);
+      }
+    })();
+    return lane.done;
+  }
+
+  /** Whether this poll refreshes: always without push; in push mode when woken or the keep-alive is due. */
+  private refreshDue(id: string, episodeUuid: string): boolean {
+    const keepAlive = this.opts.keepAliveMs;
+    if (keepAlive === undefined || this.pushed.get(id) !== episodeUuid) return true;
+    const now = this.clock.now().getTime();
+    if (!this.woken.has(id) && now - (this.refreshedAt.get(id) ?? 0) < keepAlive) return false;
+    this.woken.delete(id);
+    this.refreshedAt.set(id, now);
+    return true;
+  }
+
+  private forgetPush(id: string): void {
+    this.pushed.delete(id);
+    this.refreshedAt.delete(id);
+    this.woken.delete(id);
   }
 
   private async pollOne(c: Conversation): Promise<void> {
@@ -126,7 +201,7 @@ export class OperatorPoller {
       return; // another instance polls it
     }
     this.held.add(c.id);
-    if (ep?.chat && !ep.endedAt) {
+    if (ep?.chat && !ep.endedAt && this.refreshDue(c.id, ep.uuid)) {
       let events: OperatorEvent[] = [];
       let nextPosition = ep.transcriptPosition;
       let alias: string | undefined;

@@ -10,12 +10,17 @@
 //     and a forged one opens to no marker;
 //   - keyed MSISDN hashes: HMAC-SHA256, one key for log tags and one for the
 //     hashes sent to back-ends (Genesys userData), so neither can be reversed
-//     by enumerating the numbering plan without the key.
+//     by enumerating the numbering plan without the key;
+//   - Genesys push tokens: HMAC-SHA256 over an episode's ids, the per-chat
+//     secret GMS hands back with each push (adapters/genesys/gms-push.ts), so
+//     nobody else can wake a chat's poller. Made under the current key and
+//     checked against every key of the ring: a rotation does not orphan the
+//     tokens of chats opened before it.
 // Rotation: put the new key first and keep the old ones after it. Values
 // sealed under an old key stay readable and are sealed again under the new one
 // when written (and at start, see directory.resealSecrets). Keyed hashes always
 // use the current key: after a rotation log tags and back-end hashes change.
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
@@ -41,6 +46,8 @@ export interface KeyRing {
   readonly backendMsisdnHash: (msisdn: string) => string;
   /** A message id (decimal) as the opaque archive id of XEP-0313, under the current key; and back (any key), null when forged. */
   readonly archiveId: { encode(messageId: string): string; decode(archiveId: string): string | null };
+  /** The Genesys push token of `subject` (base64url HMAC-SHA256, current key); `verify` accepts one of any key of the ring. */
+  readonly pushToken: { sign(subject: string): string; verify(subject: string, token: string): boolean };
 }
 
 /** Why `value` is not a usable EIME_SECRET_KEY, or null when it is. */
@@ -102,6 +109,20 @@ function buildRing(secretKey: string | undefined): KeyRing {
     msisdnTag: (msisdn) => "msisdn#" + createHmac("sha256", tagKey).update(msisdn, "utf8").digest("hex").slice(0, 12),
     backendMsisdnHash: (msisdn) => createHmac("sha256", hashKey).update(msisdn, "utf8").digest("hex"),
     archiveId: archiveIds(masters),
+    pushToken: pushTokens(masters),
+  };
+}
+
+function pushTokens(masters: Buffer[]): KeyRing["pushToken"] {
+  const keys = masters.map((m) => derive(m, "genesys-push-token"));
+  const mac = (key: Buffer, subject: string) => createHmac("sha256", key).update(subject, "utf8").digest();
+  return {
+    sign: (subject) => mac(keys[0]!, subject).toString("base64url"),
+    verify(subject, token) {
+      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return false;
+      const given = Buffer.from(token, "base64url");
+      return keys.some((key) => timingSafeEqual(mac(key, subject), given));
+    },
   };
 }
 

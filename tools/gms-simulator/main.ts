@@ -3,7 +3,8 @@
 // Options (all optional): --host, --agent-nickname NAME, --greeting TEXT,
 // --replies echo|"a|b|c", --typing-before-reply MS, --leave-after MS,
 // --idle-close-after MS, --client-timeout MS (0: never), --services a,b,
-// --no-queue-notices, --quiet. Without --agent-join-after no agent joins by
+// --no-queue-notices, --quiet, --push-url URL (GMS' [push] customhttp.url:
+// chats that ask for customhttp pushes are pushed there, push.ts). Without --agent-join-after no agent joins by
 // itself: drive it with the control API (see server.ts), e.g.
 //   curl -XPOST localhost:8090/sim/chats/$ID/agent/join -H 'content-type: application/json' -d '{"nickname":"Giulia"}'
 import { parseArgs } from "node:util";
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     "idle-close-after": { type: "string" },
     "client-timeout": { type: "string" },
     services: { type: "string" },
+    "push-url": { type: "string" },
     "no-queue-notices": { type: "boolean", default: false },
     quiet: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
@@ -33,7 +35,7 @@ if (values.help) {
   console.log(
     "usage: tsx tools/gms-simulator/main.ts [--port 8090] [--host 127.0.0.1] [--agent-join-after MS] [--agent-nickname NAME]\n" +
       "  [--greeting TEXT] [--replies echo|'a|b'] [--typing-before-reply MS] [--leave-after MS] [--idle-close-after MS]\n" +
-      "  [--client-timeout MS] [--services a,b] [--no-queue-notices] [--quiet]",
+      "  [--client-timeout MS] [--services a,b] [--no-queue-notices] [--quiet] [--push-url URL]",
   );
   process.exit(0);
 }
@@ -66,6 +68,7 @@ const opts: GmsSimulatorOptions = {
 };
 const clientTimeout = ms("client-timeout", values["client-timeout"]);
 if (clientTimeout !== undefined) opts.clientTimeoutMs = clientTimeout;
+if (values["push-url"] !== undefined) opts.pushUrl = values["push-url"];
 if (values.services !== undefined) opts.services = values.services.split(",").map((s) => s.trim());
 if (!values.quiet) opts.log = (line) => console.log(`${new Date().toISOString()} ${line}`);
 

@@ -22,6 +22,7 @@
 //   POST /genesys/2/chat/{serviceName}/{chatId}/disconnect   userId, secureKey, alias
 //   POST /genesys/2/chat/{serviceName}/{chatId}/updateData   userId, secureKey, alias, userData[key]
 //   POST /genesys/2/chat/{serviceName}/{chatId}/customNotice userId, secureKey, alias, message
+//   POST /genesys/2/chat/{serviceName}/{chatId}/pushUrl      userId, secureKey, alias, pushUrl: a PushUrl event (a URL shared into the chat)
 //   POST /genesys/2/chat/{serviceName}/{chatId}/file/limits            userId, secureKey, alias
 //   POST /genesys/2/chat/{serviceName}/{chatId}/file                   multipart/form-data: the ids, file, userData[key]
 //   POST /genesys/2/chat/{serviceName}/{chatId}/file/{fileId}/download userId, secureKey, alias → the bytes
@@ -51,10 +52,13 @@
 //   POST   /sim/script                             {serviceName?, ...AgentScript} (replies: "echo" or a list): script of chats requested from now on
 //   POST   /sim/reset                              forget every chat, injection and recorded request
 //   GET    /sim/requests                           every GMS call received
+//   POST   /sim/push                               {url?}: GMS' [push] customhttp.url from now on (unset: no pushes; push.ts)
+//   GET    /sim/pushes                             every push made: [{at, chatId, deviceId, url, index, status?, error?}]
 // Chat routes answer {ok: true, chat: detail}; 404 for an unknown chat, 409
 // when the chat has ended (or has no agent for say/typing/leave), 400 for bad input.
 import { fastify } from "fastify";
 import type { FastifyInstance, FastifyReply } from "fastify";
+import { PushNotifier, type PushRecord } from "./push.js";
 import { CHAT_OPS, ChatEndedError, FILE_OPS, GmsEngine, fileSummary } from "./simulator.js";
 import type {
   AgentScript,
@@ -69,6 +73,7 @@ import type {
 } from "./simulator.js";
 
 export * from "./simulator.js";
+export * from "./push.js";
 
 export interface GmsSimulatorOptions {
   /** 0 (default) picks a free port. */
@@ -88,6 +93,8 @@ export interface GmsSimulatorOptions {
   fileLimits?: Partial<FileLimits>;
   /** One line per call and per transcript event (the CLI prints them). */
   log?: (line: string) => void;
+  /** GMS' [push] customhttp.url: chats that ask for customhttp pushes are pushed to it (push.ts); unset: none. */
+  pushUrl?: string;
 }
 
 export interface GmsSimulator {
@@ -110,6 +117,10 @@ export interface GmsSimulator {
   setFileLimits(limits: Partial<FileLimits>): void;
   /** Every GMS call received, in order. */
   readonly requests: GmsRequestRecord[];
+  /** GMS' [push] customhttp.url from now on; undefined: no pushes. */
+  setPushUrl(url: string | undefined): void;
+  /** Every push made, in order. */
+  readonly pushes: PushRecord[];
   reset(): void;
   readonly engine: GmsEngine;
   stop(): Promise<void>;
@@ -225,7 +236,7 @@ interface MultipartBody {
 
 const isMultipart = (body: unknown): body is MultipartBody => typeof body === "object" && body !== null && "form" in body;
 
-function buildApp(engine: GmsEngine): FastifyInstance {
+function buildApp(engine: GmsEngine, pushes: PushNotifier): FastifyInstance {
   const app = fastify({ logger: false, forceCloseConnections: true, bodyLimit: 64 * 1024 * 1024 });
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
     done(null, parseForm(typeof body === "string" ? body : body.toString("utf8")));
@@ -409,6 +420,14 @@ function buildApp(engine: GmsEngine): FastifyInstance {
 
   app.get("/sim/requests", async () => engine.requests);
 
+  app.post("/sim/push", async (req) => {
+    const url = asJson(req.body)["url"];
+    if (url !== undefined && (typeof url !== "string" || !/^https?:\/\//.test(url))) throw new BadInput("url must be an http(s) URL");
+    pushes.setUrl(url);
+    return { ok: true, url: url ?? null };
+  });
+  app.get("/sim/pushes", async () => pushes.sent);
+
   return app;
 }
 
@@ -422,9 +441,10 @@ export async function startGmsSimulator(opts: GmsSimulatorOptions = {}): Promise
   if (opts.fileLimits !== undefined) engineOpts.fileLimits = opts.fileLimits;
   if (opts.log !== undefined) engineOpts.log = opts.log;
   const engine = new GmsEngine(engineOpts);
+  const pushes = new PushNotifier(engine, opts.pushUrl);
 
   const host = opts.host ?? "127.0.0.1";
-  const app = buildApp(engine);
+  const app = buildApp(engine, pushes);
   await app.listen({ port: opts.port ?? 0, host });
   const addr = app.server.address();
   const port = addr !== null && typeof addr === "object" ? addr.port : (opts.port ?? 0);
@@ -446,8 +466,11 @@ export async function startGmsSimulator(opts: GmsSimulatorOptions = {}): Promise
     setServiceScript: (serviceName, script) => engine.setServiceScript(serviceName, script),
     setFileLimits: (limits) => engine.setFileLimits(limits),
     reset: () => engine.reset(),
+    setPushUrl: (u) => pushes.setUrl(u),
+    pushes: pushes.sent,
     async stop() {
       engine.dispose();
+      await pushes.close();
       await app.close();
     },
   };

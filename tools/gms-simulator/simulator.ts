@@ -65,6 +65,12 @@
 // Request chat answers `nextPosition: 1` and no messages: the first refresh
 // returns the client's own ParticipantJoined.
 //
+// ## pushUrl and push notifications (push.ts)
+// `…/{chatId}/pushUrl` (field `pushUrl`) sends a URL into the chat: a
+// `PushUrl` event from the client, as the eServices Web API's SendUrl it
+// replaces. GMS never calls that URL. Pushes to an HTTP server are another
+// mechanism (GMS custom HTTP notifications): push.ts.
+//
 // ## Client timeout
 // A chat whose client makes no authenticated call (refresh, send, ...) for
 // `clientTimeoutMs` (default 30 s, 0 = never) is dropped like Genesys drops a
@@ -156,13 +162,23 @@ export interface ChatRequestInfo {
 /** A script for every chat, or one chosen per chat from its request. */
 export type ScriptSource = AgentScript | ((info: ChatRequestInfo) => AgentScript | undefined);
 
-export type GmsOp = "request" | "send" | "refresh" | "startTyping" | "stopTyping" | "disconnect" | "updateData" | "customNotice" | FileOp;
+export type GmsOp =
+  "request" | "send" | "refresh" | "startTyping" | "stopTyping" | "disconnect" | "updateData" | "customNotice" | "pushUrl" | FileOp;
 
 /** The file calls (files.ts): …/file/limits, …/file, …/file/{fileId}/download, …/file/{fileId}/delete. */
 export type FileOp = "fileLimits" | "fileUpload" | "fileDownload" | "fileDelete";
 export const FILE_OPS: readonly FileOp[] = ["fileLimits", "fileUpload", "fileDownload", "fileDelete"];
 
-export const CHAT_OPS: readonly GmsOp[] = ["send", "refresh", "startTyping", "stopTyping", "disconnect", "updateData", "customNotice"];
+export const CHAT_OPS: readonly GmsOp[] = [
+  "send",
+  "refresh",
+  "startTyping",
+  "stopTyping",
+  "disconnect",
+  "updateData",
+  "customNotice",
+  "pushUrl",
+];
 
 /** A failure to inject into the next matching GMS calls; injections are consumed in order. */
 export interface Injection {
@@ -623,6 +639,12 @@ export class SimChat {
     return true;
   }
 
+  /** The client shares a page: a PushUrl event with the URL as its text (the agent sees it). */
+  clientPushUrl(url: string): void {
+    this.#assertOpen();
+    this.#append(this.#client, "PushUrl", url);
+  }
+
   clientCustomNotice(text: string): void {
     this.#assertOpen();
     this.#customNotices.push(text);
@@ -649,6 +671,7 @@ export class SimChat {
     if (text !== undefined) e.text = text;
     if (userData !== undefined) e.userData = { ...userData };
     this.#transcript.push(e);
+    this.#engine.appended(this, e);
     this.#engine.log(
       `chat ${this.chatId} #${e.index} ${type} from ${from.type}:${from.nickname}${text !== undefined ? ` ${JSON.stringify(text)}` : ""}`,
     );
@@ -847,6 +870,17 @@ export class GmsEngine {
   /** @internal something changed: wake the waiters. */
   changed(): void {
     this.#emitter.emit("change");
+  }
+
+  /** @internal a chat's transcript got an event. */
+  appended(chat: SimChat, event: TranscriptEvent): void {
+    this.#emitter.emit("event", chat, event);
+  }
+
+  /** Calls `listener` with every transcript event appended from now on (push.ts); returns the function that stops it. */
+  onTranscriptEvent(listener: (chat: SimChat, event: TranscriptEvent) => void): () => void {
+    this.#emitter.on("event", listener);
+    return () => this.#emitter.off("event", listener);
   }
 
   // ---- control -----------------------------------------------------------
@@ -1129,6 +1163,13 @@ export class GmsEngine {
       case "customNotice":
         chat.clientCustomNotice(str(form, "message") ?? "");
         break;
+      case "pushUrl": {
+        // GMS Chat API v2 …/pushUrl, as the eServices Web API's SendUrl (field pushUrl): a URL sent into the chat.
+        const url = str(form, "pushUrl");
+        if (!url) return errorAnswer(2, ERROR.badRequest, "pushUrl is required.", false, chat);
+        chat.clientPushUrl(url);
+        break;
+      }
       default:
         break;
     }

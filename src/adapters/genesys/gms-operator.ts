@@ -77,6 +77,8 @@ export interface GmsOperatorOptions {
   statusRetries?: number;
   /** Pause before each such retry; default 100 ms. */
   statusRetryDelayMs?: number;
+  /** More userData for a chat request, e.g. the push subscription of gms-push.ts (genesys.push). */
+  requestUserData?: (req: OperatorChatRequest) => Record<string, string>;
 }
 
 /** The adapter: OperatorPort over GMS (a chat's participants are forgotten when it ends, or least recently polled first). */
@@ -242,7 +244,7 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
       // "Request Chat"); the router always has a nickname (the user's name or
       // config genesys.nickname), so no name is split or invented here.
       const form = new URLSearchParams({ nickname: req.nickname, subject: req.subject });
-      addUserData(form, req.userData);
+      addUserData(form, { ...req.userData, ...options.requestUserData?.(req) });
       const answer = await call("request", req.serviceName, undefined, form);
       if (answer.statusCode !== 0) {
         const err = rejected("request", req.serviceName, undefined, answer);
