@@ -20,6 +20,7 @@ import {
   readPushDeviceId,
 } from "./adapters/genesys/index.js";
 import {
+  cloudFilesFrom,
   cloudOperatorFrom,
   cloudWebhookHandler,
   cloudWebhookRoutes,
@@ -327,6 +328,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           operator,
           operatorFiles: gmsFiles,
           callbacks: gmsCallback,
+          linkFiles: cloudFilesFrom(config, cloud),
           attachmentUrlKey: urlSigningKey(config.security.secretKey),
           publicUrl: () => config.http.publicUrl ?? (http ? baseUrl(http) : `http://${config.http.host}:${config.http.port}`),
           config,

@@ -17,7 +17,7 @@ export interface FileFetch {
   name: string | null;
   /** The type the message claims; the stored row has the fetched one. */
   mediaType: string;
-  origin: "bot" | "operator";
+  origin: "bot" | "operator" | "user";
   /** The conversation's channel, whose bot's own host may serve its files. */
   channel: string;
 }

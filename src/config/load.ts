@@ -37,6 +37,7 @@ export const ENV_VARIABLES: Record<string, { path: string[]; parse?: (v: string)
   EIME_GCLOUD_CLIENT_ID: { path: ["genesysCloud", "clientId"] },
   EIME_GCLOUD_CLIENT_SECRET: { path: ["genesysCloud", "clientSecret"] },
   EIME_GCLOUD_WEBHOOK_SECRET: { path: ["genesysCloud", "webhookSecret"] },
+  EIME_GCLOUD_MEDIA_HOSTS: { path: ["genesysCloud", "mediaHosts"], parse: toList },
   EIME_TOKEN_VERIFIER: { path: ["tokens", "verifier"] },
   EIME_DIRECTORY_SEED: { path: ["directory", "seedFile"] },
   EIME_INSTANCE_ID: { path: ["instanceId"] },

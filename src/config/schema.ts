@@ -210,6 +210,11 @@ const ConfigObject = z.strictObject({
     stateReadShare: z.number().gt(0).max(1),
     /** Shortest interval between two state reads of one conversation. */
     stateIntervalMs: ms,
+    /**
+     * EIME_GCLOUD_MEDIA_HOSTS: hosts (host, host:port or `*.domain`) an agent's attachment may be downloaded
+     * from (and redirected to); unset: apiUrl's host and every host under its region's domain.
+     */
+    mediaHosts: z.array(z.string().min(1)).min(1).optional(),
   }),
   voting: z.strictObject({
     windowMs: ms,

@@ -44,7 +44,7 @@ export interface DecideContext {
   allowHttpImages?: boolean;
   /** protocol.md section 10; unset: no attachment is accepted. */
   attachments?: AttachmentPolicy;
-  /** Whether the operator back-end of a service takes files (GMS does; Genesys Cloud not yet). Unset: none does. */
+  /** Whether the operator back-end of a service takes files (GMS and Genesys Cloud do, when configured). Unset: none does. */
   operatorTakesFiles?: (serviceName: string) => boolean;
   /** protocol.md section 10: which bot files the router fetches and serves itself; unset: none (each is sent at its own URL). */
   botFiles?: BotFilePolicy;
@@ -256,10 +256,9 @@ function onUserText(conversation: Conversation, event: Extract<ConversationEvent
 /**
  * The user's text and files to the open episode (protocol.md section 10):
  * each file is its own job (fetched, checked against the back-end's limits,
- * uploaded), after the text. A back-end that takes no files (Genesys Cloud
- * file transfer is not built, docs/attachments.md) gets the text only, and
- * each file is told as ROUTER_ATTACHMENT_REFUSED#0001 `unavailable` rather
- * than dropped unseen.
+ * uploaded or linked), after the text. A back-end that takes no files (not
+ * configured, docs/attachments.md) gets the text only, and each file is told
+ * as ROUTER_ATTACHMENT_REFUSED#0001 `unavailable` rather than dropped unseen.
  */
 function sendOperator(d: Draft, event: { text: string; messageId: string }, files: Attachment[] | null): void {
   const ep = d.c.episode!;

@@ -26,11 +26,11 @@ export type Effect =
   | { type: "send_operator"; episodeUuid: string; text: string; messageId: string }
   /** One file of the user's (checked) into the operator chat: fetched, checked against the back-end's limits, uploaded. */
   | { type: "send_operator_file"; episodeUuid: string; attachment: Attachment; messageId: string }
-  /** A file the operator sent (GMS FileUploaded): downloaded, stored, sent to the user at a signed URL. */
+  /** A file the operator sent (GMS FileUploaded, a Genesys Cloud attachment at `url`): downloaded, stored, sent to the user at a signed URL. */
   | {
       type: "receive_operator_file";
       episodeUuid: string;
-      file: { fileId: string; nickname: string; name?: string; mediaType?: string; size?: number };
+      file: { fileId: string; nickname: string; name?: string; mediaType?: string; size?: number; url?: string };
     }
   | { type: "operator_typing"; episodeUuid: string; typing: boolean }
   | { type: "disconnect_operator"; episodeUuid: string }

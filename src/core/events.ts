@@ -20,8 +20,11 @@ type OperatorEventBody =
   | { kind: "joined"; nickname: string }
   | { kind: "message"; text: string; nickname: string }
   | { kind: "typing"; typing: boolean }
-  /** The operator sent a file (GMS FileUploaded); the router fetches it with the back-end's file API. */
-  | { kind: "file"; fileId: string; nickname: string; name?: string; mediaType?: string; size?: number }
+  /**
+   * The operator sent a file: GMS FileUploaded (the router downloads it with the file API), or a
+   * Genesys Cloud attachment at `url` (the router downloads that URL).
+   */
+  | { kind: "file"; fileId: string; nickname: string; name?: string; mediaType?: string; size?: number; url?: string }
   /** An agent left; `remaining` is how many agents are still in the chat. */
   | { kind: "left"; nickname: string; remaining: number }
   /** Genesys says the chat is over (chatEnded). */

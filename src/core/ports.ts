@@ -69,6 +69,10 @@ export interface OperatorFileLimits {
   /** What this chat has used already. */
   usedFiles: number;
   usedTotalBytes: number;
+  /** Chat Server's download-attempts: downloads the client may make in this chat; absent: no limit given. */
+  maxDownloads?: number;
+  /** used-download-attempts: the downloads made so far. */
+  usedDownloads?: number;
 }
 
 export interface OperatorFile {
@@ -86,6 +90,21 @@ export interface OperatorFilesPort {
   uploadedBefore(serviceName: string, chat: GenesysChatIds, key: string): Promise<boolean>;
   /** At most `maxBytes`; larger is an error. */
   download(serviceName: string, chat: GenesysChatIds, fileId: string, maxBytes: number): Promise<OperatorFile>;
+}
+
+/** A file the back-end fetches itself, at the router's signed URL. */
+export interface LinkedFile {
+  url: string;
+  name: string;
+  mediaType: string;
+}
+
+/** Genesys Cloud Open Messaging's files (backends.md 2b): a URL in the message, both ways. */
+export interface OperatorLinkFilesPort {
+  /** The inbound open message with the file as its content; `messageId` is the same on every retry. */
+  sendLink(serviceName: string, chat: GenesysChatIds, file: LinkedFile, messageId: string): Promise<void>;
+  /** Downloads an agent's attachment from the URL Genesys gave, at most `maxBytes` (attachments/fetch.ts FetchFailure otherwise). */
+  fetch(url: string, maxBytes: number): Promise<{ content: Buffer; mediaType: string | null }>;
 }
 
 /** backends.md section 3: `data.token` checks. */

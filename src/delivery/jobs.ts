@@ -15,13 +15,13 @@ export type JobPayload =
   | { type: "call_bot"; channel: string; request: BotRequest }
   | { type: "request_operator"; episodeUuid: string; serviceName: string; handoff: HandoffRequest }
   | { type: "send_operator"; episodeUuid: string; text: string }
-  /** One file of the user's, checked: fetched, checked against GMS' limits and uploaded (handlers/operator-files.ts). */
+  /** One file of the user's, checked: fetched, checked against the back-end's limits and uploaded, or linked for Genesys Cloud (handlers/operator-files.ts). */
   | { type: "send_operator_file"; episodeUuid: string; attachment: Attachment }
-  /** A file an operator sent (GMS FileUploaded): downloaded, stored, sent to the user at a signed URL. */
+  /** A file an operator sent (GMS FileUploaded, a Genesys Cloud attachment at `url`): downloaded, stored, sent to the user at a signed URL. */
   | {
       type: "receive_operator_file";
       episodeUuid: string;
-      file: { fileId: string; nickname: string; name?: string; mediaType?: string; size?: number };
+      file: { fileId: string; nickname: string; name?: string; mediaType?: string; size?: number; url?: string };
     }
   | { type: "disconnect_operator"; episodeUuid: string }
   | { type: "submit_vote"; episodeUuid: string; text: string }

@@ -214,8 +214,8 @@ export class ConversationService implements ConversationSteps {
       gmsCallbacks: !!config.genesys.url,
       allowHttpImages: config.security.allowPrivateTargets,
       attachments: this.attachmentPolicy,
-      // protocol.md section 10: GMS episodes take files (its file API); Genesys Cloud ones not yet.
-      operatorTakesFiles: (serviceName) => !!config.genesys.url && !isCloudServiceName(serviceName),
+      // protocol.md section 10: GMS episodes take files (its file API), Genesys Cloud ones too (a URL in the open message).
+      operatorTakesFiles: (serviceName) => (isCloudServiceName(serviceName) ? !!config.genesysCloud.apiUrl : !!config.genesys.url),
       // Without a signed URL to give (no HTTP server: tools, tests), a bot's file goes at its own URL.
       ...(this.deps.storedFileUrl
         ? { botFiles: { allowedHosts: this.attachmentPolicy.allowedHosts, proxy: config.attachments.proxyBotFiles } }

@@ -8,14 +8,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app.js";
 import type { Config } from "../../src/config/schema.js";
-import type { DirectoryTree } from "../../src/core/model.js";
 import { startSampleBot, type SampleBot } from "../../tools/sample-bot/bot.js";
 import { GenesysCloudSimulator } from "../support/genesys-cloud/simulator.js";
 import { connectClient, type TestClient } from "./harness/client.js";
 import { freePort } from "./harness/free-port.js";
 import { startProsody, type Prosody } from "./harness/prosody.js";
 import { chatText, isNotice, isX, readX, v2Thread } from "./support/eime.js";
-import { routerConfig, startRouter, testDirectory } from "./support/router.js";
+import { cloudDirectory, routerConfig, startRouter } from "./support/router.js";
 
 const ALICE = "393475553333";
 const INTEGRATION = "0c3d7a52-5e0e-4a6f-9d1e-000000000019";
@@ -29,15 +28,6 @@ let dataDir: string;
 let SUPPORTO: string;
 
 const data = () => ({ apiVersion: 2.1, os: "android", appVersion: "0.4.65", premium: false });
-
-function cloudDirectory(botUrl: string): DirectoryTree {
-  const tree = testDirectory(botUrl);
-  for (const item of tree.items) {
-    if (item.address === "supporto")
-      item.route = { mode: "bot+operator", bot: { url: botUrl }, genesysCloud: { integrationId: INTEGRATION } };
-  }
-  return tree;
-}
 
 beforeAll(async () => {
   prosody = await startProsody({ users: [{ username: ALICE, password: "a" }] });
@@ -68,7 +58,7 @@ beforeAll(async () => {
       requestsPerMinute: 6000,
     },
   });
-  router = await startRouter(config, cloudDirectory(bot.url));
+  router = await startRouter(config, cloudDirectory(bot.url, INTEGRATION));
   sim.setWebhook(INTEGRATION, `${router.httpAddress}/genesys-cloud/${INTEGRATION}/webhook`);
   alice = await connectClient({ prosody, username: ALICE, password: "a", resource: "android-1" });
 }, 90_000);

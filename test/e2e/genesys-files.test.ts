@@ -7,9 +7,7 @@
 // is refused as ROUTER_ATTACHMENT_REFUSED#0001 while the text still goes; a
 // plain XMPP client does the same with XEP-0066 both ways.
 import { createHash, randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
 import xml, { type Element } from "@xmpp/xml";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app.js";
 import { signedAttachmentUrl, urlSigningKey } from "../../src/attachments/signed-url.js";
@@ -18,6 +16,7 @@ import { startSampleBot, type SampleBot } from "../../tools/sample-bot/bot.js";
 import { connectClient, type TestClient } from "./harness/client.js";
 import { startProsody, type Prosody } from "./harness/prosody.js";
 import { chatText, isNotice, isX, readX, v2Thread } from "./support/eime.js";
+import { startFileShare, type FileShare } from "./support/file-share.js";
 import { routerConfig, startRouter, testDirectory } from "./support/router.js";
 
 const ALICE = "393475555555";
@@ -36,18 +35,12 @@ let bob: TestClient;
 let paolo: TestClient;
 let SUPPORTO: string;
 /** The file share the user's files come from (what XEP-0363 would have uploaded to). */
-let share: Server;
+let share: FileShare;
 let shareHost: string;
-const shared = new Map<string, Buffer>();
 
 beforeAll(async () => {
-  share = createServer((req, res) => {
-    const body = shared.get(req.url ?? "");
-    if (!body) return void res.writeHead(404).end();
-    res.writeHead(200, { "content-type": "image/png", "content-length": body.length }).end(body);
-  });
-  await new Promise<void>((resolve) => share.listen(0, "127.0.0.1", resolve));
-  shareHost = `127.0.0.1:${(share.address() as AddressInfo).port}`;
+  share = await startFileShare();
+  shareHost = share.host;
   prosody = await startProsody({
     users: [
       { username: ALICE, password: "a" },
@@ -73,7 +66,7 @@ afterAll(async () => {
   await sim?.stop();
   await bot?.stop();
   await prosody?.stop();
-  await new Promise((resolve) => share?.close(resolve));
+  await share?.close();
 });
 
 /** Bot, then an operator; the agent joins. */
@@ -100,16 +93,10 @@ function plain(body: string, oobUrl?: string): Element {
 }
 const fromSupporto = (s: Element) => s.is("message") && s.attrs.from === SUPPORTO && s.getChild("body") !== undefined;
 
-function put(path: string, bytes: number): { url: string; content: Buffer } {
-  const content = randomBytes(bytes);
-  shared.set(path, content);
-  return { url: `http://${shareHost}${path}`, content };
-}
-
 describe("files with a GMS operator", () => {
   it("the user's file reaches the agent byte for byte, with the text", async () => {
     const { chat, thread } = await withOperator(alice, ALICE, "Foto");
-    const file = put("/share/a1/modem.png", 40_000);
+    const file = share.put("/share/a1/modem.png", 40_000);
     const attachment = { url: file.url, mediaType: "image/png", name: "modem.png", size: 40_000 };
     await alice.send(chatText("ecco il modem", data({ attachment }), { to: SUPPORTO, thread }));
     const done = await sim.waitFor(chat.chatId, (c) => c.filesFromClient().length === 1 && c.clientMessages().length > 0, 15_000);
@@ -164,7 +151,7 @@ describe("files with a GMS operator", () => {
     const { chat, thread } = await withOperator(alice, ALICE, "Grande");
     sim.setFileLimits({ maxFileBytes: 10_000 });
     try {
-      const file = put("/share/a2/grande.png", 20_000);
+      const file = share.put("/share/a2/grande.png", 20_000);
       const attachment = { url: file.url, mediaType: "image/png", name: "grande.png", size: 20_000 };
       await alice.send(chatText("foto grande", data({ attachment }), { to: SUPPORTO, thread }));
       const refusal = readX(await alice.waitFor(isNotice("ROUTER_ATTACHMENT_REFUSED#0001"), 15_000))!;
@@ -185,7 +172,7 @@ describe("files with a GMS operator", () => {
     chat.agentJoin("Giulia");
     await paolo.waitFor((s) => fromSupporto(s) && (s.getChildText("body") ?? "").startsWith("Giulia"), 10_000);
 
-    const file = put("/share/p1/foto.png", 12_000);
+    const file = share.put("/share/p1/foto.png", 12_000);
     await paolo.send(plain(file.url, file.url));
     const done = await sim.waitFor(chat.chatId, (x) => x.filesFromClient().length === 1, 15_000);
     expect(done.filesFromClient()[0]).toMatchObject({ name: "foto.png", sha256: sha(file.content) });

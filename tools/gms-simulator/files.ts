@@ -17,7 +17,8 @@
 //   Past a limit: statusCode 2, code 106 (the simulator's own), nothing stored.
 // - download: POST …/{chatId}/file/{fileId}/download (the ids) answers the
 //   bytes with the file's Content-Type and a Content-Disposition naming it;
-//   an unknown or deleted file: statusCode 2, code 107, in JSON.
+//   an unknown or deleted file: statusCode 2, code 107, in JSON; past the
+//   chat's download-attempts: statusCode 2, code 108 (the simulator's own).
 // - delete: POST …/{chatId}/file/{fileId}/delete: a FileDeleted event.
 // - the agent sends a file (agentSendFile, control API agent/file): a
 //   FileUploaded event from the agent, which the client downloads.
@@ -31,6 +32,8 @@ export interface FileLimits {
   fileTypes: string[];
   /** upload-need-agent: the client may upload only while an agent is in the chat. */
   needAgent: boolean;
+  /** download-attempts: downloads the client may make in the chat (used-download-attempts counts them). */
+  downloadAttempts: number;
 }
 
 /** Chat Server's defaults (ESChat "File Transfer", section client-file-transfer). */
@@ -40,9 +43,10 @@ export const DEFAULT_FILE_LIMITS: FileLimits = {
   maxTotalBytes: 5_242_880,
   fileTypes: ["bmp", "csv", "doc", "docx", "gif", "jpeg", "jpg", "pdf", "png", "txt", "xls", "xlsx"],
   needAgent: false,
+  downloadAttempts: 100,
 };
 
-export const FILE_ERROR = { limit: 106, noFile: 107 } as const;
+export const FILE_ERROR = { limit: 106, noFile: 107, downloads: 108 } as const;
 
 export interface SimFile {
   fileId: string;
@@ -111,7 +115,7 @@ export function limitsUserData(limits: FileLimits, files: readonly SimFile[], do
     "upload-need-agent": String(limits.needAgent),
     "used-upload-max-files": String(mine.length),
     "used-upload-max-total-size": String(mine.reduce((n, f) => n + f.content.length, 0)),
-    "download-attempts": "100",
+    "download-attempts": String(limits.downloadAttempts),
     "used-download-attempts": String(downloads),
     "delete-file": "enabled",
   };

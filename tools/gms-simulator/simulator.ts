@@ -652,10 +652,11 @@ export class SimChat {
     );
   }
 
-  /** A file the client may download (not deleted), counted. */
-  clientDownload(fileId: string): SimFile | undefined {
+  /** A file the client may download (not deleted), counted; "spent" past download-attempts. */
+  clientDownload(fileId: string, limits: FileLimits): SimFile | "spent" | undefined {
     const f = this.findFile(fileId);
     if (!f || f.deleted) return undefined;
+    if (this.#downloads >= limits.downloadAttempts) return "spent";
     this.#downloads++;
     return f;
   }
@@ -1158,7 +1159,8 @@ export class GmsEngine {
         return json({ ...this.#ok(chat, undefined), userData: { "file-id": done.fileId } });
       }
       case "fileDownload": {
-        const f = chat.clientDownload(call.fileId ?? "");
+        const f = chat.clientDownload(call.fileId ?? "", this.fileLimits);
+        if (f === "spent") return json(errorAnswer(2, FILE_ERROR.downloads, "download-attempts reached.", chat.ended, chat));
         return f
           ? { kind: "file", file: f }
           : json(errorAnswer(2, FILE_ERROR.noFile, `File ${call.fileId} was not found.`, chat.ended, chat));

@@ -5,6 +5,7 @@
 // | requestChat  | POST …/{integrationId}/inbound/open/message?prefetchConversationId=true            |
 // |              | (the subject as text, userData as channel.metadata.customAttributes)               |
 // | send         | POST …/{integrationId}/inbound/open/message                                        |
+// | sendLink     | the same with the file as `content` (an Attachment whose url Genesys fetches)      |
 // | typing       | POST …/{integrationId}/inbound/open/event (Typing On; there is no Off)             |
 // | refresh      | GET /api/v2/conversations/messages/{conversationId}: joined / left / ended          |
 // | disconnect   | PATCH …/messages/{conversationId}/participants/{customer participant} disconnected  |
@@ -21,11 +22,12 @@
 // the per-token rate; between reads it answers "nothing new" without a call.
 import { randomUUID } from "node:crypto";
 import type { GenesysChatIds } from "../../core/model.js";
-import type { OperatorChatRequest, OperatorPoll, OperatorPort } from "../../core/ports.js";
+import type { LinkedFile, OperatorChatRequest, OperatorLinkFilesPort, OperatorPoll, OperatorPort } from "../../core/ports.js";
 import type { Logger } from "../../log.js";
 import type { ApiClient, ApiAnswer } from "./api-client.js";
 import { readParticipants, readState } from "./conversation-state.js";
 import { CloudError, transientStatus, type CloudOp } from "./errors.js";
+import { openMediaType } from "./media.js";
 import { parseCloudServiceName } from "./service-name.js";
 
 export interface CloudOperatorOptions {
@@ -37,7 +39,7 @@ export interface CloudOperatorOptions {
   now?: () => number;
 }
 
-export interface CloudOperator extends OperatorPort {
+export interface CloudOperator extends OperatorPort, Pick<OperatorLinkFilesPort, "sendLink"> {
   /** A receipt for an agent message (webhook id): Delivered or Failed. */
   receipt(integrationId: string, conversationId: string, messageId: string, status: "Delivered" | "Failed"): Promise<void>;
 }
@@ -70,10 +72,19 @@ export function createCloudOperator(options: CloudOperatorOptions, api: ApiClien
 
   const from = (chat: GenesysChatIds, nickname?: string) => ({ id: chat.userId, idType: "Opaque", nickname: nickname ?? options.nickname });
 
-  async function inbound(integrationId: string, chat: GenesysChatIds, text: string, messageId: string): Promise<void> {
+  /** A file goes as `content` (OpenInboundMessageContent), with no text: OpenInboundNormalizedMessage.text is optional. */
+  async function inbound(integrationId: string, chat: GenesysChatIds, text: string, messageId: string, file?: LinkedFile): Promise<void> {
+    const content = file
+      ? [
+          {
+            contentType: "Attachment",
+            attachment: { mediaType: openMediaType(file.mediaType), url: file.url, mime: file.mediaType, filename: file.name },
+          },
+        ]
+      : undefined;
     const body = {
       channel: { messageId, time: new Date(now()).toISOString(), from: from(chat) },
-      text,
+      ...(content ? { content } : { text }),
       type: "Text",
       direction: "Inbound",
     };
@@ -113,6 +124,10 @@ export function createCloudOperator(options: CloudOperatorOptions, api: ApiClien
 
     async send(serviceName, chat, text, messageId?: string) {
       await inbound(parseCloudServiceName(serviceName).integrationId, chat, text, messageId ?? randomUUID());
+    },
+
+    async sendLink(serviceName, chat, file, messageId) {
+      await inbound(parseCloudServiceName(serviceName).integrationId, chat, "", messageId, file);
     },
 
     async typing(serviceName, chat, typing) {

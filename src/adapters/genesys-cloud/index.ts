@@ -5,6 +5,8 @@ import type { Logger } from "../../log.js";
 import { createApiClient, plainHttp } from "./api-client.js";
 import { createCloudOperator, type CloudOperator } from "./cloud-operator.js";
 import type { CloudOp } from "./errors.js";
+import { cloudMediaHosts, fetchCloudMedia } from "./media.js";
+import type { OperatorLinkFilesPort } from "../../core/ports.js";
 import { createTokenSource } from "./token.js";
 
 export { cloudWebhookHandler } from "./webhook-handler.js";
@@ -43,4 +45,20 @@ export function cloudOperatorFrom(
     api,
     log,
   );
+}
+
+/** The Genesys Cloud files (docs/attachments.md): the operator's inbound message, and downloads from the media hosts. */
+export function cloudFilesFrom(config: Config, cloud: CloudOperator | null): OperatorLinkFilesPort | null {
+  if (!cloud) return null;
+  const hosts = cloudMediaHosts(config.genesysCloud);
+  return {
+    sendLink: (serviceName, chat, file, messageId) => cloud.sendLink(serviceName, chat, file, messageId),
+    fetch: (url, maxBytes) =>
+      fetchCloudMedia(url, {
+        hosts,
+        maxBytes,
+        timeoutMs: config.attachments.fetchTimeoutMs,
+        allowHttp: config.security.allowPrivateTargets,
+      }),
+  };
 }

@@ -1,8 +1,10 @@
 // What a webhook message does to its conversation (backends.md 2b):
 // - agent Text: the agent's message (and, while the episode is still queued,
-//   "joined" first: the webhook has no join event); an attachment is refused
-//   for now: ROUTER_ATTACHMENT_REFUSED#0001 {reason: "unavailable"};
-//   then a Delivered receipt once the message is stored for the user;
+//   "joined" first: the webhook has no join event), then each attachment as
+//   a `file` event (its id: the webhook message id and its place), which the
+//   router downloads from its URL, stores and sends the user
+//   (delivery/handlers/cloud-files.ts); then a Delivered receipt once the
+//   message is stored for the user;
 // - Event Typing: the agent types (On only);
 // - Receipt (for the user's messages): shows the user nothing.
 // Handled once per (id, channel.time) (webhook-dedup.ts); the step goes
@@ -16,10 +18,8 @@ import type { Logger } from "../../log.js";
 import type { CloudOperator } from "./cloud-operator.js";
 import { isCloudServiceName, parseCloudServiceName } from "./service-name.js";
 import type { WebhookDedup } from "./webhook-dedup.js";
-import type { WebhookMessage } from "./webhook-message.js";
+import type { CloudAttachment, WebhookMessage } from "./webhook-message.js";
 import type { WebhookOutcome } from "./webhook-route.js";
-
-export const ATTACHMENT_REFUSED = "ROUTER_ATTACHMENT_REFUSED#0001";
 
 export interface WebhookHandlerDeps {
   dedup: WebhookDedup;
@@ -36,6 +36,28 @@ const openCloudEpisode = (c: Conversation | null, integrationId: string) => {
   return parseCloudServiceName(ep.serviceName).integrationId === integrationId ? ep : null;
 };
 
+/** An agent's attachment as the core's file event: downloaded from its URL by the receive_operator_file job. */
+function fileEvent(messageId: string, index: number, a: CloudAttachment, nickname: string): OperatorEvent {
+  const name = a.filename ?? lastSegment(a.url);
+  return {
+    kind: "file",
+    fileId: `${messageId}#${index}`,
+    nickname,
+    url: a.url,
+    ...(name ? { name } : {}),
+    ...(a.mime ? { mediaType: a.mime } : {}),
+  };
+}
+
+const lastSegment = (url: string): string | null => {
+  try {
+    const last = new URL(url).pathname.split("/").filter(Boolean).pop();
+    return last ? decodeURIComponent(last).slice(0, 255) : null;
+  } catch {
+    return null;
+  }
+};
+
 /** Seen messages are kept a day (Genesys retries for under a minute), pruned every PRUNE_EVERY claims. */
 const KEEP_SEEN_MS = 24 * 3600_000;
 const PRUNE_EVERY = 500;
@@ -49,8 +71,11 @@ export function cloudWebhookHandler(deps: WebhookHandlerDeps) {
     const joins = m.kind === "text" && c.state === "queued";
     if (joins) events.push({ kind: "joined", nickname: m.nickname || "Operatore" });
     if (m.kind === "typing") events.push({ kind: "typing", typing: true });
-    if (m.kind === "text" && m.text)
-      events.push({ kind: "message", text: m.text, nickname: m.nickname || ep.agentNickname || "Operatore" });
+    if (m.kind === "text") {
+      const nickname = m.nickname || ep.agentNickname || "Operatore";
+      if (m.text) events.push({ kind: "message", text: m.text, nickname });
+      events.push(...m.attachments.map((a, i) => fileEvent(m.id, i, a, nickname)));
+    }
     const { jobs } = await deps.steps.apply(c.id, { type: "operator_update", episodeUuid: ep.uuid, events }, key, {
       // One agent is known to have joined (conversation-state.ts counts joins in the position).
       patch: (next) => {
@@ -58,10 +83,6 @@ export function cloudWebhookHandler(deps: WebhookHandlerDeps) {
       },
     });
     deps.deliver(jobs);
-    if (m.kind === "text" && m.attachments > 0) {
-      const notice = { kind: "notice" as const, code: ATTACHMENT_REFUSED, data: { reason: "unavailable" } };
-      deps.deliver(await deps.steps.tell(c.id, notice, `${key}/attachment`, ep.uuid));
-    }
   }
 
   return async (integrationId: string, m: WebhookMessage): Promise<WebhookOutcome> => {

@@ -7,8 +7,15 @@
 import { withoutControlChars } from "../../security/safe-text.js";
 import { plainText, safeHtml } from "../../security/safe-text.js";
 
+/** An agent's attachment (OpenContentAttachment): `url` is where the router downloads it. */
+export interface CloudAttachment {
+  url: string;
+  mime: string | null;
+  filename: string | null;
+}
+
 export type WebhookMessage =
-  | { kind: "text"; id: string; time: string; conversationId: string; text: string; nickname: string; attachments: number }
+  | { kind: "text"; id: string; time: string; conversationId: string; text: string; nickname: string; attachments: CloudAttachment[] }
   | { kind: "typing"; id: string; time: string; conversationId: string }
   | { kind: "receipt"; id: string; time: string; conversationId: string; status: string }
   | { kind: "other"; id: string; time: string; conversationId: string; type: string };
@@ -16,6 +23,13 @@ export type WebhookMessage =
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown) => (typeof v === "string" ? v : "");
+
+function attachmentOf(c: Obj): CloudAttachment {
+  const a = isObj(c["attachment"]) ? c["attachment"] : {};
+  const mime = str(a["mime"]).trim().toLowerCase();
+  const filename = plainText(str(a["filename"])).trim().slice(0, 255);
+  return { url: str(a["url"]).trim(), mime: /^[\w.+-]+\/[\w.+-]+$/.test(mime) ? mime : null, filename: filename || null };
+}
 
 export function parseWebhookMessage(raw: string): WebhookMessage | { invalid: string } {
   let body: unknown;
@@ -36,7 +50,7 @@ export function parseWebhookMessage(raw: string): WebhookMessage | { invalid: st
   const common = { id, time, conversationId };
   if (type === "Text") {
     const content = Array.isArray(body["content"]) ? body["content"].filter(isObj) : [];
-    const attachments = content.filter((c) => c["contentType"] === "Attachment" || isObj(c["attachment"])).length;
+    const attachments = content.filter((c) => c["contentType"] === "Attachment" || isObj(c["attachment"])).map(attachmentOf);
     const nickname = plainText(str(from["nickname"]) || str(from["firstName"])).trim();
     return { kind: "text", ...common, text: safeHtml(str(body["text"])), nickname, attachments };
   }

@@ -6,7 +6,7 @@
 //        ("file-client-cfg-get") whose userData holds the Chat Server limits
 //        (upload-max-files, upload-max-file-size, upload-max-total-size,
 //        upload-file-types, upload-need-agent, used-upload-max-files,
-//        used-upload-max-total-size)
+//        used-upload-max-total-size, download-attempts, used-download-attempts)
 //   POST …/{chatId}/file                      multipart/form-data: the ids, `file`,
 //        userData[...] → userData["file-id"]
 //   POST …/{chatId}/file/{fileId}/download    the ids → the file's bytes
@@ -32,7 +32,7 @@ import {
   type GenesysErrorDetails,
   type GmsOp,
 } from "./errors.js";
-import type { GmsCallOutcome } from "./gms-operator.js";
+import { isTimeout, type GmsCallOutcome } from "./gms-operator.js";
 
 /** Chat Server's defaults (ESChat "File Transfer", section client-file-transfer), when the limits answer leaves one out. */
 export const CHAT_SERVER_FILE_DEFAULTS = { maxFiles: 3, maxFileBytes: 2 * 1024 * 1024, maxTotalBytes: 5 * 1024 * 1024 } as const;
@@ -63,6 +63,7 @@ export function readFileLimits(answer: GmsAnswer): OperatorFileLimits {
     .split(/[:,;\s]+/)
     .map((t) => t.trim().toLowerCase().replace(/^\./, ""))
     .filter((t) => t !== "");
+  const downloads = count(d["download-attempts"], -1);
   return {
     maxFiles: count(d["upload-max-files"], CHAT_SERVER_FILE_DEFAULTS.maxFiles),
     maxFileBytes: count(d["upload-max-file-size"], CHAT_SERVER_FILE_DEFAULTS.maxFileBytes),
@@ -71,6 +72,7 @@ export function readFileLimits(answer: GmsAnswer): OperatorFileLimits {
     needsAgent: d["upload-need-agent"] === "true",
     usedFiles: count(d["used-upload-max-files"], 0),
     usedTotalBytes: count(d["used-upload-max-total-size"], 0),
+    ...(downloads >= 0 ? { maxDownloads: downloads, usedDownloads: count(d["used-download-attempts"], 0) } : {}),
   };
 }
 
@@ -129,8 +131,7 @@ export function createGmsFiles(options: GmsFilesOptions, log: Logger, http?: Axi
         maxBodyLength: Infinity,
       });
     } catch (err) {
-      const timeout =
-        axios.isCancel(err) || (axios.isAxiosError(err) && ["ETIMEDOUT", "ECONNABORTED", "ERR_CANCELED"].includes(err.code ?? ""));
+      const timeout = isTimeout(err);
       const tooLarge = axios.isAxiosError(err) && /maxContentLength/.test(err.message);
       observe(timeout ? "timeout" : "failed");
       if (tooLarge)

@@ -392,7 +392,7 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
 }
 
 /** axios' timeout (ETIMEDOUT with clarifyTimeoutError), or our AbortSignal.timeout (a cancel). */
-function isTimeout(err: unknown): boolean {
+export function isTimeout(err: unknown): boolean {
   if (axios.isCancel(err)) return true;
   if (axios.isAxiosError(err)) return err.code === "ETIMEDOUT" || err.code === "ECONNABORTED" || err.code === "ERR_CANCELED";
   return err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");

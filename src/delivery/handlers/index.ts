@@ -1,7 +1,7 @@
 // One handler per kind of job, registered with the executor by payload type.
 import type { Element } from "@xmpp/xml";
 import type { Config } from "../../config/schema.js";
-import type { BotPort, CallbackPort, Clock, OperatorFilesPort, OperatorPort } from "../../core/ports.js";
+import type { BotPort, CallbackPort, Clock, OperatorFilesPort, OperatorLinkFilesPort, OperatorPort } from "../../core/ports.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../metrics.js";
 import type { DirectoryCache } from "../../router/directory-cache.js";
@@ -27,6 +27,8 @@ export interface HandlerDeps {
   operatorFiles?: OperatorFilesPort | null;
   /** The GMS Callback Services API (backends.md section 2c); null without GMS. */
   callbacks?: CallbackPort | null;
+  /** Genesys Cloud files by URL (protocol.md section 10); null without Genesys Cloud. */
+  linkFiles?: OperatorLinkFilesPort | null;
   /** Signing key and base of attachment URLs. */
   attachmentUrlKey?: Buffer;
   publicUrl?: () => string;
@@ -46,6 +48,7 @@ export function registerHandlers(executor: Pick<Executor, "register">, deps: Han
     operatorFilesHandler({
       ...deps,
       files: deps.operatorFiles ?? null,
+      linkFiles: deps.linkFiles ?? null,
       urlKey: deps.attachmentUrlKey ?? urlSigningKey(config.security.secretKey),
       publicUrl: deps.publicUrl ?? (() => config.http.publicUrl ?? `http://${config.http.host}:${config.http.port}`),
     }),

@@ -1,5 +1,6 @@
-// Files between the user and a GMS operator (protocol.md section 10,
-// backends.md section 2 file calls), one outbox job per file:
+// Files between the user and an operator (protocol.md section 10), one outbox
+// job per file. A Genesys Cloud episode's go by URL (handlers/cloud-files.ts);
+// a GMS episode's use the file calls (backends.md section 2):
 //
 // - send_operator_file: the user's file (checked by the core) is fetched
 //   from the file share (bounded, attachments/fetch-user-file.ts), checked
@@ -9,24 +10,22 @@
 //   crash: an attempt after the first looks for its own upload in the
 //   transcript (the key it gave in userData) before uploading again.
 // - receive_operator_file: a GMS FileUploaded of the operator's is downloaded
-//   (`…/file/{fileId}/download`, at most attachments.maxBytes), stored once
-//   per chat and fileId (store/attachments.ts) and sent to the user as a
-//   message with the router's signed, expiring URL for that user.
+//   (`…/file/{fileId}/download`, at most attachments.maxBytes, and not past
+//   the chat's `download-attempts`), stored once per chat and fileId
+//   (store/attachments.ts) and sent to the user as a message with the
+//   router's signed, expiring URL for that user (handlers/file-steps.ts).
 import { createHash } from "node:crypto";
-import type { Config } from "../../config/schema.js";
+import { isCloudServiceName } from "../../adapters/genesys-cloud/service-name.js";
 import { attachmentPolicyOf } from "../../attachments/policy-of.js";
 import { FetchRefused, fetchUserFile, fileNameOf } from "../../attachments/fetch-user-file.js";
-import { signedAttachmentUrl } from "../../attachments/signed-url.js";
 import type { ClientMessage } from "../../core/client-message.js";
 import type { Conversation, GenesysChatIds, OperatorEpisode } from "../../core/model.js";
-import type { Clock, OperatorFileLimits, OperatorFilesPort } from "../../core/ports.js";
-import type { Logger } from "../../log.js";
-import type { Metrics } from "../../metrics.js";
+import type { OperatorFileLimits, OperatorFilesPort, OperatorLinkFilesPort } from "../../core/ports.js";
 import type { Attachment } from "../../protocol/attachment.js";
-import type { Store } from "../../store/index.js";
-import type { ConversationSteps } from "../conversation-port.js";
 import { doubling, errorText, type Job, type JobHandler, type Outcome } from "../job.js";
 import type { JobPayload } from "../jobs.js";
+import { receiveCloudFile, sendCloudFile, type CloudFilesDeps } from "./cloud-files.js";
+import { fileSteps, type FileStepsDeps, type Refusal } from "./file-steps.js";
 
 export const OPERATOR_FILE_JOB_TYPES = ["send_operator_file", "receive_operator_file"] as const;
 
@@ -34,30 +33,17 @@ const ATTEMPTS = 3;
 const BUDGET_MARGIN_MS = 15_000;
 
 type FileJob = Extract<JobPayload, { type: (typeof OPERATOR_FILE_JOB_TYPES)[number] }>;
+type AgentFile = Extract<FileJob, { type: "receive_operator_file" }>["file"];
+type Episode = OperatorEpisode & { chat: GenesysChatIds };
 
-export interface OperatorFilesDeps {
+export interface OperatorFilesDeps extends FileStepsDeps {
+  /** GMS file calls; null without GMS. */
   files: OperatorFilesPort | null;
-  steps: ConversationSteps;
-  store: Store;
-  config: Config;
-  clock: Clock;
-  log: Logger;
-  metrics: Metrics;
-  /** The signing key of attachment URLs (attachments/signed-url.ts). */
-  urlKey: Buffer;
-  /** EIME_PUBLIC_URL, else the HTTP listener's address. */
-  publicUrl: () => string;
-}
-
-/** A refusal told to the user: the reason of protocol.md section 10 and, for the back-end's, which limit. */
-interface Refusal {
-  reason: "host" | "size" | "type" | "fetch" | "backend";
-  limit?: "count" | "size" | "total" | "type" | "agent";
-  detail: string;
+  /** Genesys Cloud's files by URL; unset or null without Genesys Cloud. */
+  linkFiles?: OperatorLinkFilesPort | null;
 }
 
 const payloadOf = (job: Job) => job.payload as unknown as FileJob;
-const bare = (jid: string) => jid.split("/")[0]!;
 const extensionOf = (name: string) => /\.([^./]+)$/.exec(name)?.[1]?.toLowerCase() ?? "";
 
 /** The back-end's limits against one file about to be uploaded; null when it fits. */
@@ -78,7 +64,7 @@ const refusedByBackend = (err: unknown) =>
   (err as { transient?: boolean }).transient === false && ["status", "http"].includes(String((err as { kind?: string }).kind));
 
 export function operatorFilesHandler(deps: OperatorFilesDeps): JobHandler {
-  const { steps, store, config } = deps;
+  const { steps, config } = deps;
   const policy = {
     attempts: ATTEMPTS,
     backoffMs: doubling(config.outbox.backoffBaseMs, 5_000),
@@ -86,6 +72,11 @@ export function operatorFilesHandler(deps: OperatorFilesDeps): JobHandler {
     budgetMs: 3 * config.genesys.requestTimeoutMs + BUDGET_MARGIN_MS,
   };
   const attachmentPolicy = attachmentPolicyOf(config);
+  const ends = fileSteps(deps);
+  const { refuse, deliver } = ends;
+  const cloud: CloudFilesDeps | null = deps.linkFiles
+    ? { ...deps, files: deps.linkFiles, fileSteps: ends, policy: attachmentPolicy }
+    : null;
 
   async function current(job: Job): Promise<{ c: Conversation; episode: OperatorEpisode } | null> {
     const c = await steps.get(job.conversationId!);
@@ -93,25 +84,8 @@ export function operatorFilesHandler(deps: OperatorFilesDeps): JobHandler {
     return c && episode && episode.uuid === payloadOf(job).episodeUuid ? { c, episode } : null;
   }
 
-  async function refuse(
-    job: Job,
-    c: Conversation,
-    episode: OperatorEpisode,
-    name: string,
-    r: Refusal,
-    direction: string,
-  ): Promise<Outcome> {
-    deps.metrics.attachments.inc({ direction, outcome: "refused" });
-    deps.log.info({ conversationId: c.id, reason: r.reason, limit: r.limit, detail: r.detail }, "attachment refused");
-    const data = { reason: r.reason, name, ...(r.limit ? { limit: r.limit } : {}) };
-    const message: ClientMessage = { kind: "notice", code: "ROUTER_ATTACHMENT_REFUSED#0001", data };
-    return { status: "done", jobs: await steps.tell(c.id, message, `${job.idempotencyKey}/refused`, episode.uuid) };
-  }
-
-  async function sendFile(job: Job, files: OperatorFilesPort, c: Conversation, episode: OperatorEpisode, a: Attachment): Promise<Outcome> {
-    if (episode.endedAt) return { status: "done" };
+  async function sendFile(job: Job, files: OperatorFilesPort, c: Conversation, episode: Episode, a: Attachment): Promise<Outcome> {
     const chat = episode.chat;
-    if (!chat) return { status: "retry", error: "chat not accepted yet" };
     const name = fileNameOf(a);
     // Short and stable: the mark of this job's upload in GMS' userData.
     const key = createHash("sha256").update(job.idempotencyKey).digest("base64url").slice(0, 22);
@@ -150,16 +124,15 @@ export function operatorFilesHandler(deps: OperatorFilesDeps): JobHandler {
     return { status: "done" };
   }
 
-  async function receiveFile(
-    job: Job,
-    files: OperatorFilesPort,
-    c: Conversation,
-    episode: OperatorEpisode & { chat: GenesysChatIds },
-    file: Extract<FileJob, { type: "receive_operator_file" }>["file"],
-  ): Promise<Outcome> {
+  async function receiveFile(job: Job, files: OperatorFilesPort, c: Conversation, episode: Episode, file: AgentFile): Promise<Outcome> {
     const name = file.name ?? file.fileId;
     if (file.size !== undefined && file.size > config.attachments.maxBytes) {
       return refuse(job, c, episode, name, { reason: "size", detail: `${file.size} bytes` }, "from_operator");
+    }
+    // Chat Server's download-attempts (the limits' Notice): not past them. An ended chat has no limits to read.
+    const limits = episode.endedAt ? null : await files.limits(episode.serviceName, episode.chat);
+    if (limits?.maxDownloads !== undefined && (limits.usedDownloads ?? 0) >= limits.maxDownloads) {
+      return refuse(job, c, episode, name, { reason: "backend", limit: "downloads", detail: "download-attempts" }, "from_operator");
     }
     let got;
     try {
@@ -172,27 +145,30 @@ export function operatorFilesHandler(deps: OperatorFilesDeps): JobHandler {
     }
     // The event's type (what the agent's desktop said), else the download's Content-Type.
     const mediaType = file.mediaType ?? got.mediaType;
-    const stored = await store.attachments.put({
-      conversationId: c.id,
-      origin: "operator",
-      idempotencyKey: `gms:${episode.chat.chatId}:${file.fileId}`,
-      name,
-      mediaType,
-      content: got.content,
-      sha256: createHash("sha256").update(got.content).digest("hex"),
-    });
-    deps.metrics.attachmentBytes.set(await store.attachments.totalBytes());
-    const expiresAt = new Date(deps.clock.now().getTime() + config.attachments.urlTtlSeconds * 1000);
-    const url = signedAttachmentUrl(deps.urlKey, { base: deps.publicUrl(), id: stored.id, user: bare(c.userJid), expiresAt });
-    const message: ClientMessage = {
-      kind: "text",
-      text: name,
-      conversationType: "operator",
-      operator: { nickname: file.nickname },
-      attachment: { url, mediaType: stored.mediaType, name: stored.name, size: stored.size },
-    };
-    deps.metrics.attachments.inc({ direction: "from_operator", outcome: "delivered" });
-    return { status: "done", jobs: await steps.tell(c.id, message, `${job.idempotencyKey}/file`, episode.uuid) };
+    const key = `gms:${episode.chat.chatId}:${file.fileId}`;
+    return deliver(job, c, episode, { key, name, nickname: file.nickname, mediaType, content: got.content });
+  }
+
+  /** The job for its back-end: Genesys Cloud by URL, GMS by its file calls. */
+  async function runFor(job: Job, c: Conversation, episode: OperatorEpisode): Promise<Outcome> {
+    const p = payloadOf(job);
+    // The user's file goes while the episode is open; an operator's file that came before the end is delivered still.
+    if (p.type === "send_operator_file" && episode.endedAt) return { status: "done" };
+    if (!episode.chat) {
+      return p.type === "send_operator_file"
+        ? { status: "retry", error: "chat not accepted yet" }
+        : { status: "failed", error: "the episode has no chat" };
+    }
+    const open = { ...episode, chat: episode.chat };
+    if (isCloudServiceName(episode.serviceName)) {
+      if (!cloud) return { status: "failed", error: "Genesys Cloud is not configured" };
+      if (p.type === "send_operator_file") return sendCloudFile(cloud, job, c, open, p.attachment);
+      if (!p.file.url) return { status: "failed", error: "a Genesys Cloud file without a URL" };
+      return receiveCloudFile(cloud, job, c, open, { ...p.file, url: p.file.url });
+    }
+    if (!deps.files) return { status: "failed", error: "no operator file service is configured" };
+    if (p.type === "send_operator_file") return sendFile(job, deps.files, c, open, p.attachment);
+    return receiveFile(job, deps.files, c, open, p.file);
   }
 
   return {
@@ -201,14 +177,8 @@ export function operatorFilesHandler(deps: OperatorFilesDeps): JobHandler {
     async run(job) {
       const found = await current(job);
       if (!found) return { status: "done" };
-      const p = payloadOf(job);
-      if (!deps.files) return { status: "failed", error: "no operator file service is configured" };
       try {
-        if (p.type === "send_operator_file") return await sendFile(job, deps.files, found.c, found.episode, p.attachment);
-        // The file came before the episode ended: it is delivered even if the agent has left since.
-        const { episode } = found;
-        if (!episode.chat) return { status: "failed", error: "the episode has no Genesys chat" };
-        return await receiveFile(job, deps.files, found.c, { ...episode, chat: episode.chat }, p.file);
+        return await runFor(job, found.c, found.episode);
       } catch (err) {
         const final = (err as { transient?: boolean }).transient === false;
         return final ? { status: "failed", error: errorText(err) } : { status: "retry", error: errorText(err) };

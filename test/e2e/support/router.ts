@@ -57,6 +57,15 @@ export async function startRouter(config: Config, directory?: DirectoryTree): Pr
   return app;
 }
 
+/** testDirectory with the `supporto` channel routed to a bot and then a Genesys Cloud integration (backends.md 2b). */
+export function cloudDirectory(botUrl: string, integrationId: string): DirectoryTree {
+  const tree = testDirectory(botUrl);
+  for (const item of tree.items) {
+    if (item.address === "supporto") item.route = { mode: "bot+operator", bot: { url: botUrl }, genesysCloud: { integrationId } };
+  }
+  return tree;
+}
+
 /** A directory like the spec's: a mobile-only group with a channel at a server address, channels for both platforms. */
 export function testDirectory(botUrl: string, opts: { genesysService?: string } = {}): DirectoryTree {
   const info = (name: string, status = "", extra: Json = {}) => ({ name, status, imageUrl: "", thumbUrl: "", ...extra });

@@ -125,7 +125,12 @@ async function setup(opts: { joined?: boolean } = {}) {
     createdAt: now,
     storedStanza: null,
   });
-  return { handler, job, told, simChat: sim.chat(chat.chatId) };
+  /** The job of an agent's file (a FileUploaded of the chat). */
+  const receive = (fileId: string): Job => ({
+    ...job(""),
+    payload: { type: "receive_operator_file", episodeUuid: c.episode!.uuid, file: { fileId, nickname: "Anna", name: "bolletta.pdf" } },
+  });
+  return { handler, job, receive, told, simChat: sim.chat(chat.chatId) };
 }
 
 function put(path: string, bytes: number) {
@@ -195,6 +200,20 @@ describe("operator file jobs", () => {
       expect(simChat.files()).toHaveLength(0);
     } finally {
       sim.setFileLimits({ needAgent: false });
+    }
+  });
+
+  it("download-attempts: an agent's file is not downloaded once the chat's downloads are spent; refused as limit downloads", async () => {
+    sim.setFileLimits({ downloadAttempts: 0 });
+    try {
+      const { handler, receive, told, simChat } = await setup();
+      const file = simChat.agentSendFile({ name: "bolletta.pdf", mediaType: "application/pdf", content: randomBytes(100) });
+      expect(await handler.run(receive(file.fileId))).toMatchObject({ status: "done" });
+      expect(told).toEqual([
+        { kind: "notice", code: "ROUTER_ATTACHMENT_REFUSED#0001", data: { reason: "backend", name: "bolletta.pdf", limit: "downloads" } },
+      ]);
+    } finally {
+      sim.setFileLimits({ downloadAttempts: 100 });
     }
   });
 });

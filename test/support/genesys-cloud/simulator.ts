@@ -10,6 +10,7 @@
 //   POST  /api/v2/conversations/messages/{integrationId}/inbound/open/receipt
 //   GET   /api/v2/conversations/messages/{conversationId}       participants
 //   PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}  {state: "disconnected"}
+//   GET   /media/{id}                                           an agent's attachment (no token: the URL is the credential)
 //
 // Every API call needs a bearer token it issued and not expired (401
 // otherwise); each token may make `requestsPerMinute` calls a minute (429
@@ -17,7 +18,14 @@
 // The agent side calls the router's webhook with X-Hub-Signature-256
 // (sha256= + base64 HMAC-SHA256 of the raw body) and retries as Genesys does:
 // on a timeout, a 429 or a 5xx, up to 5 more times, retryDelayMs apart.
-import { createHmac, randomUUID } from "node:crypto";
+//
+// Attachments (platform API OpenContentAttachment `{mediaType: Image|Video|
+// Audio|File, url, mime, filename?}` in `content[]`, contentType
+// "Attachment"): an inbound message may carry them instead of text; Genesys
+// fetches each URL, without a token, as it receives the message (recorded in
+// SimConversation.received). An agent's attachment (agentSendFile) reaches
+// the webhook as such content, its URL on this server (/media/{id}).
+import { createHash, createHmac, randomUUID } from "node:crypto";
 import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 
 export interface SimOptions {
@@ -54,10 +62,36 @@ export interface WebhookDelivery {
   statuses: (number | "timeout")[];
 }
 
+/** An inbound attachment as Genesys fetched it from its URL. */
+export interface ReceivedAttachment {
+  mediaType: string;
+  url: string;
+  mime: string;
+  filename: string | undefined;
+  /** The fetch's HTTP status, or "failed" when there was no answer. */
+  status: number | "failed";
+  sha256: string | undefined;
+  size: number;
+}
+
+export interface AgentFile {
+  filename: string;
+  mime: string;
+  content: Buffer;
+  /** A URL of this server that is not served (an expired link): the fetch gets 404. */
+  gone?: boolean;
+  /** Another URL than this server's (a host the router must not fetch from). */
+  url?: string;
+}
+
+const MEDIA_TYPES = ["Image", "Video", "Audio", "File"];
+
 export class SimConversation {
   readonly id = randomUUID();
   readonly participants: SimParticipant[];
   readonly messages: Record<string, unknown>[] = [];
+  /** Inbound attachments, each fetched from its URL. */
+  readonly received: ReceivedAttachment[] = [];
   readonly customAttributes: Record<string, string>;
 
   constructor(
@@ -115,9 +149,26 @@ export class SimConversation {
     return this.sim.deliver(this, { type: "Text", text, ...extra });
   }
 
+  /** An agent's attachment (with optional text) through the webhook; its URL serves the bytes. */
+  agentSendFile(file: AgentFile, text = ""): Promise<WebhookDelivery> {
+    const attachment = {
+      id: randomUUID(),
+      mediaType: mediaTypeOf(file.mime),
+      url: this.sim.serveMedia(file),
+      mime: file.mime,
+      filename: file.filename,
+    };
+    return this.sim.deliver(this, { type: "Text", ...(text ? { text } : {}), content: [{ contentType: "Attachment", attachment }] });
+  }
+
   agentTyping(): Promise<WebhookDelivery> {
     return this.sim.deliver(this, { type: "Event", events: [{ eventType: "Typing", typing: { type: "On", duration: 5000 } }] });
   }
+}
+
+function mediaTypeOf(mime: string): string {
+  const family = mime.split("/")[0];
+  return family === "image" ? "Image" : family === "video" ? "Video" : family === "audio" ? "Audio" : "File";
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
@@ -132,6 +183,7 @@ export class GenesysCloudSimulator {
   force429 = { times: 0, retryAfterSeconds: 1 };
   private readonly tokens = new Map<string, { expiresAt: number; calls: number[] }>();
   private readonly webhooks = new Map<string, string>();
+  private readonly media = new Map<string, AgentFile>();
   private app: FastifyInstance | null = null;
   url = "";
 
@@ -139,6 +191,14 @@ export class GenesysCloudSimulator {
 
   setWebhook(integrationId: string, url: string): void {
     this.webhooks.set(integrationId, url);
+  }
+
+  /** The URL an agent's attachment is served at (an unguessable id, no token). */
+  serveMedia(file: AgentFile): string {
+    if (file.url) return file.url;
+    const id = randomUUID();
+    if (!file.gone) this.media.set(id, file);
+    return `${this.url}/media/${id}`;
   }
 
   /** Expire every token now (the next API call gets 401). */
@@ -236,6 +296,10 @@ export class GenesysCloudSimulator {
         return reply.code(202).send({});
       }),
     );
+    app.get("/media/:id", (req, reply) => {
+      const file = this.media.get((req.params as Obj)["id"] as string);
+      return file ? reply.header("content-type", file.mime).send(file.content) : reply.code(404).send({ code: "not.found" });
+    });
     await app.listen({ host: "127.0.0.1", port: 0 });
     this.app = app;
     const a = app.server.address();
@@ -245,6 +309,29 @@ export class GenesysCloudSimulator {
 
   async stop(): Promise<void> {
     await this.app?.close();
+  }
+
+  /** Genesys fetches an inbound attachment as it takes the message, without a token. */
+  private async fetchAttachment(c: SimConversation, a: Obj): Promise<void> {
+    const url = String(a["url"]);
+    const got: ReceivedAttachment = {
+      mediaType: String(a["mediaType"]),
+      url,
+      mime: String(a["mime"]),
+      filename: typeof a["filename"] === "string" ? a["filename"] : undefined,
+      status: "failed",
+      sha256: undefined,
+      size: 0,
+    };
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      got.status = res.status;
+      const bytes = Buffer.from(await res.arrayBuffer());
+      if (res.ok) Object.assign(got, { sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length });
+    } catch {
+      // recorded as failed
+    }
+    c.received.push(got);
   }
 
   private token(req: FastifyRequest, reply: FastifyReply) {
@@ -298,7 +385,10 @@ export class GenesysCloudSimulator {
         return bad("events: Typing On only");
       return reply.code(202).send({});
     }
-    if (typeof body["text"] !== "string" || typeof channel["messageId"] !== "string") return bad("text and channel.messageId");
+    const content = inboundAttachments(body["content"]);
+    if (content === null) return bad("content: Attachment with mediaType, url and mime");
+    if ((typeof body["text"] !== "string" && content.length === 0) || typeof channel["messageId"] !== "string")
+      return bad("text or content, and channel.messageId");
     if (!c) {
       const attrs =
         isObj(channel["metadata"]) && isObj(channel["metadata"]["customAttributes"]) ? channel["metadata"]["customAttributes"] : {};
@@ -312,6 +402,7 @@ export class GenesysCloudSimulator {
       this.conversations.push(c);
     }
     c.messages.push(body);
+    for (const a of content) void this.fetchAttachment(c, a);
     const prefetch = (req.query as Obj)["prefetchConversationId"] === "true";
     return reply.send({
       id: randomUUID(),
@@ -322,4 +413,17 @@ export class GenesysCloudSimulator {
       ...(prefetch ? { conversationId: c.id } : {}),
     });
   }
+}
+
+/** The inbound content's attachments; null when one is malformed. */
+function inboundAttachments(content: unknown): Obj[] | null {
+  if (content === undefined) return [];
+  if (!Array.isArray(content)) return null;
+  const out: Obj[] = [];
+  for (const item of content) {
+    const a = isObj(item) && item["contentType"] === "Attachment" && isObj(item["attachment"]) ? item["attachment"] : null;
+    if (!a || !MEDIA_TYPES.includes(String(a["mediaType"])) || typeof a["url"] !== "string" || typeof a["mime"] !== "string") return null;
+    out.push(a);
+  }
+  return out;
 }

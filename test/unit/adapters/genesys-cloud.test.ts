@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { readParticipants, readState } from "../../../src/adapters/genesys-cloud/conversation-state.js";
 import { signatureOf, verifySignature } from "../../../src/adapters/genesys-cloud/signature.js";
 import { parseWebhookMessage } from "../../../src/adapters/genesys-cloud/webhook-message.js";
+import { cloudMediaHosts, onMediaHost, openMediaType } from "../../../src/adapters/genesys-cloud/media.js";
 
 describe("X-Hub-Signature-256", () => {
   const body = Buffer.from('{"id":"1"}');
@@ -43,10 +44,26 @@ describe("webhook message", () => {
       conversationId: "conv-1",
       text: "Ciao <b>tu</b>",
       nickname: "Giulia",
-      attachments: 0,
+      attachments: [],
     });
-    const withFile = { id: "m2", channel, type: "Text", content: [{ contentType: "Attachment", attachment: { url: "https://x/a.png" } }] };
-    expect(parseWebhookMessage(JSON.stringify(withFile))).toMatchObject({ kind: "text", attachments: 1, text: "" });
+    const withFile = {
+      id: "m2",
+      channel,
+      type: "Text",
+      content: [
+        { contentType: "Attachment", attachment: { mediaType: "Image", url: "https://x/a.png", mime: "Image/PNG", filename: "a<b>.png" } },
+        { contentType: "Attachment", attachment: { mediaType: "File", url: " https://x/b ", mime: "not a type" } },
+        { contentType: "QuickReply", quickReply: { text: "no" } },
+      ],
+    };
+    expect(parseWebhookMessage(JSON.stringify(withFile))).toMatchObject({
+      kind: "text",
+      text: "",
+      attachments: [
+        { url: "https://x/a.png", mime: "image/png", filename: "a.png" },
+        { url: "https://x/b", mime: null, filename: null },
+      ],
+    });
     const typing = { id: "m3", channel, type: "Event", events: [{ eventType: "Typing", typing: { type: "On" } }] };
     expect(parseWebhookMessage(JSON.stringify(typing))).toMatchObject({ kind: "typing", conversationId: "conv-1" });
     expect(parseWebhookMessage(JSON.stringify({ id: "m4", channel, type: "Receipt", status: "Delivered" }))).toMatchObject({
@@ -98,5 +115,30 @@ describe("conversation state", () => {
   it("the customer or everyone disconnected: ended", () => {
     expect(read([p("customer", "disconnected"), p("agent", "connected", "G")], 2).events).toEqual([{ kind: "ended" }]);
     expect(read([p("customer", "terminated"), p("acd", "disconnected")], 1).events).toEqual([{ kind: "ended" }]);
+  });
+});
+
+describe("attachments", () => {
+  it("media hosts: configured ones, else the API host and the hosts under its region's domain", () => {
+    expect(cloudMediaHosts({ apiUrl: "https://api.mypurecloud.de" })).toEqual(["api.mypurecloud.de", "*.mypurecloud.de"]);
+    expect(cloudMediaHosts({ apiUrl: "http://127.0.0.1:8123" })).toEqual(["127.0.0.1:8123"]);
+    expect(cloudMediaHosts({ apiUrl: "https://api.mypurecloud.de", mediaHosts: ["Media.Example:8443"] })).toEqual(["media.example:8443"]);
+    expect(cloudMediaHosts({})).toEqual([]);
+    const hosts = ["api.mypurecloud.de", "*.mypurecloud.de", "media.example:8443"];
+    expect(onMediaHost(new URL("https://api-downloads.mypurecloud.de/x"), hosts)).toBe(true);
+    expect(onMediaHost(new URL("https://mypurecloud.de.evil.example/x"), hosts)).toBe(false);
+    expect(onMediaHost(new URL("https://evilmypurecloud.de/x"), hosts)).toBe(false);
+    expect(onMediaHost(new URL("https://media.example:8443/x"), hosts)).toBe(true);
+    expect(onMediaHost(new URL("https://media.example/x"), hosts)).toBe(false);
+  });
+
+  it("an attachment's mediaType (OpenContentAttachment) from its media type", () => {
+    expect(["image/png", "video/mp4", "audio/ogg", "application/pdf", "text/plain"].map(openMediaType)).toEqual([
+      "Image",
+      "Video",
+      "Audio",
+      "File",
+      "File",
+    ]);
   });
 });

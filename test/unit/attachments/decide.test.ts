@@ -135,7 +135,7 @@ describe("attachments from the user, in the core", () => {
     expect(d.effects).toEqual([{ type: "receive_operator_file", episodeUuid: uuid, file }]);
   });
 
-  it("to an operator whose back-end takes no files (Genesys Cloud): an accepted file is refused as unavailable and the text still goes", () => {
+  it("to an operator whose back-end takes no files (not configured): an accepted file is refused as unavailable and the text still goes", () => {
     const d = send(conv(OP), OP, "bill", [good(1), { url: good(2).url, size: 11 * 1024 * 1024 }]);
     const op = d.effects.find((e) => e.type === "send_operator");
     expect(op).toMatchObject({ text: "bill" });
