@@ -29,7 +29,7 @@ let ejabberd: Ejabberd;
 let database: TestDatabase;
 let bot: SampleBot;
 let sim: Awaited<ReturnType<typeof startGmsSimulator>>;
-let routers: App[] = [];
+const routers: App[] = [];
 let clients: Record<string, TestClient> = {};
 let PIENA: string;
 
