@@ -21,6 +21,7 @@ import {
 import { msisdnHash } from "../../../src/protocol/msisdn.js";
 import { MIGRATIONS } from "../../../src/store/migrations/index.js";
 import { silentLogging } from "../../support/db.js";
+import { defineArchiveTests } from "./archive-suite.js";
 import { insertOutboxRows } from "../../support/outbox-rows.js";
 
 export interface StoreHarness {
@@ -691,6 +692,8 @@ export function defineStoreSuite(harness: StoreHarness): void {
         expect((await store.messages.transcript(c.id, 2)).map((m) => m.text)).toEqual(["3", "4"]);
       });
     });
+
+    defineArchiveTests(() => store);
 
     describe("outbox", () => {
       it("enqueues once per idempotency key and completes or retries rows", async () => {
