@@ -139,18 +139,19 @@ describe.skipIf(skipPg)("route.maxQueued with two router instances on ejabberd a
     const chat = await sim.waitForChat((c) => c.serviceName === SERVICE, 5000);
     expect((await conversationOf(A))!.state).toBe("queued");
 
-    // B, on the other instance, finds that queue full.
-    const second = await servedBy(async () => {
-      await talk(B, "buongiorno");
-      // That instance never requested a chat: what it holds of the queue itself is nothing, under maxQueued.
-      expect(await chatRequestsBy(routers[1 - first]!)).toBe(0);
-      await ask(B);
-      const full = readX(await notice(B, "ROUTER_QUEUE_FULL#0001"))!;
-      expect(full.payload.data).toMatchObject({ callbackOffered: false });
-      // Still with the bot.
-      await talk(B, "ancora io");
-    });
+    // B reaches the other instance, which never requested a chat: what it holds of the queue itself is nothing.
+    const second = await servedBy(() => talk(B, "buongiorno"));
     expect(second, `A and B both on ${INSTANCES[first]}: the test needs two instances`).not.toBe(first);
+    expect(await chatRequestsBy(routers[second]!)).toBe(0);
+    // There B finds the queue full, and stays with the bot.
+    expect(
+      await servedBy(async () => {
+        await ask(B);
+        const full = readX(await notice(B, "ROUTER_QUEUE_FULL#0001"))!;
+        expect(full.payload.data).toMatchObject({ callbackOffered: false });
+        await talk(B, "ancora io");
+      }),
+    ).toBe(second);
     expect(await chatRequestsBy(routers[first]!)).toBe(1);
     await Promise.all(routers.map((r) => r.idle()));
     expect(sim.requests.filter((r) => r.op === "request")).toHaveLength(1);
