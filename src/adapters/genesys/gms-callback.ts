@@ -17,9 +17,7 @@
 // booked. The customer number goes into the POST body and nowhere else: every
 // message built here has it cut out, and a kept cause is a plain Error (never
 // the axios error, whose config holds the body).
-import { Agent as HttpAgent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
-import axios, { type AxiosInstance, type AxiosResponse } from "axios";
+import type { AxiosInstance, AxiosResponse } from "axios";
 import type { BookedCallback, CallbackPort } from "../../core/ports.js";
 import type { Logger } from "../../log.js";
 import {
@@ -31,7 +29,8 @@ import {
   type GenesysErrorDetails,
   type GmsOp,
 } from "./errors.js";
-import type { GmsCallOutcome } from "./gms-operator.js";
+import { isTimeout, type GmsCallOutcome } from "./gms-operator.js";
+import { gmsHttpClient } from "./http.js";
 
 /** The data key that marks our bookings (GMS reserves keys starting with `_`). */
 export const CALLBACK_REQUEST_FIELD = "eime_request_id";
@@ -61,17 +60,7 @@ function parse(res: AxiosResponse<string>): unknown {
 export function createGmsCallback(options: GmsCallbackOptions, log: Logger, http?: AxiosInstance): CallbackPort {
   const base = options.baseUrl.replace(/\/+$/, "") + API_PATH;
   const timeout = options.requestTimeoutMs;
-  const client =
-    http ??
-    axios.create({
-      httpAgent: new HttpAgent({ keepAlive: true }),
-      httpsAgent: new HttpsAgent({ keepAlive: true }),
-      maxRedirects: 0,
-      validateStatus: () => true,
-      transitional: { clarifyTimeoutError: true },
-      responseType: "text",
-      maxContentLength: MAX_ANSWER_BYTES,
-    });
+  const client = http ?? gmsHttpClient({ responseType: "text", maxContentLength: MAX_ANSWER_BYTES });
 
   function failure(op: GmsOp, serviceName: string, detail: string, extra: Partial<GenesysErrorDetails>, secret?: string) {
     const err = new GenesysError(redact(`GMS ${op} on ${serviceName}: ${detail}`, secret), {
@@ -94,8 +83,7 @@ export function createGmsCallback(options: GmsCallbackOptions, log: Logger, http
     try {
       res = await send();
     } catch (err) {
-      const timedOut =
-        axios.isCancel(err) || (axios.isAxiosError(err) && ["ETIMEDOUT", "ECONNABORTED", "ERR_CANCELED"].includes(err.code ?? ""));
+      const timedOut = isTimeout(err);
       observe(timedOut ? "timeout" : "failed");
       const detail = timedOut ? `no answer within ${timeout} ms` : describeGenesysError(err, secret);
       throw failure(op, serviceName, detail, { kind: timedOut ? "timeout" : "network", cause: err }, secret);

@@ -15,8 +15,6 @@
 // transient, anything else final: for an upload, the back-end refused the
 // file). Kept apart from gms-operator.ts: the file calls have their own bodies
 // (multipart in, bytes out) and bounds (a file may be larger than an answer).
-import { Agent as HttpAgent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
 import axios, { type AxiosInstance, type AxiosResponse } from "axios";
 import type { GenesysChatIds } from "../../core/model.js";
 import type { OperatorFileLimits, OperatorFilesPort } from "../../core/ports.js";
@@ -33,6 +31,7 @@ import {
   type GmsOp,
 } from "./errors.js";
 import { isTimeout, type GmsCallOutcome } from "./gms-operator.js";
+import { gmsHttpClient } from "./http.js";
 
 /** Chat Server's defaults (ESChat "File Transfer", section client-file-transfer), when the limits answer leaves one out. */
 export const CHAT_SERVER_FILE_DEFAULTS = { maxFiles: 3, maxFileBytes: 2 * 1024 * 1024, maxTotalBytes: 5 * 1024 * 1024 } as const;
@@ -79,15 +78,7 @@ export function readFileLimits(answer: GmsAnswer): OperatorFileLimits {
 export function createGmsFiles(options: GmsFilesOptions, log: Logger, http?: AxiosInstance): OperatorFilesPort {
   const baseUrl = options.baseUrl.replace(/\/+$/, "") + API_PATH;
   const timeoutMs = options.requestTimeoutMs;
-  const client =
-    http ??
-    axios.create({
-      httpAgent: new HttpAgent({ keepAlive: true }),
-      httpsAgent: new HttpsAgent({ keepAlive: true }),
-      maxRedirects: 0,
-      validateStatus: () => true,
-      transitional: { clarifyTimeoutError: true },
-    });
+  const client = http ?? gmsHttpClient();
 
   const url = (serviceName: string, chatId: string, path: string) =>
     `${baseUrl}/${encodeURIComponent(serviceName)}/${encodeURIComponent(chatId)}/${path}`;

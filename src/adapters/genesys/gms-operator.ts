@@ -35,8 +35,6 @@
 //
 // The secure key never leaves this module in a message, a log line or an
 // error's cause (errors.ts).
-import { Agent as HttpAgent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
 import axios, { type AxiosInstance } from "axios";
 import type { OperatorEvent } from "../../core/events.js";
 import type { GenesysChatIds } from "../../core/model.js";
@@ -54,6 +52,7 @@ import {
   type GmsOp,
 } from "./errors.js";
 import { newTrack, translateTranscript, type ChatTrack } from "./transcript.js";
+import { gmsHttpClient } from "./http.js";
 
 /** How a call ended, for the latency histogram (`outcome` label). */
 export type GmsCallOutcome =
@@ -104,17 +103,11 @@ export function createGmsOperator(options: GmsOperatorOptions, log: Logger, http
   const maxTracked = Math.max(1, options.maxTrackedChats ?? 10_000);
   const client =
     http ??
-    axios.create({
-      httpAgent: new HttpAgent({ keepAlive: true }),
-      httpsAgent: new HttpsAgent({ keepAlive: true }),
+    gmsHttpClient({
       // Read the body ourselves: axios would hand back a non-JSON body as a string silently.
       responseType: "text",
       transformResponse: [(data: unknown) => data],
-      maxRedirects: 0,
-      // Every status comes back here: an HTTP error is classified below, not thrown with the request inside.
-      validateStatus: () => true,
       maxContentLength: options.maxAnswerBytes ?? 5 * 1024 * 1024,
-      transitional: { clarifyTimeoutError: true },
     });
 
   /** chatId → participants; Map order is recency (re-set on use), the oldest is evicted first. */
