@@ -70,6 +70,8 @@ export interface Routes {
   /** A message to the component domain itself: commands, the server's XEP-0356 advertisement. */
   serviceMessage(stanza: Element, from: Address): Promise<void>;
   presence(stanza: Element, to: Address, from: Address): Promise<void>;
+  /** A message of ours bounced with an error (RFC 6120 section 8.3); absent: only logged. */
+  bounce?(stanza: Element, to: Address, from: Address): Promise<void>;
 }
 
 export interface DispatchOptions {
@@ -152,7 +154,7 @@ export function createDispatcher(opts: DispatchOptions): StanzaHandler & { idle(
         if (stanza.attrs.type === "error") {
           // A bounce of something we sent (e.g. the user is offline and the server keeps nothing).
           log.debug({ channel: to.local }, "message bounced with an error");
-          return;
+          return routes.bounce?.(stanza, to, from).catch((err: unknown) => log.warn({ err }, "bounce handler failed"));
         }
         if (opts.senderDomainAllowed && !opts.senderDomainAllowed(from.domain)) return foreign(stanza, from, to);
         if (!opts.accepting()) return busy(stanza, "is shutting down");
