@@ -110,7 +110,9 @@ describe("bot → Genesys Cloud agent → bot", () => {
     // The agent's message asks for an XEP-0184 receipt; the client's receipt is Delivered, by the message's webhook id
     // (well within genesysCloud.receiptTimeoutMs, 30 s here: genesys-cloud-receipts.test.ts has the rest).
     expect(saidStanza.getChild("request", "urn:xmpp:receipts")).toBeDefined();
-    await alice.send(xml("message", { to: SUPPORTO, id: "r-1" }, xml("received", { xmlns: "urn:xmpp:receipts", id: saidStanza.attrs.id })));
+    await alice.send(
+      xml("message", { to: SUPPORTO, id: "r-1" }, xml("received", { xmlns: "urn:xmpp:receipts", id: String(saidStanza.attrs.id) })),
+    );
     const firstId = (JSON.parse(first.body) as { id: string }).id;
     await sim.waitFor(() => conv.receipts(firstId).find((r) => r.status === "Delivered"));
 

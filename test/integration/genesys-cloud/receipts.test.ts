@@ -38,7 +38,15 @@ async function agentMessage(timeoutMs: number): Promise<{ key: string; messageId
     lockMs: 60_000,
   });
   const r = { key, messageId: `m-${n}`, stanzaId: `s-${n}`, jobId: jobs[0]!.id };
-  await receipts.expect({ userJid, stanzaId: r.stanzaId, conversationId, integrationId: INTEGRATION, messageId: r.messageId, clientKey: key, timeoutMs });
+  await receipts.expect({
+    userJid,
+    stanzaId: r.stanzaId,
+    conversationId,
+    integrationId: INTEGRATION,
+    messageId: r.messageId,
+    clientKey: key,
+    timeoutMs,
+  });
   return r;
 }
 

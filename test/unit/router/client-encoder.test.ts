@@ -156,7 +156,13 @@ describe("encoding a message for the user (protocol.md sections 3 and 4)", () =>
 });
 
 describe("a message asking for a delivery receipt (XEP-0184; Genesys Cloud receipts)", () => {
-  const asking = { kind: "text", text: "Eccomi", conversationType: "operator", operator: { nickname: "Giulia" }, requestReceipt: true } as const;
+  const asking = {
+    kind: "text",
+    text: "Eccomi",
+    conversationType: "operator",
+    operator: { nickname: "Giulia" },
+    requestReceipt: true,
+  } as const;
   const NS = "urn:xmpp:receipts";
 
   it("carries <request/> for EiMe and plain clients; other messages do not", () => {
