@@ -2,7 +2,8 @@
 // message's receipt is decided once — by the client's receipt, by a bounce,
 // by its client job dead-lettered (the send failed at the executor for
 // good), or by the timeout once its client job is sent — and becomes one
-// cloud_receipt outbox job; the handler posts it to the simulator.
+// cloud_receipt outbox job, also when two instances sweep at once (PostgreSQL);
+// the handler posts it to the simulator.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import pino from "pino";
 import { createApiClient, plainHttp } from "../../../src/adapters/genesys-cloud/api-client.js";
@@ -14,9 +15,9 @@ import { createTokenSource } from "../../../src/adapters/genesys-cloud/token.js"
 import { loadConfig } from "../../../src/config/load.js";
 import { cloudReceiptHandler } from "../../../src/delivery/handlers/cloud-receipt.js";
 import type { Job } from "../../../src/delivery/job.js";
-import { openStore, type Store } from "../../../src/store/index.js";
+import { openStore, type DatabaseConfig, type Store } from "../../../src/store/index.js";
 import { GenesysCloudSimulator } from "../../support/genesys-cloud/simulator.js";
-import { pgliteConfig, silentLogging } from "../../support/db.js";
+import { createPgTestDatabase, pgConfig, pgliteConfig, silentLogging, skipPg, type TestDatabase } from "../../support/db.js";
 
 const log = pino({ level: "silent" });
 const INTEGRATION = "int-184";
@@ -28,16 +29,17 @@ let n = 0;
 
 /** An agent message sent to the user as a step writes it: its message and its client job; then its receipt expected. */
 async function agentMessage(timeoutMs: number): Promise<{ key: string; messageId: string; stanzaId: string; jobId: string }> {
-  const key = `opack:ep-1:m-${++n}`;
+  const i = ++n;
+  const key = `opack:ep-1:m-${i}`;
   const { jobs } = await store.steps.append({
     conversationId,
     version: null,
-    outbound: [{ author: "operator", kind: "chat_text", text: "ciao", dedupeKey: key, stanza: `<message id="s-${n}"/>` }],
+    outbound: [{ author: "operator", kind: "chat_text", text: "ciao", dedupeKey: key, stanza: `<message id="s-${i}"/>` }],
     enqueue: [{ target: "client", payload: { type: "send_client", kind: "text" }, idempotencyKey: key }],
     owner: "test",
     lockMs: 60_000,
   });
-  const r = { key, messageId: `m-${n}`, stanzaId: `s-${n}`, jobId: jobs[0]!.id };
+  const r = { key, messageId: `m-${i}`, stanzaId: `s-${i}`, jobId: jobs[0]!.id };
   await receipts.expect({
     userJid,
     stanzaId: r.stanzaId,
@@ -57,27 +59,43 @@ const receiptJobs = async () =>
     )
   ).rows;
 
-beforeAll(async () => {
-  store = await openStore(pgliteConfig(), silentLogging());
-  receipts = receiptStore(store.db);
-});
-afterAll(() => store.close());
-beforeEach(async () => {
-  await store.db.exec("TRUNCATE outbox, outbox_dead, gcloud_receipts RESTART IDENTITY");
-  const c = await store.conversations.create({
-    userJid: `39347${++n}@localhost`,
-    msisdn: null,
-    channel: "supporto",
-    chatTitle: "Supporto",
-    addressing: { kind: "channel" },
-    apiVersion: "2.1",
-    lang: "it",
+const engines: { engine: string; config: () => Promise<DatabaseConfig>; drop?: () => Promise<void> }[] = [
+  { engine: "pglite", config: async () => pgliteConfig() },
+];
+if (!skipPg) {
+  let database: Promise<TestDatabase> | undefined;
+  engines.push({
+    engine: "pg",
+    // One database per file: a second store (another instance) opens the same one.
+    config: async () => pgConfig((await (database ??= createPgTestDatabase())).url),
+    drop: async () => (await database)?.drop(),
   });
-  conversationId = c.id;
-  userJid = c.userJid;
-});
+}
 
-describe("Genesys Cloud receipts", () => {
+describe.each(engines)("Genesys Cloud receipts on $engine", ({ engine, config, drop }) => {
+  beforeAll(async () => {
+    store = await openStore(await config(), silentLogging());
+    receipts = receiptStore(store.db);
+  });
+  afterAll(async () => {
+    await store.close();
+    await drop?.();
+  });
+  beforeEach(async () => {
+    await store.db.exec("TRUNCATE outbox, outbox_dead, gcloud_receipts RESTART IDENTITY");
+    const c = await store.conversations.create({
+      userJid: `39347${++n}@localhost`,
+      msisdn: null,
+      channel: "supporto",
+      chatTitle: "Supporto",
+      addressing: { kind: "channel" },
+      apiVersion: "2.1",
+      lang: "it",
+    });
+    conversationId = c.id;
+    userJid = c.userJid;
+  });
+
   it("the client's receipt decides once; a repeat, another user's, the sweep or a bounce after it add nothing", async () => {
     const m = await agentMessage(60_000);
     expect(await receipts.decide("someone-else@localhost", m.stanzaId, "Delivered")).toBe(false);
@@ -141,6 +159,27 @@ describe("Genesys Cloud receipts", () => {
       status: "Failed",
       reason: "the user's server refused the message (service-unavailable)",
     });
+  });
+
+  it.runIf(engine === "pg")("two instances sweeping at once decide each message once", async () => {
+    const messages = await Promise.all(Array.from({ length: 20 }, () => agentMessage(0)));
+    for (const m of messages) await store.outbox.complete(m.jobId);
+    const other = await openStore(await config(), silentLogging());
+    try {
+      const swept = await Promise.all([
+        receipts.sweep(7),
+        receiptStore(other.db).sweep(7),
+        receipts.sweep(7),
+        receiptStore(other.db).sweep(7),
+      ]);
+      const rest = (await receipts.sweep(100)) + (await receipts.sweep(100));
+      expect(swept.reduce((a, b) => a + b, 0) + rest).toBe(20);
+      const jobs = await receiptJobs();
+      expect(new Set(jobs.map((j) => j.payload["messageId"])).size).toBe(20);
+      expect(jobs).toHaveLength(20);
+    } finally {
+      await other.close();
+    }
   });
 });
 
