@@ -84,19 +84,25 @@ export function cloudWebhookHandler(deps: WebhookHandlerDeps) {
         if (joins && next.episode?.uuid === ep.uuid) next.episode.transcriptPosition = Math.max(next.episode.transcriptPosition, 2);
       },
     });
-    deps.deliver(jobs);
-    if (m.kind === "text") {
-      // The receipt follows the text's stanza; a message of files alone has none to follow: Delivered after the timeout.
-      const clientKey = m.text ? operatorAckKey(ep.uuid, m.id) : "";
-      await deps.receipts.expect({
-        userJid: c.userJid,
-        stanzaId: clientKey ? stanzaIdFor(clientKey) : `gcfiles:${m.id}`,
-        conversationId: m.conversationId,
-        integrationId,
-        messageId: m.id,
-        clientKey,
-      });
+    try {
+      // Expected before the stanza goes, so the client's receipt cannot come first.
+      if (m.kind === "text") await expectReceipt(integrationId, c, m);
+    } finally {
+      deps.deliver(jobs);
     }
+  }
+
+  /** The receipt follows the text's stanza; a message of files alone has none to follow: Delivered after the timeout. */
+  function expectReceipt(integrationId: string, c: Conversation, m: WebhookMessage & { kind: "text" }): Promise<void> {
+    const clientKey = m.text ? operatorAckKey(c.episode!.uuid, m.id) : "";
+    return deps.receipts.expect({
+      userJid: c.userJid,
+      stanzaId: clientKey ? stanzaIdFor(clientKey) : `gcfiles:${m.id}`,
+      conversationId: m.conversationId,
+      integrationId,
+      messageId: m.id,
+      clientKey,
+    });
   }
 
   return async (integrationId: string, m: WebhookMessage): Promise<WebhookOutcome> => {
