@@ -22,10 +22,13 @@ import {
 import {
   cloudFilesFrom,
   cloudOperatorFrom,
+  cloudReceipts,
   cloudWebhookHandler,
   cloudWebhookRoutes,
   operatorSwitch,
+  receiptStore,
   webhookDedup,
+  type CloudReceipts,
 } from "./adapters/genesys-cloud/index.js";
 import { createTokenVerifier } from "./adapters/token/verifiers.js";
 import type { Config } from "./config/schema.js";
@@ -35,7 +38,7 @@ import { genesysPushRoutes } from "./http/genesys-push.js";
 import { createLogging, type Logging } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createReadiness, DB_CHECK_TIMEOUT_MS } from "./readiness.js";
-import { parseDirectoryTree, protocolErrorText } from "./protocol/index.js";
+import { parseDirectoryTree, protocolErrorText, readBounce } from "./protocol/index.js";
 import { WaitEstimates } from "./router/wait-estimates.js";
 import { ConversationService } from "./router/conversation-service.js";
 import { DirectoryCache } from "./router/directory-cache.js";
@@ -141,6 +144,8 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
   let inbound!: ChannelInbound;
   let plainInbound!: PlainInbound;
   let poller: OperatorPoller | undefined;
+  /** Genesys Cloud receipts for agent messages (backends.md 2b); undefined without Genesys Cloud. */
+  let receipts: CloudReceipts | undefined;
   // Prosody takes one connection per component domain: instances on one PostgreSQL take turns (issue 19).
   const domainLock: DomainLock | undefined =
     config.xmpp.standby !== false && config.database.url
@@ -206,6 +211,11 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
       channelMessage: (stanza, to, from) => plainInbound.handle(stanza, to, from, () => inbound.handle(stanza, to, from)),
       serviceMessage: (stanza, from) => serviceMessage(stanza, from),
       presence: (stanza, to, from) => presence(stanza, to, from),
+      // A bounced agent message is a Failed receipt (the user's server refused it).
+      bounce: async (stanza, _to, from) => {
+        const b = readBounce(stanza);
+        if (b) await receipts?.bounced(from.bare, b.id, b.condition);
+      },
     },
   });
   // Set in start(), before the component connects: no stanza arrives earlier.
@@ -286,6 +296,10 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           },
         });
         const deliver = (jobs: readonly Job[]) => executor.submit(jobs);
+        if (cloud) {
+          const timeoutMs = config.genesysCloud.receiptTimeoutMs;
+          receipts = cloudReceipts(receiptStore(s.db), { timeoutMs }, () => executor.wake(), logging.child("genesys"));
+        }
         service = new ConversationService({
           store: s,
           directory,
@@ -329,6 +343,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           operatorFiles: gmsFiles,
           callbacks: gmsCallback,
           linkFiles: cloudFilesFrom(config, cloud),
+          cloudReceipt: cloud ? (...args) => cloud.receipt(...args) : null,
           attachmentUrlKey: urlSigningKey(config.security.secretKey),
           publicUrl: () => config.http.publicUrl ?? (http ? baseUrl(http) : `http://${config.http.host}:${config.http.port}`),
           config,
@@ -337,7 +352,16 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
           metrics,
         });
         inbound = new ChannelInbound({ config, directory, service, tokens, send, deliver, log: logging.child("inbound"), metrics });
-        plainInbound = new PlainInbound({ config, directory, service, send, deliver, log: logging.child("plain"), metrics });
+        plainInbound = new PlainInbound({
+          config,
+          directory,
+          service,
+          send,
+          deliver,
+          log: logging.child("plain"),
+          metrics,
+          ...(receipts ? { onReceived: (id, from) => receipts!.received(from.bare, id) } : {}),
+        });
         iqRoutes = {
           ...withAdHocCommands(directoryHandlers({ config, directory, latestOs: (jid) => s.conversations.latestOs(jid) }), {
             config,
@@ -385,6 +409,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         accepting = true;
         await connection.start();
         await executor.start();
+        receipts?.start();
         stopRetention = startAttachmentRetention({
           attachments: () => store?.attachments,
           retentionDays: config.attachments.retentionDays,
@@ -421,7 +446,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
                       dedup: webhookDedup(s.db),
                       steps: service,
                       deliver,
-                      operator: cloud,
+                      receipts: receipts!,
                       log: logging.child("genesys"),
                     }),
                     log: logging.child("genesys"),
@@ -460,6 +485,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
         http = undefined;
         await connection.stop().catch(() => undefined);
         await domainLock?.release();
+        receipts?.stop();
         await executor?.close().catch(() => undefined);
         await stopPushes?.().catch(() => undefined);
         stopPushes = undefined;
@@ -491,6 +517,7 @@ export function buildApp(config: Config, options: AppOptions = {}): App {
       await stopPushes?.().catch((err: unknown) => log.warn({ err }, "push listener stop failed"));
       stopPushes = undefined;
       await poller?.stop();
+      receipts?.stop();
       await executor?.stopClaiming();
       await within(3_000, executor ? executor.idle() : Promise.resolve());
       await executor?.close();

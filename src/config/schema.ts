@@ -210,6 +210,8 @@ const ConfigObject = z.strictObject({
     stateReadShare: z.number().gt(0).max(1),
     /** Shortest interval between two state reads of one conversation. */
     stateIntervalMs: ms,
+    /** How long an agent message waits for the client's XEP-0184 receipt before Delivered is sent as it was sent. */
+    receiptTimeoutMs: ms,
     /**
      * EIME_GCLOUD_MEDIA_HOSTS: hosts (host, host:port or `*.domain`) an agent's attachment may be downloaded
      * from (and redirected to); unset: apiUrl's host and every host under its region's domain.

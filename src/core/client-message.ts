@@ -21,6 +21,8 @@ export type ClientMessage =
       attachment?: OutgoingAttachment;
       /** Plain clients are asked for an XEP-0333 displayed marker (`<markable/>`): it becomes GMS readReceipt. */
       markable?: boolean;
+      /** The client is asked for an XEP-0184 delivery receipt (`<request/>`): it becomes a Genesys Cloud Delivered receipt. */
+      requestReceipt?: boolean;
     }
   /** Buttons, images or custom data: chat_dynamic, or chat_interactive text for clients without it. */
   | { kind: "rich"; text: string; buttons?: BotOption[]; image?: string; custom?: Record<string, unknown> }

@@ -541,6 +541,7 @@ function onOperatorUpdate(
           message,
           episodeUuid: ep.uuid,
           ...(e.index !== undefined ? { transcriptIndex: e.index } : {}),
+          ...(e.ackId !== undefined ? { ackId: e.ackId } : {}),
         });
         break;
       }

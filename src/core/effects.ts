@@ -11,9 +11,10 @@ export type Effect =
   /**
    * `episodeUuid` is set for messages of an operator episode (the v2.1 thread carries it);
    * `transcriptIndex` for an operator's message with a GMS index: its stanza id names it, so
-   * a client's XEP-0333 marker maps back to it.
+   * a client's XEP-0333 marker maps back to it; `ackId` for an operator's message the back-end
+   * wants acknowledged (Genesys Cloud receipts): its job is keyed by it and asks for an XEP-0184 receipt.
    */
-  | { type: "send_client"; message: ClientMessage; episodeUuid: string | null; transcriptIndex?: number }
+  | { type: "send_client"; message: ClientMessage; episodeUuid: string | null; transcriptIndex?: number; ackId?: string }
   /** `attachments`: the user's, checked (protocol.md section 10), for the webhook's metadata. */
   | { type: "call_bot"; event: BotEvent; text: string; messageId: string; session: number; attachments?: Attachment[] }
   | {

@@ -18,7 +18,11 @@ export type OperatorEvent = OperatorEventBody & { index?: number };
 type OperatorEventBody =
   | { kind: "queue"; position: number }
   | { kind: "joined"; nickname: string }
-  | { kind: "message"; text: string; nickname: string }
+  /**
+   * `ackId`: the back-end's id of the message, acknowledged when the user's client has it
+   * (Genesys Cloud receipts, backends.md 2b): the client is asked for an XEP-0184 receipt.
+   */
+  | { kind: "message"; text: string; nickname: string; ackId?: string }
   | { kind: "typing"; typing: boolean }
   /**
    * The operator sent a file: GMS FileUploaded (the router downloads it with the file API), or a

@@ -57,6 +57,14 @@ export function stanzaIdFor(idempotencyKey: string): string {
  */
 export const operatorMessageKey = (episodeUuid: string, index: number) => `opmsg:${episodeUuid}:${index}`;
 
+/**
+ * The key of an operator's message the back-end wants acknowledged (Genesys
+ * Cloud: its webhook message id): its stanza id (stanzaIdFor) is known to the
+ * adapter before the step, which stores it to match the client's XEP-0184
+ * receipt (adapters/genesys-cloud/receipts.ts).
+ */
+export const operatorAckKey = (episodeUuid: string, ackId: string) => `opack:${episodeUuid}:${ackId}`;
+
 /** How many indexes below the episode's position a marker is looked for: a bound on the hashing one marker costs. */
 export const MARKER_LOOKBACK = 500;
 

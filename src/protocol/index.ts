@@ -21,3 +21,4 @@ export * from "./adhoc.js";
 export * from "./mam-query.js";
 export * from "./mam-result.js";
 export * from "./archived-message.js";
+export * from "./delivery-receipt.js";

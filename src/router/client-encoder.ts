@@ -23,6 +23,7 @@ import {
   isNoticeCode,
   plainEnvelope,
   renderPlain,
+  withReceiptRequest,
   type CommandWords,
   type OutboundEnvelope,
   type ServerData,
@@ -74,6 +75,12 @@ export function encodeClientMessage(
   id: string,
   opts: EncodeOptions,
 ): Element {
+  const stanza = encodeFor(c, message, episodeUuid, id, opts);
+  // XEP-0184 section 5.1: asked of EiMe and plain clients alike (to a bare JID, whether the client supports it is unknown).
+  return message.kind === "text" && message.requestReceipt ? withReceiptRequest(stanza) : stanza;
+}
+
+function encodeFor(c: Conversation, message: ClientMessage, episodeUuid: string | null, id: string, opts: EncodeOptions): Element {
   if (c.plain) {
     // protocol.md section 9: a plain XMPP client gets body text, numbered options, OOB media.
     const closeWord = opts.plainCommands ? commandWordsFor(opts.plainCommands, c.lang, opts.defaultLang ?? c.lang)?.close : undefined;

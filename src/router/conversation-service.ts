@@ -43,7 +43,7 @@ import type { ConversationSteps, StepHooks } from "../delivery/conversation-port
 import type { DeliveredRows } from "../delivery/delivered.js";
 import type { GroupCommit } from "../delivery/group-commit.js";
 import type { Job } from "../delivery/job.js";
-import { botRequest, job, operatorMessageKey, stanzaIdFor } from "../delivery/jobs.js";
+import { botRequest, job, operatorAckKey, operatorMessageKey, stanzaIdFor } from "../delivery/jobs.js";
 import { serializeOnce } from "../protocol/serialized.js";
 import { encodeClientMessage } from "./client-encoder.js";
 import type { DirectoryCache } from "./directory-cache.js";
@@ -526,6 +526,11 @@ export class ConversationService implements ConversationSteps {
     switch (effect.type) {
       case "send_client": {
         if (isEphemeral(effect)) return null;
+        if (effect.ackId !== undefined && effect.episodeUuid && effect.message.kind === "text") {
+          // Acknowledged to the back-end (Genesys Cloud receipts): keyed by its id, and the client asked for an XEP-0184 receipt.
+          const asking = { ...effect.message, requestReceipt: true };
+          return this.clientJob(c, asking, effect.episodeUuid, operatorAckKey(effect.episodeUuid, effect.ackId), stanzas, outbound);
+        }
         if (effect.transcriptIndex === undefined || !effect.episodeUuid)
           return this.clientJob(c, effect.message, effect.episodeUuid, key, stanzas, outbound);
         // An operator's message with a GMS index: keyed by it, and markable (XEP-0333) so the client's marker maps back.

@@ -70,6 +70,8 @@ export interface Routes {
   /** A message to the component domain itself: commands, the server's XEP-0356 advertisement. */
   serviceMessage(stanza: Element, from: Address): Promise<void>;
   presence(stanza: Element, to: Address, from: Address): Promise<void>;
+  /** A message of ours bounced with an error (RFC 6120 section 8.3); absent: only logged. */
+  bounce?(stanza: Element, to: Address, from: Address): Promise<void>;
 }
 
 export interface DispatchOptions {
@@ -136,6 +138,28 @@ export function createDispatcher(opts: DispatchOptions): StanzaHandler & { idle(
       .catch(() => undefined);
   };
 
+  /**
+   * A bounce of something we sent (e.g. the user is offline and the server keeps nothing): to the bounce route
+   * within the same bounds as messages, in order with the sender's messages; never answered (RFC 6120 section 8.3).
+   */
+  const bounced = (stanza: Element, to: Address, from: Address): void | Promise<void> => {
+    log.debug({ channel: to.local }, "message bounced with an error");
+    if (!routes.bounce || !opts.accepting() || (opts.senderDomainAllowed && !opts.senderDomainAllowed(from.domain))) return;
+    if (pending + opts.othersInFlight() >= opts.maxInFlight) return;
+    const share = opts.fairShare?.admit(from.bare) ?? { admitted: true as const, withinRate: Promise.resolve(true), release() {} };
+    if (!share.admitted) return;
+    pending++;
+    return ordered
+      .run(`${from.bare}\u0000${to.bare}`, async () => {
+        if (await share.withinRate)
+          await routes.bounce?.(stanza, to, from).catch((err: unknown) => log.warn({ err }, "bounce handler failed"));
+      })
+      .finally(() => {
+        pending--;
+        share.release();
+      });
+  };
+
   const handler = (stanza: Element): void | Element | Promise<void | Element> => {
     const from = parseAddress(stanza.attrs.from);
     const to = parseAddress(stanza.attrs.to);
@@ -149,11 +173,7 @@ export function createDispatcher(opts: DispatchOptions): StanzaHandler & { idle(
         return route?.({ stanza, child, from, to });
       }
       case "message": {
-        if (stanza.attrs.type === "error") {
-          // A bounce of something we sent (e.g. the user is offline and the server keeps nothing).
-          log.debug({ channel: to.local }, "message bounced with an error");
-          return;
-        }
+        if (stanza.attrs.type === "error") return bounced(stanza, to, from);
         if (opts.senderDomainAllowed && !opts.senderDomainAllowed(from.domain)) return foreign(stanza, from, to);
         if (!opts.accepting()) return busy(stanza, "is shutting down");
         if (pending + opts.othersInFlight() >= opts.maxInFlight) return busy(stanza, "is overloaded");

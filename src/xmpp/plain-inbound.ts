@@ -27,6 +27,7 @@ import {
   parsePlainCommand,
   protocolErrorText,
   readDisplayedMarker,
+  readReceived,
   type DisplayedMarker,
   type PlainCommand,
   type ProtocolError,
@@ -46,6 +47,8 @@ export interface PlainInboundDeps {
   deliver: (jobs: readonly Job[]) => void;
   log: Logger;
   metrics: Metrics;
+  /** XEP-0184: a client's receipt for a stanza of ours (EiMe and plain clients; Genesys Cloud receipts). */
+  onReceived?: (stanzaId: string, from: Address) => Promise<void>;
 }
 
 /** The channel a plain message is for, and how it was addressed (replies come from the same JID). */
@@ -84,6 +87,8 @@ export class PlainInbound {
     const ns = this.deps.config.protocol.namespace;
     if (isPlainMessage(stanza, ns)) return this.message(stanza, to, from);
     const bodiless = stanza.getChild("x", ns) === undefined && stanza.getChild("body") === undefined;
+    const received = bodiless ? readReceived(stanza) : null;
+    if (received) await this.deps.onReceived?.(received, from);
     const marker = bodiless ? readDisplayedMarker(stanza) : null;
     if (marker) await this.displayed(marker, to, from);
     if (isStandaloneChatState(stanza, ns) && (await this.chatState(stanza, to, from))) return;

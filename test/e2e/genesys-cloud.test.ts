@@ -5,6 +5,7 @@
 // typing, the user's message to the agent, a Delivered receipt, a replayed
 // or badly signed webhook call, an attachment off the media hosts refused, agent left (from the
 // conversation state) and close by the user.
+import xml from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app.js";
 import { keyRingFrom } from "../../src/security/keyring.js";
@@ -103,11 +104,17 @@ describe("bot → Genesys Cloud agent → bot", () => {
     const joined = readX(await alice.waitFor(isNotice("ROUTER_OPERATOR_JOINED#0001")))!;
     expect(joined.payload.data).toMatchObject({ nickname: "Giulia" });
     await alice.waitFor(isNotice("FOREGROUND_CONVERSATION#0001"));
-    const said = readX(await alice.waitFor(isOperatorText))!;
+    const saidStanza = await alice.waitFor(isOperatorText);
+    const said = readX(saidStanza)!;
     expect(said.payload).toMatchObject({ text: "Buongiorno, sono Giulia.", data: { operator: { nickname: "Giulia" } } });
-    // Delivered receipt for the agent's message, by its webhook id.
+    // The agent's message asks for an XEP-0184 receipt; the client's receipt is Delivered, by the message's webhook id
+    // (well within genesysCloud.receiptTimeoutMs, 30 s here: genesys-cloud-receipts.test.ts has the rest).
+    expect(saidStanza.getChild("request", "urn:xmpp:receipts")).toBeDefined();
+    await alice.send(
+      xml("message", { to: SUPPORTO, id: "r-1" }, xml("received", { xmlns: "urn:xmpp:receipts", id: String(saidStanza.attrs.id) })),
+    );
     const firstId = (JSON.parse(first.body) as { id: string }).id;
-    await sim.waitFor(() => sim.inbound.find((r) => r.kind === "receipt" && r.body["id"] === firstId && r.body["status"] === "Delivered"));
+    await sim.waitFor(() => conv.receipts(firstId).find((r) => r.status === "Delivered"));
 
     // A replayed call (same id and channel.time) is answered and ignored; an unsigned or wrongly signed one is 401.
     expect((await sim.post(webhook, first.body)).statuses).toEqual([200]);

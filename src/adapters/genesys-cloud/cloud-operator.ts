@@ -40,8 +40,8 @@ export interface CloudOperatorOptions {
 }
 
 export interface CloudOperator extends OperatorPort, Pick<OperatorLinkFilesPort, "sendLink"> {
-  /** A receipt for an agent message (webhook id): Delivered or Failed. */
-  receipt(integrationId: string, conversationId: string, messageId: string, status: "Delivered" | "Failed"): Promise<void>;
+  /** A receipt for an agent message (webhook id): Delivered, or Failed with why (OpenMessageReceipt `reasons`). */
+  receipt(integrationId: string, conversationId: string, messageId: string, status: "Delivered" | "Failed", reason?: string): Promise<void>;
 }
 
 /** Genesys custom attributes are short strings: the transcript keeps its latest lines within this. */
@@ -184,7 +184,9 @@ export function createCloudOperator(options: CloudOperatorOptions, api: ApiClien
       log.info({ serviceName, conversationId: chat.chatId }, "Genesys Cloud has no custom notice: not sent");
     },
 
-    async receipt(integrationId, conversationId, messageId, status) {
+    async receipt(integrationId, conversationId, messageId, status, reason) {
+      // Open Messaging "Inbound open receipt messages": a failure names its reasons, code GeneralError.
+      const reasons = status === "Failed" ? { reasons: [{ code: "GeneralError", message: reason ?? "delivery failed" }] } : {};
       const body = {
         id: messageId,
         channel: { to: { id: conversationId, idType: "Opaque" }, time: new Date(now()).toISOString() },
@@ -192,6 +194,7 @@ export function createCloudOperator(options: CloudOperatorOptions, api: ApiClien
         status,
         direction: "Outbound",
         isFinalReceipt: true,
+        ...reasons,
       };
       check("receipt", await api.request("receipt", "POST", path(integrationId, "receipt"), body));
     },

@@ -12,6 +12,8 @@ import { createTokenSource } from "./token.js";
 export { cloudWebhookHandler } from "./webhook-handler.js";
 export { cloudWebhookRoutes } from "./webhook-route.js";
 export { webhookDedup } from "./webhook-dedup.js";
+export { cloudReceipts, type CloudReceipts } from "./receipts.js";
+export { receiptStore } from "./receipt-store.js";
 export { operatorSwitch } from "./operator-switch.js";
 export { cloudServiceName, isCloudServiceName, parseCloudServiceName } from "./service-name.js";
 export type { CloudOperator } from "./cloud-operator.js";

@@ -3,8 +3,9 @@
 //   "joined" first: the webhook has no join event), then each attachment as
 //   a `file` event (its id: the webhook message id and its place), which the
 //   router downloads from its URL, stores and sends the user
-//   (delivery/handlers/cloud-files.ts); then a Delivered receipt once the
-//   message is stored for the user;
+//   (delivery/handlers/cloud-files.ts); the message's receipt is expected
+//   (receipts.ts: Delivered once the client acknowledges it, or it was sent
+//   and the client stayed silent; Failed when it could not be delivered);
 // - Event Typing: the agent types (On only);
 // - Receipt (for the user's messages): shows the user nothing.
 // Handled once per (id, channel.time) (webhook-dedup.ts); the step goes
@@ -14,8 +15,9 @@ import type { Conversation } from "../../core/model.js";
 import type { OperatorEvent } from "../../core/events.js";
 import type { ConversationSteps } from "../../delivery/conversation-port.js";
 import type { Job } from "../../delivery/job.js";
+import { operatorAckKey, stanzaIdFor } from "../../delivery/jobs.js";
 import type { Logger } from "../../log.js";
-import type { CloudOperator } from "./cloud-operator.js";
+import type { CloudReceipts } from "./receipts.js";
 import { isCloudServiceName, parseCloudServiceName } from "./service-name.js";
 import type { WebhookDedup } from "./webhook-dedup.js";
 import type { CloudAttachment, WebhookMessage } from "./webhook-message.js";
@@ -25,7 +27,7 @@ export interface WebhookHandlerDeps {
   dedup: WebhookDedup;
   steps: ConversationSteps;
   deliver: (jobs: readonly Job[]) => void;
-  operator: Pick<CloudOperator, "receipt">;
+  receipts: Pick<CloudReceipts, "expect">;
   log: Logger;
 }
 
@@ -64,7 +66,7 @@ const PRUNE_EVERY = 500;
 
 export function cloudWebhookHandler(deps: WebhookHandlerDeps) {
   let claims = 0;
-  async function apply(c: Conversation, m: WebhookMessage & { kind: "text" | "typing" }): Promise<void> {
+  async function apply(integrationId: string, c: Conversation, m: WebhookMessage & { kind: "text" | "typing" }): Promise<void> {
     const ep = c.episode!;
     const key = `gcw:${m.id}:${m.time}`;
     const events: OperatorEvent[] = [];
@@ -73,7 +75,7 @@ export function cloudWebhookHandler(deps: WebhookHandlerDeps) {
     if (m.kind === "typing") events.push({ kind: "typing", typing: true });
     if (m.kind === "text") {
       const nickname = m.nickname || ep.agentNickname || "Operatore";
-      if (m.text) events.push({ kind: "message", text: m.text, nickname });
+      if (m.text) events.push({ kind: "message", text: m.text, nickname, ackId: m.id });
       events.push(...m.attachments.map((a, i) => fileEvent(m.id, i, a, nickname)));
     }
     const { jobs } = await deps.steps.apply(c.id, { type: "operator_update", episodeUuid: ep.uuid, events }, key, {
@@ -82,7 +84,25 @@ export function cloudWebhookHandler(deps: WebhookHandlerDeps) {
         if (joins && next.episode?.uuid === ep.uuid) next.episode.transcriptPosition = Math.max(next.episode.transcriptPosition, 2);
       },
     });
-    deps.deliver(jobs);
+    try {
+      // Expected before the stanza goes, so the client's receipt cannot come first.
+      if (m.kind === "text") await expectReceipt(integrationId, c, m);
+    } finally {
+      deps.deliver(jobs);
+    }
+  }
+
+  /** The receipt follows the text's stanza; a message of files alone has none to follow: Delivered after the timeout. */
+  function expectReceipt(integrationId: string, c: Conversation, m: WebhookMessage & { kind: "text" }): Promise<void> {
+    const clientKey = m.text ? operatorAckKey(c.episode!.uuid, m.id) : "";
+    return deps.receipts.expect({
+      userJid: c.userJid,
+      stanzaId: clientKey ? stanzaIdFor(clientKey) : `gcfiles:${m.id}`,
+      conversationId: m.conversationId,
+      integrationId,
+      messageId: m.id,
+      clientKey,
+    });
   }
 
   return async (integrationId: string, m: WebhookMessage): Promise<WebhookOutcome> => {
@@ -104,16 +124,11 @@ export function cloudWebhookHandler(deps: WebhookHandlerDeps) {
         await deps.dedup.done(m.id, m.time);
         return "ignored";
       }
-      await apply(c!, m);
+      await apply(integrationId, c!, m);
       await deps.dedup.done(m.id, m.time);
     } catch (err) {
       await deps.dedup.release(m.id, m.time).catch(() => undefined);
       throw err;
-    }
-    if (m.kind === "text") {
-      deps.operator
-        .receipt(integrationId, m.conversationId, m.id, "Delivered")
-        .catch((err: unknown) => deps.log.warn({ err, id: m.id }, "Genesys Cloud receipt not sent"));
     }
     return "handled";
   };

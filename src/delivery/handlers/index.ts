@@ -11,6 +11,7 @@ import type { Executor } from "../executor.js";
 import { botCallHandler } from "./bot-call.js";
 import { callbackBookingHandler, CALLBACK_JOB_TYPES } from "./callback-booking.js";
 import { clientStanzaHandler } from "./client-stanza.js";
+import { cloudReceiptHandler, CLOUD_RECEIPT_JOB_TYPES, type PostReceipt } from "./cloud-receipt.js";
 import { operatorCallHandler, OPERATOR_JOB_TYPES } from "./operator-call.js";
 import { operatorFilesHandler, OPERATOR_FILE_JOB_TYPES } from "./operator-files.js";
 import { surveyHandler } from "./survey.js";
@@ -29,6 +30,8 @@ export interface HandlerDeps {
   callbacks?: CallbackPort | null;
   /** Genesys Cloud files by URL (protocol.md section 10); null without Genesys Cloud. */
   linkFiles?: OperatorLinkFilesPort | null;
+  /** Genesys Cloud receipts for agent messages (backends.md 2b); null without Genesys Cloud. */
+  cloudReceipt?: PostReceipt | null;
   /** Signing key and base of attachment URLs. */
   attachmentUrlKey?: Buffer;
   publicUrl?: () => string;
@@ -53,6 +56,7 @@ export function registerHandlers(executor: Pick<Executor, "register">, deps: Han
       publicUrl: deps.publicUrl ?? (() => config.http.publicUrl ?? `http://${config.http.host}:${config.http.port}`),
     }),
   );
+  executor.register(CLOUD_RECEIPT_JOB_TYPES, cloudReceiptHandler({ post: deps.cloudReceipt ?? null, config }));
   executor.register(CALLBACK_JOB_TYPES, callbackBookingHandler({ callbacks: deps.callbacks ?? null, steps, store: deps.store, config }));
   const surveyUrl = config.voting.surveyUrl;
   if (surveyUrl) executor.register(["submit_vote"], surveyHandler({ surveyUrl, steps, config, clock: deps.clock }));

@@ -10,6 +10,7 @@ import { migration006 } from "./006_idle_warning.js";
 import { migration007 } from "./007_genesys_cloud_webhooks.js";
 import { migration008 } from "./008_callbacks.js";
 import { migration009 } from "./009_gms_receipts.js";
+import { migration010 } from "./010_gcloud_receipts.js";
 import type { Migration } from "./migration.js";
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration007,
   migration008,
   migration009,
+  migration010,
 ];

@@ -64,6 +64,16 @@ describe("Genesys Cloud adapter", () => {
     expect(sim.inbound.filter((r) => r.kind === "event")).toHaveLength(1);
     await op.receipt(INTEGRATION, "conv-1", "agent-msg-1", "Delivered");
     expect(sim.inbound.at(-1)).toMatchObject({ kind: "receipt", body: { id: "agent-msg-1", status: "Delivered" } });
+    // A failure names why (Open Messaging "Inbound open receipt messages": reasons [{code: GeneralError, message}]).
+    await op.receipt(INTEGRATION, "conv-1", "agent-msg-2", "Failed", "the user's server refused the message");
+    expect(sim.inbound.at(-1)).toMatchObject({
+      kind: "receipt",
+      body: { id: "agent-msg-2", status: "Failed", reasons: [{ code: "GeneralError", message: "the user's server refused the message" }] },
+    });
+    expect(c.receipts().map((r) => [r.id, r.status])).toEqual([
+      ["agent-msg-1", "Delivered"],
+      ["agent-msg-2", "Failed"],
+    ]);
   });
 
   it("reads agent joined, agent left and conversation ended from the state", async () => {

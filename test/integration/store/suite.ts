@@ -215,7 +215,7 @@ export function defineStoreSuite(harness: StoreHarness): void {
           const dbs = await Promise.all([1, 2, 3].map(() => openDb(fresh.config, logging.child("store"))));
           try {
             const results = await Promise.all(dbs.map((db) => migrate(db)));
-            expect(results.flatMap((r) => r.applied).sort()).toEqual(MIGRATIONS.map((m) => m.version));
+            expect(results.flatMap((r) => r.applied).sort((a, b) => a - b)).toEqual(MIGRATIONS.map((m) => m.version));
             expect(await schemaVersion(dbs[0]!)).toBe(SCHEMA_VERSION);
           } finally {
             await Promise.all(dbs.map((db) => db.close()));

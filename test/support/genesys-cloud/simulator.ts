@@ -7,7 +7,7 @@
 //   POST  /oauth/token                                          Basic clientId:secret, grant_type=client_credentials
 //   POST  /api/v2/conversations/messages/{integrationId}/inbound/open/message[?prefetchConversationId=true]
 //   POST  /api/v2/conversations/messages/{integrationId}/inbound/open/event
-//   POST  /api/v2/conversations/messages/{integrationId}/inbound/open/receipt
+//   POST  /api/v2/conversations/messages/{integrationId}/inbound/open/receipt  Delivered | Failed (+ reasons), recorded
 //   GET   /api/v2/conversations/messages/{conversationId}       participants
 //   PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}  {state: "disconnected"}
 //   GET   /media/{id}                                           an agent's attachment (no token: the URL is the credential)
@@ -115,6 +115,15 @@ export class SimConversation {
 
   get customer(): SimParticipant {
     return this.participants[0]!;
+  }
+
+  /** Receipts the router sent for agent messages of this conversation (channel.to.id is the customer's id), in order. */
+  receipts(messageId?: string): { id: string; status: string; reasons?: unknown }[] {
+    return this.sim.inbound
+      .filter((r) => r.kind === "receipt" && r.integrationId === this.integrationId)
+      .map((r) => r.body as { id: string; status: string; reasons?: unknown; channel: { to: { id: string } } })
+      .filter((b) => b.channel.to.id === this.fromId && (messageId === undefined || b.id === messageId))
+      .map(({ id, status, reasons }) => ({ id, status, ...(reasons !== undefined ? { reasons } : {}) }));
   }
 
   texts(): string[] {
@@ -368,11 +377,15 @@ export class GenesysCloudSimulator {
     if (!isObj(body) || !isObj(body["channel"])) return bad("channel required");
     const channel = body["channel"];
     if (typeof channel["time"] !== "string" || !ISO.test(channel["time"])) return bad("channel.time must be ISO-8601");
-    this.inbound.push({ kind, integrationId, body, query: req.query as Record<string, string> });
     if (kind === "receipt") {
-      if (typeof body["id"] !== "string" || !["Delivered", "Failed"].includes(String(body["status"]))) return bad("receipt id and status");
+      // "Inbound open receipt messages": id = the outbound message's, channel.to, status Delivered | Failed,
+      // direction Outbound; a failure may name reasons [{code, message}].
+      const problem = receiptProblem(body);
+      if (problem) return bad(problem);
+      this.inbound.push({ kind, integrationId, body, query: req.query as Record<string, string> });
       return reply.code(202).send({});
     }
+    this.inbound.push({ kind, integrationId, body, query: req.query as Record<string, string> });
     const from = channel["from"];
     if (!isObj(from) || typeof from["id"] !== "string" || from["idType"] !== "Opaque") return bad("channel.from.id with idType Opaque");
     let c = this.conversations.find((x) => x.fromId === from["id"] && x.integrationId === integrationId && !x.ended);
@@ -413,6 +426,18 @@ export class GenesysCloudSimulator {
       ...(prefetch ? { conversationId: c.id } : {}),
     });
   }
+}
+
+/** Why an inbound receipt is refused, or null. */
+function receiptProblem(body: Obj): string | null {
+  const channel = body["channel"] as Obj;
+  if (typeof body["id"] !== "string" || !["Delivered", "Failed"].includes(String(body["status"]))) return "receipt id and status";
+  if (!isObj(channel["to"]) || typeof channel["to"]["id"] !== "string") return "receipt channel.to.id";
+  if (body["direction"] !== "Outbound") return "receipt direction Outbound (a receipt for an outbound message)";
+  const reasons = body["reasons"];
+  if (reasons !== undefined && (!Array.isArray(reasons) || !reasons.every((r) => isObj(r) && typeof r["code"] === "string")))
+    return "receipt reasons: [{code, message}]";
+  return null;
 }
 
 /** The inbound content's attachments; null when one is malformed. */

@@ -457,6 +457,17 @@ describe("ending an operator episode", () => {
     expect(d.conversation.state).toBe("bot");
   });
 
+  it("an operator message the back-end wants acknowledged (ackId) is sent with it; others without", () => {
+    const { c } = withOperator();
+    const events = [
+      { kind: "message", text: "uno", nickname: "Anna", ackId: "gc-1" },
+      { kind: "message", text: "due", nickname: "Anna" },
+    ] as const;
+    const d = decide(c, { type: "operator_update", episodeUuid: EP, events: [...events] }, ctxFor(BOT_OP, at(50)));
+    const sent = d.effects.filter((e) => e.type === "send_client");
+    expect(sent.map((e) => ("ackId" in e ? e.ackId : null))).toEqual(["gc-1", null]);
+  });
+
   it("an operator-only channel closes instead of returning to a bot", () => {
     const start = decide(conv(OP), text("x"), ctxFor(OP)).conversation;
     const d = decide(start, { type: "operator_update", episodeUuid: start.episode!.uuid, events: [{ kind: "ended" }] }, ctxFor(OP, at(5)));

@@ -154,3 +154,25 @@ describe("encoding a message for the user (protocol.md sections 3 and 4)", () =>
     expect(el.getChildText("thread")).toMatch(new RegExp(`_${UUID}$`));
   });
 });
+
+describe("a message asking for a delivery receipt (XEP-0184; Genesys Cloud receipts)", () => {
+  const asking = {
+    kind: "text",
+    text: "Eccomi",
+    conversationType: "operator",
+    operator: { nickname: "Giulia" },
+    requestReceipt: true,
+  } as const;
+  const NS = "urn:xmpp:receipts";
+
+  it("carries <request/> for EiMe and plain clients; other messages do not", () => {
+    const eime = encodeClientMessage(conv(), asking, UUID, "r1", opts);
+    expect(eime.getChild("request", NS)).toBeDefined();
+    expect(eime.getChild("x", "urn:eime:x:0")).toBeDefined();
+    const plain = encodeClientMessage(conv({ plain: true }), asking, UUID, "r2", opts);
+    expect(plain.getChild("request", NS)).toBeDefined();
+    expect(plain.getChildText("body")).toBe("Eccomi");
+    const { requestReceipt: _, ...notAsking } = asking;
+    expect(encodeClientMessage(conv(), notAsking, UUID, "r3", opts).getChild("request", NS)).toBeUndefined();
+  });
+});
