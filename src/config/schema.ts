@@ -130,7 +130,13 @@ const ConfigObject = z.strictObject({
      */
     commands: z.record(
       z.string().min(2),
-      z.strictObject({ operator: commandWord, close: commandWord, reset: commandWord, vote: commandWord, callback: commandWord.optional() }),
+      z.strictObject({
+        operator: commandWord,
+        close: commandWord,
+        reset: commandWord,
+        vote: commandWord,
+        callback: commandWord.optional(),
+      }),
     ),
   }),
   /** protocol.md section 10 (docs/attachments.md). */

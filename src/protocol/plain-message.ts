@@ -104,7 +104,13 @@ export function parsePlainCommand(text: string, words: CommandWords): PlainComma
  */
 export function commandWordFor(words: CommandWords, command: PlainCommand, lang: string, fallback: string): string | undefined {
   const of = (w: LanguageWords | undefined) => w?.[command];
-  return of(wordsOf(words, lang)) ?? of(wordsOf(words, fallback)) ?? Object.values(words).map(of).find((w) => w !== undefined);
+  return (
+    of(wordsOf(words, lang)) ??
+    of(wordsOf(words, fallback)) ??
+    Object.values(words)
+      .map(of)
+      .find((w) => w !== undefined)
+  );
 }
 
 function wordsOf(words: CommandWords, lang: string): LanguageWords | undefined {
