@@ -124,10 +124,19 @@ const ConfigObject = z.strictObject({
   plain: z.strictObject({
     /** Accept them; false answers them policy-violation. */
     enabled: z.boolean(),
-    /** Per language: the words (the whole message, alone or after `!`) that are commands, not text for the bot. */
+    /**
+     * Per language: the words (the whole message, alone or after `!`) that are commands, not text for the bot.
+     * `callback` may be left out of a language (one configured before it existed): the other languages' words still work.
+     */
     commands: z.record(
       z.string().min(2),
-      z.strictObject({ operator: commandWord, close: commandWord, reset: commandWord, vote: commandWord }),
+      z.strictObject({
+        operator: commandWord,
+        close: commandWord,
+        reset: commandWord,
+        vote: commandWord,
+        callback: commandWord.optional(),
+      }),
     ),
   }),
   /** protocol.md section 10 (docs/attachments.md). */

@@ -19,9 +19,9 @@ const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?
 /**
  * Who would book a callback offered now: the route's GMS Callback service,
  * null for the bot; undefined when none may be offered (no `callback` on the
- * route, no GMS to book with, no MSISDN to call, no bot to ask, a request of
- * this conversation still being booked, or a plain XMPP client, which has no
- * way to accept yet).
+ * route, no GMS to book with, no MSISDN to call, no bot to ask, or a request
+ * of this conversation still being booked). A plain XMPP client accepts with
+ * its "callback" word or XEP-0050 command (protocol.md section 9).
  */
 export function callbackOffer(
   route: ChannelRoute | null,
@@ -29,7 +29,7 @@ export function callbackOffer(
   opts: { gmsCallbacks: boolean; hasBot: boolean },
 ): string | null | undefined {
   const cb = route?.callback;
-  if (!cb || c.plain || c.callback?.state === "requested") return undefined;
+  if (!cb || c.callback?.state === "requested") return undefined;
   if (cb === "bot") return opts.hasBot ? null : undefined;
   return opts.gmsCallbacks && c.msisdn ? cb.serviceName : undefined;
 }

@@ -71,11 +71,17 @@ export function decodePlainMessage(el: Element, opts: { maxTextLength: number })
 }
 
 /** protocol.md section 9: the commands of plain clients (also XEP-0050 nodes of the same names). */
-export const PLAIN_COMMANDS = ["operator", "close", "reset", "vote"] as const;
+export const PLAIN_COMMANDS = ["operator", "close", "reset", "vote", "callback"] as const;
 export type PlainCommand = (typeof PLAIN_COMMANDS)[number];
 
+/**
+ * The words of one language. "callback" may be left out (a language added
+ * before it existed): then that language has no word for it, the others' work.
+ */
+export type LanguageWords = Record<Exclude<PlainCommand, "callback">, string> & { callback?: string };
+
 /** Config `plain.commands`: per language, the word of each command. */
-export type CommandWords = Record<string, Record<PlainCommand, string>>;
+export type CommandWords = Record<string, LanguageWords>;
 
 /**
  * The command a whole message names, alone or after `!` (not `/`: most
@@ -86,13 +92,27 @@ export function parsePlainCommand(text: string, words: CommandWords): PlainComma
   const t = text.trim().replace(/^!/, "").trim().toLocaleLowerCase();
   if (t === "") return null;
   for (const byCommand of Object.values(words)) {
-    for (const command of PLAIN_COMMANDS) if (byCommand[command].toLocaleLowerCase() === t) return command;
+    for (const command of PLAIN_COMMANDS) if (byCommand[command]?.toLocaleLowerCase() === t) return command;
   }
   return null;
 }
 
-/** The words of the conversation's language (primary subtag), else of `fallback`, else of any language. */
-export function commandWordsFor(words: CommandWords, lang: string, fallback: string): Record<PlainCommand, string> | undefined {
-  const primary = (l: string) => l.split("-")[0]!.toLowerCase();
-  return words[lang] ?? words[primary(lang)] ?? words[fallback] ?? Object.values(words)[0];
+/**
+ * The word of `command` in the conversation's language (or its primary
+ * subtag), else in `fallback`'s, else in any language that has one: every
+ * configured language's words are understood, so any of them works.
+ */
+export function commandWordFor(words: CommandWords, command: PlainCommand, lang: string, fallback: string): string | undefined {
+  const of = (w: LanguageWords | undefined) => w?.[command];
+  return (
+    of(wordsOf(words, lang)) ??
+    of(wordsOf(words, fallback)) ??
+    Object.values(words)
+      .map(of)
+      .find((w) => w !== undefined)
+  );
+}
+
+function wordsOf(words: CommandWords, lang: string): LanguageWords | undefined {
+  return words[lang] ?? words[lang.split("-")[0]!.toLowerCase()];
 }

@@ -8,7 +8,9 @@
 //   with the URL alone as the body, which is what Conversations, Dino, Gajim
 //   and Monal show inline (the core sends text and image apart, see
 //   core/plain-messages.ts);
-// - a notice as its localised sentence, no code;
+// - a notice as its localised sentence, no code, plus the word to send where
+//   the notice asks for an answer (close an operator conversation, accept a
+//   callback offer: docs/protocol.md "Callbacks");
 // - operator typing as a standalone XEP-0085 notification; every message with
 //   a body carries <active/> (XEP-0085 section 5.1: once chat states are used);
 // - the client's <thread> echoed when it sent one;
@@ -33,6 +35,8 @@ export interface PlainEnvelope {
   timeZone: string;
   /** The "close" word in the conversation's language, named in the queue and operator notices. */
   closeWord?: string;
+  /** The "callback" word, named in ROUTER_QUEUE_FULL#0001 when it offers a callback. */
+  callbackWord?: string;
 }
 
 const CLOSE_HINT = {
@@ -43,18 +47,35 @@ const CLOSE_HINT = {
 /** Notices after which a plain user needs to know how to leave the operator. */
 const HINTED = new Set(["ROUTER_QUEUED#0001", "ROUTER_OPERATOR_JOINED#0001"]);
 
+/** The plain word takes no time: the callback is asked for as soon as possible (docs/protocol.md "Callbacks"). */
+const CALLBACK_HINT = {
+  it: (w: string) => `Scrivi «${w}» per essere richiamato appena possibile.`,
+  en: (w: string) => `Write "${w}" to be called back as soon as possible.`,
+} as const;
+
 function message(env: PlainEnvelope, children: Element[], withActive = true): Element {
   const head = env.thread ? [xml("thread", {}, env.thread)] : [];
   const active = withActive ? [xml("active", { xmlns: NS_CHAT_STATES })] : [];
   return xml("message", { from: env.from, to: env.to, type: "chat", id: env.id }, ...head, ...children, ...active);
 }
 
-/** The body of a notice for a plain client: the sentence, and for queue/operator notices how to close. */
-export function plainNoticeText(code: string, data: NoticeData, env: Pick<PlainEnvelope, "lang" | "timeZone" | "closeWord">): string {
+/**
+ * The body of a notice for a plain client: the sentence, for queue/operator
+ * notices how to close, and for a callback offer how to accept it.
+ */
+export function plainNoticeText(
+  code: string,
+  data: NoticeData,
+  env: Pick<PlainEnvelope, "lang" | "timeZone" | "closeWord" | "callbackWord">,
+): string {
   if (!isNoticeCode(code)) throw new Error(`unknown notice code ${code}`);
   const text = noticeText(code, env.lang, data, { timeZone: env.timeZone });
-  if (!env.closeWord || !HINTED.has(code)) return text;
-  return `${text}\n${CLOSE_HINT[noticeLang(env.lang)](env.closeWord)}`;
+  const lang = noticeLang(env.lang);
+  if (env.closeWord && HINTED.has(code)) return `${text}\n${CLOSE_HINT[lang](env.closeWord)}`;
+  if (env.callbackWord && code === "ROUTER_QUEUE_FULL#0001" && data.callbackOffered === true) {
+    return `${text}\n${CALLBACK_HINT[lang](env.callbackWord)}`;
+  }
+  return text;
 }
 
 export function renderPlain(env: PlainEnvelope, m: ClientMessage): Element {
@@ -94,7 +115,7 @@ export function renderPlain(env: PlainEnvelope, m: ClientMessage): Element {
 export function plainEnvelope(
   c: Pick<Conversation, "channel" | "addressing" | "userJid" | "clientThread" | "lang">,
   id: string,
-  opts: { domain: string; timeZone: string; closeWord?: string },
+  opts: { domain: string; timeZone: string; closeWord?: string | undefined; callbackWord?: string | undefined },
 ): PlainEnvelope {
   const local = c.addressing.kind === "server" ? c.addressing.serverAddress : c.channel;
   return {
@@ -105,5 +126,6 @@ export function plainEnvelope(
     lang: c.lang,
     timeZone: opts.timeZone,
     ...(opts.closeWord ? { closeWord: opts.closeWord } : {}),
+    ...(opts.callbackWord ? { callbackWord: opts.callbackWord } : {}),
   };
 }

@@ -19,7 +19,7 @@ import {
   chatNotice,
   chatState,
   chatText,
-  commandWordsFor,
+  commandWordFor,
   isNoticeCode,
   plainEnvelope,
   renderPlain,
@@ -33,7 +33,7 @@ export interface EncodeOptions {
   domain: string;
   namespace: string;
   timeZone: string;
-  /** Config `plain.commands` and `protocol.defaultLang`: plain clients are told the "close" word. */
+  /** Config `plain.commands` and `protocol.defaultLang`: plain clients are told the "close" and "callback" words. */
   plainCommands?: CommandWords;
   defaultLang?: string;
   /** The signed URL of a stored file for one user (src/attachments/signed-url.ts); unset: stored files cannot be sent. */
@@ -83,12 +83,13 @@ export function encodeClientMessage(
 function encodeFor(c: Conversation, message: ClientMessage, episodeUuid: string | null, id: string, opts: EncodeOptions): Element {
   if (c.plain) {
     // protocol.md section 9: a plain XMPP client gets body text, numbered options, OOB media.
-    const closeWord = opts.plainCommands ? commandWordsFor(opts.plainCommands, c.lang, opts.defaultLang ?? c.lang)?.close : undefined;
+    const word = (command: "close" | "callback") =>
+      opts.plainCommands ? commandWordFor(opts.plainCommands, command, c.lang, opts.defaultLang ?? c.lang) : undefined;
     const resolved: ClientMessage =
       message.kind === "attachment"
         ? { ...message, file: { ...message.file, at: { url: fileUrl(message.file, c.userJid, opts) } } }
         : message;
-    return renderPlain(plainEnvelope(c, id, { ...opts, ...(closeWord ? { closeWord } : {}) }), resolved);
+    return renderPlain(plainEnvelope(c, id, { ...opts, closeWord: word("close"), callbackWord: word("callback") }), resolved);
   }
   const address = clientAddress(c, episodeUuid, opts.domain);
   const env: OutboundEnvelope = { ...address, id, lang: c.lang, namespace: opts.namespace };

@@ -1,6 +1,7 @@
 // XEP-0050 ad-hoc commands on each channel JID (protocol.md section 9):
-// "operator", "close", "reset", "vote", listed in disco#items of the
-// commands node and executed at once, like the command words. The routes
+// "operator", "close", "reset", "vote" and, where the route offers callbacks,
+// "callback", listed in disco#items of the commands node and executed at
+// once, like the command words. The routes
 // wrap the directory's disco handlers: a request for the commands node, or a
 // command node, is answered here, any other goes on to them.
 import { randomUUID } from "node:crypto";
@@ -10,6 +11,7 @@ import {
   NS_COMMANDS,
   NS_DISCO_INFO,
   NS_DISCO_ITEMS,
+  channelCommands,
   commandCanceled,
   commandCompleted,
   commandItems,
@@ -36,7 +38,13 @@ const langOf = (req: IqRequest, config: Config): string => {
 export function withAdHocCommands(routes: Record<string, IqHandler>, deps: AdHocDeps): Record<string, IqHandler> {
   const { config } = deps;
   const ns = config.protocol.namespace;
-  const isChannel = async (local: string) => local !== "" && (await deps.directory.get()).channels.has(local);
+  /** The commands of the channel at `local`; undefined when it is no channel. */
+  const commandsAt = async (local: string) => {
+    const channel = local === "" ? undefined : (await deps.directory.get()).channels.get(local);
+    return channel ? channelCommands(channel) : undefined;
+  };
+  const offers = async (local: string, node: unknown): Promise<boolean> =>
+    isPlainCommand(node) && ((await commandsAt(local))?.includes(node) ?? false);
   const infoKey = iqKey("get", NS_DISCO_INFO, "query");
   const itemsKey = iqKey("get", NS_DISCO_ITEMS, "query");
   const baseInfo = routes[infoKey];
@@ -45,17 +53,18 @@ export function withAdHocCommands(routes: Record<string, IqHandler>, deps: AdHoc
   return {
     ...routes,
     [itemsKey]: async (req) => {
-      if (req.child.attrs.node === NS_COMMANDS && (await isChannel(req.to.local))) return commandItems(req.to.bare, langOf(req, config));
+      const commands = req.child.attrs.node === NS_COMMANDS ? await commandsAt(req.to.local) : undefined;
+      if (commands) return commandItems(req.to.bare, langOf(req, config), commands);
       return baseItems?.(req);
     },
     [infoKey]: async (req) => {
       const node: unknown = req.child.attrs.node;
-      if (isPlainCommand(node) && (await isChannel(req.to.local))) return commandNodeInfo(node, langOf(req, config));
+      if (isPlainCommand(node) && (await offers(req.to.local, node))) return commandNodeInfo(node, langOf(req, config));
       return baseInfo?.(req);
     },
     [iqKey("set", NS_COMMANDS, "command")]: async (req): Promise<Element> => {
       const node: unknown = req.child.attrs.node;
-      if (!(await isChannel(req.to.local)) || !isPlainCommand(node)) {
+      if (!isPlainCommand(node) || !(await offers(req.to.local, node))) {
         return errorElement("NO_CHANNEL_FOUND", `node: no command ${String(node)} at ${req.to.bare}`, { namespace: ns, by: req.to.full });
       }
       const session = typeof req.child.attrs.sessionid === "string" ? req.child.attrs.sessionid : randomUUID();

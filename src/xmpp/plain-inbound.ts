@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import xml, { type Element } from "@xmpp/xml";
 import type { Config } from "../config/schema.js";
 import { ASK_OPERATOR } from "../core/plain-messages.js";
+import { CALLBACK_REQUEST } from "../core/callback.js";
 import { CLOSE_BY_USER, OPEN_FOR_VOTING } from "../core/conversation.js";
 import type { DirectoryItem } from "../core/model.js";
 import type { Logger } from "../log.js";
@@ -66,6 +67,9 @@ export function commandEvent(command: PlainCommand, messageId: string): InboundI
       return { type: "user_notice", code: CLOSE_BY_USER, messageId };
     case "vote":
       return { type: "user_notice", code: OPEN_FOR_VOTING, messageId };
+    case "callback":
+      // As the EiMe notice without data.desiredTime: as soon as possible (docs/protocol.md "Callbacks").
+      return { type: "user_notice", code: CALLBACK_REQUEST, messageId };
     case "reset":
       return { type: "user_text", text: "", messageId, resetSession: true };
   }

@@ -121,4 +121,17 @@ describe("loadConfig", () => {
       /attachments\.storage.*must be database or directory/,
     );
   });
+
+  it("plain.commands: callback words by default; a language added without one is accepted, a bad one is not", () => {
+    const c = loadConfig({ env: base, argv: [] });
+    expect(c.plain.commands["it"]?.callback).toBe("richiamami");
+    expect(c.plain.commands["en"]?.callback).toBe("callback");
+    const de = { operator: "agent", close: "ende", reset: "neu", vote: "bewerten" };
+    const withDe = loadConfig({ env: base, argv: [], overrides: { plain: { commands: { de } } } });
+    expect(withDe.plain.commands["de"]).toEqual(de);
+    const bad = { plain: { commands: { de: { ...de, callback: "!ruf" } } } };
+    expect(problemsOf(() => loadConfig({ env: base, argv: [], overrides: bad })).join("\n")).toMatch(
+      /plain\.commands\.de\.callback.*one word/,
+    );
+  });
 });

@@ -58,12 +58,23 @@ describe("the offer at a full queue", () => {
     expect(d.conversation.episode).toBeNull();
   });
 
-  it("no offer without a callback on the route, without GMS to book with, without an MSISDN to call, or to a plain client", () => {
-    const plain = { ...conv(GMS), plain: true };
-    for (const d of [full(NONE), full(GMS, conv(GMS), { gmsCallbacks: false }), full(GMS, conv(GMS, null)), full(GMS, plain)]) {
+  it("no offer without a callback on the route, without GMS to book with, or without an MSISDN to call", () => {
+    for (const d of [full(NONE), full(GMS, conv(GMS), { gmsCallbacks: false }), full(GMS, conv(GMS, null))]) {
       expect(notices(d.effects)).toEqual([{ code: "ROUTER_QUEUE_FULL#0001", data: { callbackOffered: false } }]);
       expect(d.conversation.callback ?? null).toBeNull();
     }
+  });
+
+  it("a plain XMPP client is offered one too (it accepts with its callback word), and its acceptance books", () => {
+    const plain = { ...conv(GMS), plain: true };
+    const d = full(GMS, plain);
+    expect(notices(d.effects)).toEqual([{ code: "ROUTER_QUEUE_FULL#0001", data: { callbackOffered: true } }]);
+    const booked = decide(d.conversation, accept(), ctx(GMS, at(10)));
+    expect(booked.effects).toEqual([{ type: "book_callback", serviceName: "callback-support", desiredTime: null }]);
+    // A plain user named by a JID that is no MSISDN has no number to call.
+    expect(notices(full(GMS, { ...conv(GMS, null), plain: true }).effects)).toEqual([
+      { code: "ROUTER_QUEUE_FULL#0001", data: { callbackOffered: false } },
+    ]);
   });
 
   it('"bot" on the route offers it too (the bot takes the request)', () => {

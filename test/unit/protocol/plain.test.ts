@@ -4,21 +4,25 @@ import xml from "@xmpp/xml";
 import { describe, expect, it } from "vitest";
 import type { Conversation } from "../../../src/core/model.js";
 import { splitForPlainClient } from "../../../src/core/plain-messages.js";
+import { commandEvent } from "../../../src/xmpp/plain-inbound.js";
 import {
+  channelCommands,
   commandCompleted,
   commandItems,
+  commandWordFor,
   decodePlainMessage,
   isPlainMessage,
   parsePlainCommand,
   plainEnvelope,
+  plainNoticeText,
   renderPlain,
 } from "../../../src/protocol/index.js";
 import { encodeClientMessage } from "../../../src/router/client-encoder.js";
 
 const NS = "urn:eime:x:0";
 const WORDS = {
-  it: { operator: "operatore", close: "chiudi", reset: "ricomincia", vote: "vota" },
-  en: { operator: "operator", close: "close", reset: "restart", vote: "vote" },
+  it: { operator: "operatore", close: "chiudi", reset: "ricomincia", vote: "vota", callback: "richiamami" },
+  en: { operator: "operator", close: "close", reset: "restart", vote: "vote", callback: "callback" },
 };
 const msg = (...children: ReturnType<typeof xml>[]) => xml("message", { from: "a@eime.local/x", to: "supporto@r", id: "m1" }, ...children);
 
@@ -62,6 +66,26 @@ describe("decoding a plain client's message", () => {
     expect(parsePlainCommand("/chiudi", WORDS)).toBeNull();
     expect(parsePlainCommand("chiudi pure", WORDS)).toBeNull();
     expect(parsePlainCommand("!", WORDS)).toBeNull();
+  });
+
+  it('reads "callback" in both languages, alone or after !, and maps it to the EiMe acceptance', () => {
+    expect(parsePlainCommand("Richiamami", WORDS)).toBe("callback");
+    expect(parsePlainCommand("!richiamami", WORDS)).toBe("callback");
+    expect(parsePlainCommand("callback", WORDS)).toBe("callback");
+    expect(parsePlainCommand("! CALLBACK", WORDS)).toBe("callback");
+    expect(parsePlainCommand("richiamami domani", WORDS)).toBeNull();
+    // The same core event as the EiMe client's chat_notice, with no desiredTime: as soon as possible.
+    expect(commandEvent("callback", "m-1")).toEqual({ type: "user_notice", code: "ROUTER_CALLBACK_REQUEST#0001", messageId: "m-1" });
+  });
+
+  it("a language configured without a callback word: the others' words still work and are the ones named", () => {
+    const older = { ...WORDS, de: { operator: "agent", close: "ende", reset: "neu", vote: "bewerten" } };
+    expect(parsePlainCommand("richiamami", older)).toBe("callback");
+    expect(parsePlainCommand("agent", older)).toBe("operator");
+    expect(commandWordFor(older, "callback", "de-AT", "it")).toBe("richiamami");
+    expect(commandWordFor(older, "callback", "en-GB", "it")).toBe("callback");
+    expect(commandWordFor(older, "close", "de", "it")).toBe("ende");
+    expect(commandWordFor({ de: older.de }, "callback", "de", "de")).toBeUndefined();
   });
 });
 
@@ -109,6 +133,33 @@ describe("rendering for a plain client", () => {
     expect(queued.toString()).not.toContain("ROUTER_QUEUED");
   });
 
+  it("a full queue that offers a callback names the callback word; one without an offer does not", () => {
+    const offered = { callbackOffered: true };
+    expect(plainNoticeText("ROUTER_QUEUE_FULL#0001", offered, { ...env, callbackWord: "richiamami" })).toMatch(
+      /richiamato\.\nScrivi «richiamami» per essere richiamato appena possibile\.$/,
+    );
+    expect(plainNoticeText("ROUTER_QUEUE_FULL#0001", offered, { ...env, lang: "en-GB", callbackWord: "callback" })).toMatch(
+      /\nWrite "callback" to be called back as soon as possible\.$/,
+    );
+    const notOffered = plainNoticeText("ROUTER_QUEUE_FULL#0001", { callbackOffered: false }, { ...env, callbackWord: "richiamami" });
+    expect(notOffered).not.toContain("richiamami");
+    expect(plainNoticeText("ROUTER_QUEUED#0001", {}, { ...env, callbackWord: "richiamami" })).not.toContain("richiamami");
+  });
+
+  it("the encoder tells a plain conversation the callback word of its language", () => {
+    const conv = {
+      channel: "supporto",
+      addressing: { kind: "channel" },
+      userJid: "a@eime.local",
+      clientThread: null,
+      lang: "en",
+      plain: true,
+    } as unknown as Conversation;
+    const notice = { kind: "notice", code: "ROUTER_QUEUE_FULL#0001", data: { callbackOffered: true } } as const;
+    const el = encodeClientMessage(conv, notice, null, "i", { domain: "r", namespace: NS, timeZone: "UTC", plainCommands: WORDS });
+    expect(el.getChildText("body")).toMatch(/\nWrite "callback" to be called back as soon as possible\.$/);
+  });
+
   it("operator typing as a standalone XEP-0085 notification", () => {
     expect(renderPlain(env, { kind: "chat_state", state: "composing" }).toString()).toBe(
       `<message from="supporto@r" to="a@eime.local" type="chat" id="o1"><thread>t-1</thread>` +
@@ -147,8 +198,8 @@ describe("rendering for a plain client", () => {
 });
 
 describe("XEP-0050 builders", () => {
-  it("lists the four commands of a channel JID, named in the language", () => {
-    const items = commandItems("supporto@r", "en");
+  it("lists the four commands of a channel JID, named in the language; callback only where the route offers one", () => {
+    const items = commandItems("supporto@r", "en", channelCommands({ route: { mode: "bot", bot: { url: "http://b" } } }));
     expect(items.attrs.node).toBe("http://jabber.org/protocol/commands");
     expect(items.getChildren("item").map((i) => [String(i.attrs.node), String(i.attrs.name)])).toEqual([
       ["operator", "Talk to an operator"],
@@ -156,6 +207,13 @@ describe("XEP-0050 builders", () => {
       ["reset", "Start again with the assistant"],
       ["vote", "Rate the last conversation with the operator"],
     ]);
+    const route = { mode: "bot+operator", bot: { url: "http://b" }, genesys: { serviceName: "s" }, callback: "bot" } as const;
+    const withCallback = commandItems("supporto@r", "it", channelCommands({ route }));
+    expect(withCallback.getChildren("item").map((i) => [String(i.attrs.node), String(i.attrs.name)])).toContainEqual([
+      "callback",
+      "Richiamami (quando la coda è piena)",
+    ]);
+    expect(withCallback.getChildren("item")).toHaveLength(5);
   });
 
   it("completes at once, with an info note or the refusal as an error note", () => {
