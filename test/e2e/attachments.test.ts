@@ -17,6 +17,7 @@ import { startSampleBot, type SampleBot } from "../../tools/sample-bot/bot.js";
 import { connectClient, type TestClient } from "./harness/client.js";
 import { startProsody, type Prosody } from "./harness/prosody.js";
 import { chatText, readX, v2Thread } from "./support/eime.js";
+import { uploadToShare } from "./support/file-share.js";
 import { routerConfig, startRouter, testDirectory } from "./support/router.js";
 
 let prosody: Prosody;
@@ -71,30 +72,15 @@ function withFile(body: string, url: string): Element {
 const bodyOf = (s: Element) => s.getChildText("body") ?? "";
 const from = (test: (b: string) => boolean) => (s: Element) => s.is("message") && s.attrs.from === SUPPORTO && test(bodyOf(s));
 
-const NS_UPLOAD = "urn:xmpp:http:upload:0";
 const PNG = Buffer.from(
   "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAYAAABytg0kAAAAFklEQVR42mP8z8DwnwEIGBkYGBgYAAAkBgMBWYRZ2wAAAABJRU5ErkJggg==",
   "base64",
 );
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
-/** XEP-0363 section 4–5: ask the share for a slot, PUT the bytes with the headers it names; the GET URL is the file's. */
-async function upload(client: TestClient, filename: string, content: Buffer, contentType: string): Promise<string> {
-  const slot = await client.iq(
-    xml(
-      "iq",
-      { type: "get", to: prosody.fileShare!.jid, id: `slot-${++n}` },
-      xml("request", { xmlns: NS_UPLOAD, filename, size: String(content.length), "content-type": contentType }),
-    ),
-    10_000,
-  );
-  const put = slot.getChild("slot", NS_UPLOAD)!.getChild("put")!;
-  const headers: Record<string, string> = { "content-type": contentType };
-  for (const h of put.getChildren("header")) headers[String(h.attrs.name).toLowerCase()] = h.text();
-  const res = await fetch(String(put.attrs.url), { method: "PUT", headers, body: content });
-  expect(res.status).toBe(201);
-  return String(slot.getChild("slot", NS_UPLOAD)!.getChild("get")!.attrs.url);
-}
+/** XEP-0363 through Prosody's own share; the GET URL is the file's. */
+const upload = (client: TestClient, name: string, content: Buffer, type: string) =>
+  uploadToShare(client, prosody.fileShare!.jid, { name, content, type });
 
 describe("a file uploaded to Prosody's XEP-0363 share", () => {
   it("a plain client's upload and OOB message: the bot sees the share's URL in metadata.attachments", async () => {

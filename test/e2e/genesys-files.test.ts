@@ -5,7 +5,8 @@
 // data.attachment, whose signed URL gives the same bytes to that user only
 // (another user's URL: 403, an expired one: 410); a file past Genesys' limits
 // is refused as ROUTER_ATTACHMENT_REFUSED#0001 while the text still goes; a
-// plain XMPP client does the same with XEP-0066 both ways.
+// plain XMPP client does the same with XEP-0066 both ways, its file uploaded
+// with XEP-0363 to Prosody's own share (mod_http_file_share).
 import { createHash, randomBytes } from "node:crypto";
 import xml, { type Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +17,7 @@ import { startSampleBot, type SampleBot } from "../../tools/sample-bot/bot.js";
 import { connectClient, type TestClient } from "./harness/client.js";
 import { startProsody, type Prosody } from "./harness/prosody.js";
 import { chatText, isNotice, isX, readX, v2Thread } from "./support/eime.js";
-import { startFileShare, type FileShare } from "./support/file-share.js";
+import { startFileShare, uploadToShare, type FileShare } from "./support/file-share.js";
 import { routerConfig, startRouter, testDirectory } from "./support/router.js";
 
 const ALICE = "393475555555";
@@ -47,12 +48,16 @@ beforeAll(async () => {
       { username: BOB, password: "b" },
       { username: "paolo", password: "p" },
     ],
+    fileShare: true,
   });
   SUPPORTO = `supporto@${prosody.componentDomain}`;
   bot = await startSampleBot();
   sim = await startGmsSimulator({ clientTimeoutMs: 0 });
   router = await startRouter(
-    routerConfig(prosody, { genesys: { url: sim.url, pollIntervalMs: 150 }, attachments: { allowedHosts: [shareHost] } }),
+    routerConfig(prosody, {
+      genesys: { url: sim.url, pollIntervalMs: 150 },
+      attachments: { allowedHosts: [shareHost, prosody.fileShare!.host] },
+    }),
     testDirectory(bot.url, { genesysService: SERVICE }),
   );
   const connect = (username: string, password: string) => connectClient({ prosody, username, password, resource: "android-1" });
@@ -164,7 +169,7 @@ describe("files with a GMS operator", () => {
     }
   }, 60_000);
 
-  it("a plain XMPP client: its XEP-0066 file reaches the agent; the agent's file comes back as XEP-0066 with the signed URL", async () => {
+  it("a plain XMPP client: its file, uploaded with XEP-0363 to Prosody's share, reaches the agent byte for byte; the agent's file comes back as XEP-0066 with the signed URL", async () => {
     await paolo.send(plain("!operatore"));
     await paolo.waitFor((s) => fromSupporto(s) && (s.getChildText("body") ?? "").includes("coda"), 10_000);
     const c = (await router.store.conversations.findByKey(paolo.bare, "supporto", "Supporto"))!;
@@ -172,10 +177,12 @@ describe("files with a GMS operator", () => {
     chat.agentJoin("Giulia");
     await paolo.waitFor((s) => fromSupporto(s) && (s.getChildText("body") ?? "").startsWith("Giulia"), 10_000);
 
-    const file = share.put("/share/p1/foto.png", 12_000);
-    await paolo.send(plain(file.url, file.url));
+    const photo = randomBytes(12_000);
+    const url = await uploadToShare(paolo, prosody.fileShare!.jid, { name: "foto.png", content: photo, type: "image/png" });
+    expect(new URL(url).host).toBe(prosody.fileShare!.host);
+    await paolo.send(plain(url, url));
     const done = await sim.waitFor(chat.chatId, (x) => x.filesFromClient().length === 1, 15_000);
-    expect(done.filesFromClient()[0]).toMatchObject({ name: "foto.png", sha256: sha(file.content) });
+    expect(done.filesFromClient()[0]).toMatchObject({ name: "foto.png", sha256: sha(photo) });
     expect(done.clientMessages()).toEqual([]); // the URL alone is not text
 
     const content = randomBytes(8_000);
