@@ -1009,7 +1009,7 @@ async function openingCost(router: Awaited<ReturnType<typeof startRouter>>, cpu:
       .map(([k, v]) => `${(v / n).toFixed(2)} ${k}`);
     trips = `; ${(total / n).toFixed(2)} round trips per opening (${parts.join(", ")}), ${(commits / n).toFixed(2)} commits`;
   }
-  return `router ${us("component")} µs CPU, PostgreSQL ${us("postgres")} µs, bot ${us("bot")} µs, ${us("prosody") !== "–" ? `Prosody ${us("prosody")}` : `ejabberd ${us("ejabberd")}`} µs per opening${trips}`;
+  return `router ${us("component")} µs CPU, PostgreSQL ${us("postgres")} µs, bot ${us("bot")} µs, ${us("prosody") !== "–" ? `Prosody ${us("prosody")}` : `ejabberd ${us("ejabberd")}`} µs per opening${trips}; cores: ${describeCpu(cpu)}`;
 }
 
 async function conversationsScenario(
