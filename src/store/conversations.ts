@@ -79,6 +79,12 @@ export interface ConversationRepository {
   /** As create(), telling whether this call created it. */
   createIfAbsent(conversation: NewConversation): Promise<{ conversation: Conversation; created: boolean }>;
   /**
+   * As createIfAbsent(), but a conversation is created only while the user has
+   * fewer than `maxOpen` open (security.maxOpenConversationsPerUser), counted
+   * in the insert's own statement; null when it is not created for that.
+   */
+  createWithinLimit(conversation: NewConversation, maxOpen: number): Promise<{ conversation: Conversation; created: boolean } | null>;
+  /**
    * Stores every field but the key (userJid, channel, chatTitle), if the stored
    * version is still `conversation.version`; returns it with version + 1.
    * @throws ConcurrentUpdateError when the version moved; RouterError NO_CONVERSATION_FOUND when it is gone.
@@ -274,7 +280,10 @@ export function toConversation(row: ConversationRow): Conversation {
  * new conversation's insert and its first two saves were a tenth of the
  * router's CPU per opening, most of it pg's per-column result set-up).
  */
-function asWritten(head: Pick<Conversation, "id" | "userJid" | "channel" | "chatTitle" | "version" | "createdAt" | "updatedAt">, fields: Fields) {
+function asWritten(
+  head: Pick<Conversation, "id" | "userJid" | "channel" | "chatTitle" | "version" | "createdAt" | "updatedAt">,
+  fields: Fields,
+) {
   const row: Record<string, unknown> = {
     id: head.id,
     user_jid: head.userJid,
@@ -334,38 +343,60 @@ export function conversationRepository(ctx: RepoContext): ConversationRepository
     return rows[0] ? toConversation(rows[0]) : null;
   };
 
-  const createIfAbsent = async (c: NewConversation) => {
-    const fields = fieldsOf(c);
+  /**
+   * One INSERT of `c`; with `maxOpen`, only while the user has fewer than that
+   * many conversations open, counted in the same statement (issue 14: the
+   * count of issue 13 rides on the insert, not a round trip of its own).
+   */
+  const insertOnce = async (c: NewConversation, fields: Fields, maxOpen: number | null) => {
     const now = at(c.now);
     const values = MUTABLE.map(([, , value]) => value(fields));
+    const n = MUTABLE.length + 7;
     const casts = MUTABLE.map(([, type], i) => `$${i + 7}::${type}`).join(", ");
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const id = c.id ?? randomUUID();
-      const { rows } = await run<{ id: string }>(
-        ctx.q,
-        "conversation create",
-        `INSERT INTO conversations (id, user_jid, channel, chat_title, version, created_at, updated_at,
-           ${MUTABLE.map(([n]) => n).join(", ")})
-         VALUES ($1::text, $2::text, $3::text, $4::text, 1, $5::timestamptz, $6::timestamptz, ${casts})
+    const id = c.id ?? randomUUID();
+    const { rows } = await run<{ id: string | null; open: number | null }>(
+      ctx.q,
+      "conversation create",
+      `WITH n AS (
+         SELECT CASE WHEN $${n}::int IS NULL THEN NULL ELSE (SELECT count(*)::int FROM (SELECT 1 FROM conversations
+           WHERE user_jid = $2::text AND state <> 'closed' LIMIT $${n}::int) o) END AS open),
+       ins AS (
+         INSERT INTO conversations (id, user_jid, channel, chat_title, version, created_at, updated_at,
+           ${MUTABLE.map(([m]) => m).join(", ")})
+         SELECT $1::text, $2::text, $3::text, $4::text, 1, $5::timestamptz, $6::timestamptz, ${casts}
+         WHERE $${n}::int IS NULL OR (SELECT open FROM n) < $${n}::int
          ON CONFLICT (user_jid, channel, chat_title) DO NOTHING
-         RETURNING id`,
-        [id, c.userJid, c.channel, c.chatTitle, now, now, ...values],
-      );
-      if (rows[0]) {
-        const head = { id, userJid: c.userJid, channel: c.channel, chatTitle: c.chatTitle, version: 1, createdAt: now, updatedAt: now };
-        return { conversation: asWritten(head, fields), created: true };
-      }
-      // Another create won the key: return its conversation.
+         RETURNING id)
+       SELECT (SELECT id FROM ins) AS id, (SELECT open FROM n) AS open`,
+      [id, c.userJid, c.channel, c.chatTitle, now, now, ...values, maxOpen],
+    );
+    const row = rows[0];
+    if (!row?.id) return { created: null, full: maxOpen !== null && (row?.open ?? 0) >= maxOpen };
+    const head = { id, userJid: c.userJid, channel: c.channel, chatTitle: c.chatTitle, version: 1, createdAt: now, updatedAt: now };
+    return { created: asWritten(head, fields), full: false };
+  };
+
+  /** null: `maxOpen` given, the user has that many open and the key is not stored. */
+  const createWithin = async (c: NewConversation, maxOpen: number | null) => {
+    const fields = fieldsOf(c);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { created, full } = await insertOnce(c, fields, maxOpen);
+      if (created) return { conversation: created, created: true };
+      // Another create won the key (or the user is at the limit): its conversation, if it is there.
       const existing = await findByKey(c.userJid, c.channel, c.chatTitle);
       if (existing) return { conversation: existing, created: false };
+      if (full) return null;
     }
     throw new RouterError("SQL_ERROR", "conversation create: the conversation key kept changing");
   };
+
+  const createIfAbsent = async (c: NewConversation) => (await createWithin(c, null))!;
 
   return {
     findByKey,
     get,
     createIfAbsent,
+    createWithinLimit: createWithin,
 
     async create(c) {
       return (await createIfAbsent(c)).conversation;
