@@ -212,6 +212,26 @@ const MUTABLE: readonly [string, string, (c: Fields) => unknown][] = [
 
 const COLUMNS = `id, user_jid, channel, chat_title, version, created_at, updated_at, ${MUTABLE.map(([n]) => n).join(", ")}`;
 
+/** The insert of a new conversation; with a limit ($LIMIT) only while the user has fewer open (see insertOnce). */
+const LIMIT = MUTABLE.length + 7;
+const INSERT_SQL = `WITH n AS (
+  SELECT CASE WHEN $${LIMIT}::int IS NULL THEN NULL ELSE (SELECT count(*)::int FROM (SELECT 1 FROM conversations
+    WHERE user_jid = $2::text AND state <> 'closed' LIMIT $${LIMIT}::int) o) END AS open),
+ins AS (
+  INSERT INTO conversations (id, user_jid, channel, chat_title, version, created_at, updated_at, ${MUTABLE.map(([m]) => m).join(", ")})
+  SELECT $1::text, $2::text, $3::text, $4::text, 1, $5::timestamptz, $6::timestamptz,
+    ${MUTABLE.map(([, type], i) => `$${i + 7}::${type}`).join(", ")}
+  WHERE $${LIMIT}::int IS NULL OR (SELECT open FROM n) < $${LIMIT}::int
+  ON CONFLICT (user_jid, channel, chat_title) DO NOTHING
+  RETURNING id)
+SELECT (SELECT id FROM ins) AS id, (SELECT open FROM n) AS open`;
+
+/** Every field but the key, if the version is still the one read. */
+const SAVE_SQL = `UPDATE conversations SET ${MUTABLE.map(([name, type], i) => `${name} = $${i + 4}::${type}`).join(", ")},
+  version = version + 1, updated_at = $3::timestamptz
+WHERE id = $1::text AND version = $2::int
+RETURNING version, created_at`;
+
 function toEpisode(row: ConversationRow): OperatorEpisode | null {
   if (row.episode_uuid === null) return null;
   const requestedAt = row.episode_requested_at ?? row.created_at;
@@ -351,25 +371,17 @@ export function conversationRepository(ctx: RepoContext): ConversationRepository
   const insertOnce = async (c: NewConversation, fields: Fields, maxOpen: number | null) => {
     const now = at(c.now);
     const values = MUTABLE.map(([, , value]) => value(fields));
-    const n = MUTABLE.length + 7;
-    const casts = MUTABLE.map(([, type], i) => `$${i + 7}::${type}`).join(", ");
     const id = c.id ?? randomUUID();
-    const { rows } = await run<{ id: string | null; open: number | null }>(
-      ctx.q,
-      "conversation create",
-      `WITH n AS (
-         SELECT CASE WHEN $${n}::int IS NULL THEN NULL ELSE (SELECT count(*)::int FROM (SELECT 1 FROM conversations
-           WHERE user_jid = $2::text AND state <> 'closed' LIMIT $${n}::int) o) END AS open),
-       ins AS (
-         INSERT INTO conversations (id, user_jid, channel, chat_title, version, created_at, updated_at,
-           ${MUTABLE.map(([m]) => m).join(", ")})
-         SELECT $1::text, $2::text, $3::text, $4::text, 1, $5::timestamptz, $6::timestamptz, ${casts}
-         WHERE $${n}::int IS NULL OR (SELECT open FROM n) < $${n}::int
-         ON CONFLICT (user_jid, channel, chat_title) DO NOTHING
-         RETURNING id)
-       SELECT (SELECT id FROM ins) AS id, (SELECT open FROM n) AS open`,
-      [id, c.userJid, c.channel, c.chatTitle, now, now, ...values, maxOpen],
-    );
+    const { rows } = await run<{ id: string | null; open: number | null }>(ctx.q, "conversation create", INSERT_SQL, [
+      id,
+      c.userJid,
+      c.channel,
+      c.chatTitle,
+      now,
+      now,
+      ...values,
+      maxOpen,
+    ]);
     const row = rows[0];
     if (!row?.id) return { created: null, full: maxOpen !== null && (row?.open ?? 0) >= maxOpen };
     const head = { id, userJid: c.userJid, channel: c.channel, chatTitle: c.chatTitle, version: 1, createdAt: now, updatedAt: now };
@@ -404,16 +416,13 @@ export function conversationRepository(ctx: RepoContext): ConversationRepository
 
     async save(c, now) {
       const values = MUTABLE.map(([, , value]) => value(c));
-      const sets = MUTABLE.map(([name, type], i) => `${name} = $${i + 4}::${type}`).join(", ");
       const updatedAt = at(now);
-      const { rows } = await run<{ version: number; created_at: Date }>(
-        ctx.q,
-        "conversation save",
-        `UPDATE conversations SET ${sets}, version = version + 1, updated_at = $3::timestamptz
-         WHERE id = $1::text AND version = $2::int
-         RETURNING version, created_at`,
-        [c.id, c.version, updatedAt, ...values],
-      );
+      const { rows } = await run<{ version: number; created_at: Date }>(ctx.q, "conversation save", SAVE_SQL, [
+        c.id,
+        c.version,
+        updatedAt,
+        ...values,
+      ]);
       if (rows[0]) return asWritten({ ...c, version: rows[0].version, createdAt: rows[0].created_at, updatedAt }, c);
       const { rows: current } = await run<{ version: number }>(
         ctx.q,
