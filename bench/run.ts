@@ -993,6 +993,25 @@ interface Checkpoint {
   problems: string;
 }
 
+/** CPU and database round trips per opened conversation (the greeting's and the answer's steps included: the router was idle after). */
+async function openingCost(router: Awaited<ReturnType<typeof startRouter>>, cpu: CpuUse, n: number): Promise<string> {
+  const us = (k: string) => (cpu.cpu[k] === undefined ? "–" : (((cpu.cpu[k] ?? 0) / n) * 1e6).toFixed(0));
+  let trips = "";
+  if (router.db) {
+    const { counts, commits } = await router.child.request<{ type: string; counts: Record<string, number>; commits: number }>(
+      "queries",
+      {},
+      10_000,
+    );
+    const total = Object.values(counts).reduce((x, y) => x + y, 0);
+    const parts = Object.entries(counts)
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, v]) => `${(v / n).toFixed(2)} ${k}`);
+    trips = `; ${(total / n).toFixed(2)} round trips per opening (${parts.join(", ")}), ${(commits / n).toFixed(2)} commits`;
+  }
+  return `router ${us("component")} µs CPU, PostgreSQL ${us("postgres")} µs, bot ${us("bot")} µs, ${us("prosody") !== "–" ? `Prosody ${us("prosody")}` : `ejabberd ${us("ejabberd")}`} µs per opening${trips}; cores: ${describeCpu(cpu)}`;
+}
+
 async function conversationsScenario(
   p: XmppServer,
   botUrl: string,
@@ -1018,6 +1037,11 @@ async function conversationsScenario(
     let opened = 0;
     for (const target of [...opts.checkpoints].sort((x, y) => x - y)) {
       const batch = all.slice(opened, target);
+      const pidsOpen = { component: router.child.pid, ...serverPids(p), bot: botPid };
+      const profiled = opts.cpuProf && target === max;
+      if (engine === "pg") router.child.proc.send({ cmd: "queriesReset" });
+      if (profiled) await router.child.request("profileStart", {}, 10_000);
+      const a0 = snapshot(pidsOpen, engine === "pg");
       const o = await oneEach(hub, batch, opts.inflight, opts.timeoutMs + 2000);
       opened = target;
       log(
@@ -1025,10 +1049,20 @@ async function conversationsScenario(
           (o.timeouts || o.errors ? `; ${o.timeouts} timeouts, ${o.errors} errors` : ""),
       );
       await router.child.request("idle", {}, 15_000);
+      log(
+        `${name}: opening ${batch.length}: ${await openingCost(router, cpuBetween(a0, snapshot(pidsOpen, engine === "pg")), batch.length)}`,
+      );
+      if (profiled) {
+        mkdirSync(profileDir, { recursive: true });
+        const file = join(profileDir, `${name}-opening-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
+        await router.child.request("profileStop", { file }, 30_000);
+        profileFiles.push(file);
+      }
       const mem = await router.child.request<Mem>("mem", { gc: true });
       const convs = all.slice(0, target);
       let a: Snapshot | undefined;
       let b: Snapshot | undefined;
+      let ok0 = hub.ok;
       const pids = { component: router.child.pid, ...serverPids(p), bot: botPid };
       const lag = lagHook(`${name} at ${target} conversations`, [router.child], (l) => lagLines.push(l));
       const r = await closedLoop(
@@ -1044,6 +1078,8 @@ async function conversationsScenario(
         {
           start: () => {
             a = snapshot(pids, engine === "pg");
+            if (engine === "pg") router.child.proc.send({ cmd: "queriesReset" });
+            ok0 = hub.ok;
             lag.start();
           },
           end: () => {
@@ -1054,6 +1090,21 @@ async function conversationsScenario(
       );
       await lag.stop();
       log(lagLines.at(-1)!);
+      if (router.db) {
+        const { counts, commits } = await router.child.request<{ type: string; counts: Record<string, number>; commits: number }>(
+          "queries",
+          {},
+          10_000,
+        );
+        const n = Math.max(1, hub.ok - ok0);
+        const total = Object.values(counts).reduce((x, y) => x + y, 0);
+        const parts = Object.entries(counts)
+          .sort((x, y) => y[1] - x[1])
+          .map(([k, v]) => `${(v / n).toFixed(2)} ${k}`);
+        log(
+          `${name}: ${(total / n).toFixed(2)} round trips per message in open conversations (${parts.join(", ")}), ${(commits / n).toFixed(2)} commits`,
+        );
+      }
       const cpu = cpuBetween(a!, b!);
       const l = latencySummary(r.latencies);
       rows.push({

@@ -305,6 +305,7 @@ export class ConversationService implements ConversationSteps {
         if (decision.refusal) return { status: "refused", refusal: decision.refusal, jobs: [] } as const;
         const eventKey = inboundEventKey(current.id, input.message.dedupeKey ?? this.deps.newUuid());
         const committed = await this.commit(current, decision, eventKey, {}, input.message);
+        if (committed.full) return { status: "refused", refusal: this.tooMany(input.key), jobs: [] } as const;
         if (committed.taken) return { status: "taken", stored: committed.saved };
         if (!committed.written)
           return { status: "duplicate", conversation: current, jobs: [], answers: await this.answersTo(current.id, input.message) };
@@ -324,18 +325,23 @@ export class ConversationService implements ConversationSteps {
    * that many open is refused (TOO_MANY_CONVERSATIONS, docs/errors.md). The
    * count is the database's, so it holds across instances (two first messages
    * racing on two instances may both pass: the bound is exceeded by at most
-   * the instances' number).
+   * the instances' number). A conversation not stored yet is counted by its
+   * own insert (create() below), in the step's transaction: no count here.
    */
   private async openLimit(key: ConversationKey): Promise<NonNullable<Decision["refusal"]> | null> {
-    // Cheapest first (issue 14: opening costs little more than a message): an open conversation in the
-    // cache opens nothing; else one count; only a user at the limit pays for the lookup of this key.
+    // Issue 14: an open conversation opens nothing; a new one is counted by its insert; only one known
+    // closed (a reopening) is counted here. A key stored but forgotten by the cache is found by the
+    // insert's conflict, adopted, and comes back here known.
     const id = this.idsByKey.get<string>(keyOf(key));
     const cached = id ? this.cache.get<Conversation>(id) : undefined;
-    if (cached && cached.version !== 0 && cached.state !== "closed") return null;
+    if (!cached || cached.version === 0 || cached.state !== "closed") return null;
     const max = this.deps.config.security.maxOpenConversationsPerUser;
     if ((await this.deps.store.conversations.countOpen(key.userJid)) < max) return null;
-    const known = await this.find(key);
-    if (known && known.state !== "closed") return null;
+    return this.tooMany(key);
+  }
+
+  private tooMany(key: ConversationKey): NonNullable<Decision["refusal"]> {
+    const max = this.deps.config.security.maxOpenConversationsPerUser;
     this.deps.log.warn({ channel: key.channel, max }, "open conversations per user: limit reached, message refused");
     return {
       code: "TOO_MANY_CONVERSATIONS",
@@ -440,7 +446,7 @@ export class ConversationService implements ConversationSteps {
     const delivered = this.deps.delivered.take(current.id);
     if (delivered.length > 0) step.delivered = delivered;
     const unchanged = sameConversation(current, next);
-    let result: StepResult & { saved: Conversation; taken?: boolean };
+    let result: StepResult & { saved: Conversation; taken?: boolean; full?: boolean };
     try {
       result = isUnsaved(current)
         ? await this.deps.commits.run((tx) => this.create(tx, next, step))
@@ -456,7 +462,7 @@ export class ConversationService implements ConversationSteps {
       this.deps.delivered.giveBack(current.id, delivered);
       throw err;
     }
-    if (result.taken) return { ...result, jobs: [] };
+    if (result.taken || result.full) return { ...result, jobs: [] };
     if (!result.fresh) throw new ConcurrentUpdateError(current.id, current.version);
     return { ...result, jobs: withStanzas(result.jobs, stanzas) };
   }
@@ -465,10 +471,15 @@ export class ConversationService implements ConversationSteps {
    * The first step of a conversation not stored yet: the conversation as the
    * step decided it, and the step, in one transaction. When the key is stored
    * already (another instance, or this one before its cache forgot it),
-   * nothing is written and `taken` gives the stored conversation.
+   * nothing is written and `taken` gives the stored conversation; when the
+   * user has security.maxOpenConversationsPerUser open already, nothing is
+   * written and `full` says so.
    */
   private async create(tx: TransactionStore, next: Conversation, step: Step) {
-    const { conversation, created } = await tx.conversations.createIfAbsent({ ...next, now: this.deps.clock.now() });
+    const max = this.deps.config.security.maxOpenConversationsPerUser;
+    const r = await tx.conversations.createWithinLimit({ ...next, now: this.deps.clock.now() }, max);
+    if (!r) return { fresh: false, written: false, jobs: [], saved: next, full: true };
+    const { conversation, created } = r;
     if (!created) return { fresh: false, written: false, jobs: [], saved: conversation, taken: true };
     return { ...(await tx.steps.append({ ...step, version: null })), saved: conversation };
   }

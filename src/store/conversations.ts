@@ -79,6 +79,12 @@ export interface ConversationRepository {
   /** As create(), telling whether this call created it. */
   createIfAbsent(conversation: NewConversation): Promise<{ conversation: Conversation; created: boolean }>;
   /**
+   * As createIfAbsent(), but a conversation is created only while the user has
+   * fewer than `maxOpen` open (security.maxOpenConversationsPerUser), counted
+   * in the insert's own statement; null when it is not created for that.
+   */
+  createWithinLimit(conversation: NewConversation, maxOpen: number): Promise<{ conversation: Conversation; created: boolean } | null>;
+  /**
    * Stores every field but the key (userJid, channel, chatTitle), if the stored
    * version is still `conversation.version`; returns it with version + 1.
    * @throws ConcurrentUpdateError when the version moved; RouterError NO_CONVERSATION_FOUND when it is gone.
@@ -206,6 +212,26 @@ const MUTABLE: readonly [string, string, (c: Fields) => unknown][] = [
 
 const COLUMNS = `id, user_jid, channel, chat_title, version, created_at, updated_at, ${MUTABLE.map(([n]) => n).join(", ")}`;
 
+/** The insert of a new conversation; with a limit ($LIMIT) only while the user has fewer open (see insertOnce). */
+const LIMIT = MUTABLE.length + 7;
+const INSERT_SQL = `WITH n AS (
+  SELECT CASE WHEN $${LIMIT}::int IS NULL THEN NULL ELSE (SELECT count(*)::int FROM (SELECT 1 FROM conversations
+    WHERE user_jid = $2::text AND state <> 'closed' LIMIT $${LIMIT}::int) o) END AS open),
+ins AS (
+  INSERT INTO conversations (id, user_jid, channel, chat_title, version, created_at, updated_at, ${MUTABLE.map(([m]) => m).join(", ")})
+  SELECT $1::text, $2::text, $3::text, $4::text, 1, $5::timestamptz, $6::timestamptz,
+    ${MUTABLE.map(([, type], i) => `$${i + 7}::${type}`).join(", ")}
+  WHERE $${LIMIT}::int IS NULL OR (SELECT open FROM n) < $${LIMIT}::int
+  ON CONFLICT (user_jid, channel, chat_title) DO NOTHING
+  RETURNING id)
+SELECT (SELECT id FROM ins) AS id, (SELECT open FROM n) AS open`;
+
+/** Every field but the key, if the version is still the one read. */
+const SAVE_SQL = `UPDATE conversations SET ${MUTABLE.map(([name, type], i) => `${name} = $${i + 4}::${type}`).join(", ")},
+  version = version + 1, updated_at = $3::timestamptz
+WHERE id = $1::text AND version = $2::int
+RETURNING version, created_at`;
+
 function toEpisode(row: ConversationRow): OperatorEpisode | null {
   if (row.episode_uuid === null) return null;
   const requestedAt = row.episode_requested_at ?? row.created_at;
@@ -267,6 +293,33 @@ export function toConversation(row: ConversationRow): Conversation {
   };
 }
 
+/**
+ * The conversation as its row reads back once `fields` are written: what
+ * `RETURNING` every column would give (jsonb keys aside, whose order nothing
+ * relies on), without the driver parsing its 45 columns again (issue 14: a
+ * new conversation's insert and its first two saves were a tenth of the
+ * router's CPU per opening, most of it pg's per-column result set-up).
+ */
+function asWritten(
+  head: Pick<Conversation, "id" | "userJid" | "channel" | "chatTitle" | "version" | "createdAt" | "updatedAt">,
+  fields: Fields,
+) {
+  const row: Record<string, unknown> = {
+    id: head.id,
+    user_jid: head.userJid,
+    channel: head.channel,
+    chat_title: head.chatTitle,
+    version: head.version,
+    created_at: head.createdAt,
+    updated_at: head.updatedAt,
+  };
+  for (const [name, type, value] of MUTABLE) {
+    const v = value(fields) ?? null;
+    row[name] = type === "jsonb" && typeof v === "string" ? JSON.parse(v) : v;
+  }
+  return toConversation(row as unknown as ConversationRow);
+}
+
 function fieldsOf(c: NewConversation): Fields {
   return {
     msisdn: c.msisdn ?? null,
@@ -310,34 +363,52 @@ export function conversationRepository(ctx: RepoContext): ConversationRepository
     return rows[0] ? toConversation(rows[0]) : null;
   };
 
-  const createIfAbsent = async (c: NewConversation) => {
-    const fields = fieldsOf(c);
+  /**
+   * One INSERT of `c`; with `maxOpen`, only while the user has fewer than that
+   * many conversations open, counted in the same statement (issue 14: the
+   * count of issue 13 rides on the insert, not a round trip of its own).
+   */
+  const insertOnce = async (c: NewConversation, fields: Fields, maxOpen: number | null) => {
     const now = at(c.now);
     const values = MUTABLE.map(([, , value]) => value(fields));
-    const casts = MUTABLE.map(([, type], i) => `$${i + 7}::${type}`).join(", ");
+    const id = c.id ?? randomUUID();
+    const { rows } = await run<{ id: string | null; open: number | null }>(ctx.q, "conversation create", INSERT_SQL, [
+      id,
+      c.userJid,
+      c.channel,
+      c.chatTitle,
+      now,
+      now,
+      ...values,
+      maxOpen,
+    ]);
+    const row = rows[0];
+    if (!row?.id) return { created: null, full: maxOpen !== null && (row?.open ?? 0) >= maxOpen };
+    const head = { id, userJid: c.userJid, channel: c.channel, chatTitle: c.chatTitle, version: 1, createdAt: now, updatedAt: now };
+    return { created: asWritten(head, fields), full: false };
+  };
+
+  /** null: `maxOpen` given, the user has that many open and the key is not stored. */
+  const createWithin = async (c: NewConversation, maxOpen: number | null) => {
+    const fields = fieldsOf(c);
     for (let attempt = 0; attempt < 3; attempt++) {
-      const { rows } = await run<ConversationRow>(
-        ctx.q,
-        "conversation create",
-        `INSERT INTO conversations (id, user_jid, channel, chat_title, version, created_at, updated_at,
-           ${MUTABLE.map(([n]) => n).join(", ")})
-         VALUES ($1::text, $2::text, $3::text, $4::text, 1, $5::timestamptz, $6::timestamptz, ${casts})
-         ON CONFLICT (user_jid, channel, chat_title) DO NOTHING
-         RETURNING ${COLUMNS}`,
-        [c.id ?? randomUUID(), c.userJid, c.channel, c.chatTitle, now, now, ...values],
-      );
-      if (rows[0]) return { conversation: toConversation(rows[0]), created: true };
-      // Another create won the key: return its conversation.
+      const { created, full } = await insertOnce(c, fields, maxOpen);
+      if (created) return { conversation: created, created: true };
+      // Another create won the key (or the user is at the limit): its conversation, if it is there.
       const existing = await findByKey(c.userJid, c.channel, c.chatTitle);
       if (existing) return { conversation: existing, created: false };
+      if (full) return null;
     }
     throw new RouterError("SQL_ERROR", "conversation create: the conversation key kept changing");
   };
+
+  const createIfAbsent = async (c: NewConversation) => (await createWithin(c, null))!;
 
   return {
     findByKey,
     get,
     createIfAbsent,
+    createWithinLimit: createWithin,
 
     async create(c) {
       return (await createIfAbsent(c)).conversation;
@@ -345,16 +416,14 @@ export function conversationRepository(ctx: RepoContext): ConversationRepository
 
     async save(c, now) {
       const values = MUTABLE.map(([, , value]) => value(c));
-      const sets = MUTABLE.map(([name, type], i) => `${name} = $${i + 4}::${type}`).join(", ");
-      const { rows } = await run<ConversationRow>(
-        ctx.q,
-        "conversation save",
-        `UPDATE conversations SET ${sets}, version = version + 1, updated_at = $3::timestamptz
-         WHERE id = $1::text AND version = $2::int
-         RETURNING ${COLUMNS}`,
-        [c.id, c.version, at(now), ...values],
-      );
-      if (rows[0]) return toConversation(rows[0]);
+      const updatedAt = at(now);
+      const { rows } = await run<{ version: number; created_at: Date }>(ctx.q, "conversation save", SAVE_SQL, [
+        c.id,
+        c.version,
+        updatedAt,
+        ...values,
+      ]);
+      if (rows[0]) return asWritten({ ...c, version: rows[0].version, createdAt: rows[0].created_at, updatedAt }, c);
       const { rows: current } = await run<{ version: number }>(
         ctx.q,
         "conversation save",

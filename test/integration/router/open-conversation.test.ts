@@ -19,7 +19,8 @@ const statements: string[] = [];
 /** What a statement is, by its SQL. */
 function kind(sql: string): string {
   const s = sql.trim().replace(/\s+/g, " ");
-  if (s.startsWith("INSERT INTO conversations")) return "insert conversation";
+  if (s.startsWith("INSERT INTO conversations") || (s.startsWith("WITH n AS") && s.includes("INSERT INTO conversations")))
+    return "insert conversation";
   if (s.startsWith("UPDATE conversations")) return "save conversation";
   if (s.startsWith("WITH fresh")) return "step";
   if (/^SELECT count\(\*\)::int AS n FROM conversations WHERE user_jid/.test(s)) return "count open conversations";
@@ -56,11 +57,11 @@ const channels = new Map([
 ]);
 const directory = { get: () => Promise.resolve({ channels }) } as unknown as DirectoryCache;
 
-function service(owner = "test-a"): ConversationService {
+function service(owner = "test-a", withConfig = config): ConversationService {
   return new ConversationService({
     store,
     directory,
-    config,
+    config: withConfig,
     clock: { now: () => new Date() },
     log: logging.child("core"),
     newUuid: () => crypto.randomUUID(),
@@ -110,14 +111,14 @@ beforeEach(() => {
 });
 
 describe("opening a conversation", () => {
-  it("costs the open-conversations count (issue 13) and one statement more than a message in an open one, in one transaction", async () => {
+  it("costs one statement more than a message in an open one (the insert, which counts the user's open ones: issue 13), in one transaction", async () => {
     const s = service();
     const first = await counted(() => s.receive(message("393470000001", "m1")));
     const second = await counted(() => s.receive(message("393470000001", "m2")));
     console.log(`statements: first message of a conversation ${first.statements.join(", ")}; next message ${second.statements.join(", ")}`);
     expect(first.result.status).toBe("accepted");
     expect(second.result.status).toBe("accepted");
-    expect(first.statements).toEqual(["count open conversations", "BEGIN", "insert conversation", "step", "COMMIT"]);
+    expect(first.statements).toEqual(["BEGIN", "insert conversation", "step", "COMMIT"]);
     expect(second.statements).toEqual(["step"]);
     // Stored as its first step decided it: the bot session is open, and saved once (version 1).
     const c = await base.conversations.findByKey("393470000001@localhost", "supporto", "Supporto");
@@ -153,5 +154,37 @@ describe("opening a conversation", () => {
     expect(await s.find(message("393470000004", "x").key)).toBeNull();
     expect((await s.receive(message("393470000004", "n2"))).status).toBe("accepted");
     expect(await conversationsOf("393470000004")).toBe(1);
+  });
+
+  it("the insert's count keeps the open-conversations limit: a new one beyond it is refused and stores nothing, open ones go on, a closed one is not reopened", async () => {
+    const limited = loadConfig({
+      env: {},
+      argv: [],
+      overrides: { xmpp: { secret: "s" }, database: { dataDir: "memory://" }, security: { maxOpenConversationsPerUser: 2 } },
+    });
+    const user = "393470000005";
+    const s = service("test-a", limited);
+    expect((await s.receive(message(user, "l1", "A"))).status).toBe("accepted");
+    expect((await s.receive(message(user, "l2", "B"))).status).toBe("accepted");
+    const third = await counted(() => s.receive(message(user, "l3", "C")));
+    expect(third.result).toMatchObject({ status: "refused", refusal: { code: "TOO_MANY_CONVERSATIONS" } });
+    // No count of its own: the insert counted, wrote nothing, and the key was looked up (not stored: refused).
+    expect(third.statements.filter((k) => !k.startsWith("read conversation"))).toEqual(["BEGIN", "insert conversation", "COMMIT"]);
+    expect(await conversationsOf(user)).toBe(2);
+    expect(await inbound(user)).toBe(2);
+    // Sent again, still refused (the unstored one in the cache is counted again by its insert).
+    expect((await s.receive(message(user, "l3", "C"))).status).toBe("refused");
+    // At the limit, the open ones take messages: cached here, and on an instance that never saw them.
+    expect((await s.receive(message(user, "l4", "A"))).status).toBe("accepted");
+    expect((await service("test-b", limited).receive(message(user, "l5", "B"))).status).toBe("accepted");
+    expect((await service("test-b", limited).receive(message(user, "l6", "C"))).status).toBe("refused");
+    // One closed: a new one fits again; then the closed one may not reopen (counted, as before).
+    await base.db.query("UPDATE conversations SET state = 'closed' WHERE user_jid = $1::text AND chat_title = 'A'", [`${user}@localhost`]);
+    const fresh = service("test-c", limited);
+    expect((await fresh.receive(message(user, "l7", "C"))).status).toBe("accepted");
+    const reopen = await fresh.receive(message(user, "l8", "A"));
+    expect(reopen).toMatchObject({ status: "refused", refusal: { code: "TOO_MANY_CONVERSATIONS" } });
+    expect(await conversationsOf(user)).toBe(3);
+    expect(await inbound(user)).toBe(5);
   });
 });

@@ -505,6 +505,8 @@ export function defineStoreSuite(harness: StoreHarness): void {
           clientThread: null,
         });
         expect(created.createdAt).toEqual(ms(t));
+        // What create and save return is built from what they wrote, not read back: it must be what a read gives.
+        expect(await store.conversations.get(created.id)).toEqual(created);
         const changed: Conversation = {
           ...created,
           msisdn: "393479999999",
@@ -524,6 +526,7 @@ export function defineStoreSuite(harness: StoreHarness): void {
           // Migration 8: what the user read (readReceipt) and the nickname Genesys knows.
           episode: { ...episode(t), readPosition: 5, nickname: "Mario Rossi" },
           votingUntil: ms(t + 86_400_000),
+          callback: { state: "requested", serviceName: "Callback", since: "2025-01-02T03:04:05.678Z", at: null },
         };
         const saved = await store.conversations.save(changed, ms(t + 60_000));
         expect(saved).toEqual({ ...changed, version: 2, updatedAt: ms(t + 60_000) });
@@ -534,8 +537,10 @@ export function defineStoreSuite(harness: StoreHarness): void {
         // An episode without chat ids yet, then none at all.
         const queued = await store.conversations.save({ ...saved, episode: { ...episode(t), chat: null, joinedAt: null } });
         expect(queued.episode?.chat).toBeNull();
-        const none = await store.conversations.save({ ...queued, episode: null, botOptions: null, os: null });
+        expect(await store.conversations.get(created.id)).toEqual(queued);
+        const none = await store.conversations.save({ ...queued, episode: null, botOptions: null, os: null, callback: null });
         expect(none).toMatchObject({ episode: null, botOptions: null, os: null, version: 4 });
+        expect(await store.conversations.get(created.id)).toEqual(none);
       });
 
       it("resolves a create race on the key to one conversation", async () => {
