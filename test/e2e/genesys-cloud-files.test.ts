@@ -13,7 +13,8 @@ import xml, { type Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app.js";
 import { startSampleBot, type SampleBot } from "../../tools/sample-bot/bot.js";
-import { GenesysCloudSimulator, type SimConversation } from "../support/genesys-cloud/simulator.js";
+import { cloudSettings, startCloudSimulator } from "./support/genesys-cloud.js";
+import type { GenesysCloudSimulator, SimConversation } from "../support/genesys-cloud/simulator.js";
 import { connectClient, type TestClient } from "./harness/client.js";
 import { startProsody, type Prosody } from "./harness/prosody.js";
 import { chatText, isNotice, isX, readX, v2Thread } from "./support/eime.js";
@@ -50,27 +51,11 @@ beforeAll(async () => {
   });
   SUPPORTO = `supporto@${prosody.componentDomain}`;
   bot = await startSampleBot();
-  sim = new GenesysCloudSimulator({
-    clientId: "eime",
-    clientSecret: "s3cret",
-    webhookSecret: "wh",
-    webhookTimeoutMs: 2000,
-    retryDelayMs: 100,
-  });
-  await sim.start();
+  sim = await startCloudSimulator();
   router = await startRouter(
     routerConfig(prosody, {
       genesys: { pollIntervalMs: 150 },
-      genesysCloud: {
-        apiUrl: sim.url,
-        loginUrl: sim.url,
-        clientId: "eime",
-        clientSecret: "s3cret",
-        webhookSecret: "wh",
-        stateIntervalMs: 200,
-        requestsPerMinute: 6000,
-        mediaHosts: [new URL(sim.url).host],
-      },
+      genesysCloud: cloudSettings(sim, { mediaHosts: [new URL(sim.url).host] }),
       attachments: { allowedHosts: [shareHost] },
     }),
     cloudDirectory(bot.url, INTEGRATION),

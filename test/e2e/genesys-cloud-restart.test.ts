@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app.js";
 import type { Config } from "../../src/config/schema.js";
 import { startSampleBot, type SampleBot } from "../../tools/sample-bot/bot.js";
-import { GenesysCloudSimulator } from "../support/genesys-cloud/simulator.js";
+import { cloudSettings, startCloudSimulator } from "./support/genesys-cloud.js";
+import type { GenesysCloudSimulator } from "../support/genesys-cloud/simulator.js";
 import { connectClient, type TestClient } from "./harness/client.js";
 import { freePort } from "./harness/free-port.js";
 import { startProsody, type Prosody } from "./harness/prosody.js";
@@ -34,29 +35,14 @@ beforeAll(async () => {
   SUPPORTO = `supporto@${prosody.componentDomain}`;
   bot = await startSampleBot();
   // Retries 3 s apart: the restart fits within Genesys's five.
-  sim = new GenesysCloudSimulator({
-    clientId: "eime",
-    clientSecret: "s3cret",
-    webhookSecret: "wh",
-    webhookTimeoutMs: 2000,
-    retryDelayMs: 3000,
-  });
-  await sim.start();
+  sim = await startCloudSimulator({ retryDelayMs: 3000 });
   dataDir = mkdtempSync(join(tmpdir(), "eime-router-cloud-"));
   const port = await freePort();
   config = routerConfig(prosody, {
     database: { dataDir },
     http: { port },
     genesys: { pollIntervalMs: 150 },
-    genesysCloud: {
-      apiUrl: sim.url,
-      loginUrl: sim.url,
-      clientId: "eime",
-      clientSecret: "s3cret",
-      webhookSecret: "wh",
-      stateIntervalMs: 200,
-      requestsPerMinute: 6000,
-    },
+    genesysCloud: cloudSettings(sim),
   });
   router = await startRouter(config, cloudDirectory(bot.url, INTEGRATION));
   sim.setWebhook(INTEGRATION, `${router.httpAddress}/genesys-cloud/${INTEGRATION}/webhook`);
